@@ -1,0 +1,31 @@
+# Everything a fresh machine needs is installed from here: only python3 and make are assumed.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+PORT ?= 8080
+
+.PHONY: venv test test-fast emulator demo bench stress clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit and emulator tests only: no real Airflow processes, no browser.
+test-fast: venv
+	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
+
+emulator: venv
+	$(PY) -m airflow_provider_datapump.emulator --host 127.0.0.1 --port $(PORT)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

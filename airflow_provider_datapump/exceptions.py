@@ -1,0 +1,82 @@
+"""The provider's exception types: every failure a user can see is one of these."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow_provider_datapump.jobs import JobResult
+
+
+class DataPumpError(AirflowException):
+    """Base class of every error this provider raises."""
+
+
+class DataPumpValidationError(DataPumpError, AirflowFailException, ValueError):
+    """An argument or payload was judged invalid before anything was sent.
+
+    It fails the task without retries: the same input would be judged the same way again.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class DataPumpConfigError(DataPumpError):
+    """The Airflow connection cannot be turned into a usable ORDS or Oracle client."""
+
+
+class DataPumpHTTPError(DataPumpError):
+    """ORDS answered with an HTTP error, or could not be reached after the retry budget."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        url: str,
+        status: int | None,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.code = code
+        self.ords_message = message
+        self.retry_after = retry_after
+        where = f"{method} {url}"
+        if status is None:
+            text = f"{where} failed: {message or 'no response'}"
+        else:
+            detail = ": ".join(part for part in (code, message) if part)
+            text = f"{where} returned HTTP {status}" + (f" ({detail})" if detail else "")
+        super().__init__(text)
+
+
+class DataPumpProtocolError(DataPumpError):
+    """ORDS answered, but with something this provider cannot interpret as a Data Pump job."""
+
+
+class DataPumpLinkError(DataPumpError):
+    """A server-supplied link or file name was refused by the link policy."""
+
+
+class DataPumpTransferError(DataPumpError):
+    """A file transfer ended short, long, or corrupt."""
+
+
+class DataPumpOracleNotConfiguredError(DataPumpError):
+    """An operation that only SQL can do was asked for, but no Oracle connection is set."""
+
+
+class DataPumpJobError(DataPumpError):
+    """The Data Pump job ended in an outcome the task does not accept."""
+
+    def __init__(self, message: str, result: JobResult | dict[str, Any] | None = None) -> None:
+        self.result = result
+        super().__init__(message)

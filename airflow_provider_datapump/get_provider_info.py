@@ -1,0 +1,90 @@
+"""Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point.
+
+The connection form is declared here (``ui-field-behaviour`` and ``conn-fields``), which Airflow
+3.2+ reads without importing the hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_datapump import __version__
+
+PACKAGE = "airflow_provider_datapump"
+INTEGRATION = "Oracle Data Pump (ORDS)"
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-datapump",
+        "name": "Oracle Data Pump (ORDS)",
+        "description": "Run Oracle Data Pump export and import jobs through the ORDS Database API.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://docs.oracle.com/en/database/oracle/oracle-rest-data-services/",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.datapump"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.operators.datapump", f"{PACKAGE}.operators.fetch"],
+            }
+        ],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.datapump"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.datapump"]}],
+        "extra-links": [f"{PACKAGE}.operators.datapump.DataPumpJobLink"],
+        "connection-types": [
+            {
+                "connection-type": "ords",
+                "hook-class-name": f"{PACKAGE}.hooks.datapump.DataPumpHook",
+                "hook-name": "Oracle Data Pump (ORDS)",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["extra"],
+                    "relabeling": {
+                        "host": "ORDS base URL",
+                        "schema": "ORDS path (if the URL has none)",
+                        "login": "User or OAuth2 client id",
+                        "password": "Password or OAuth2 client secret",
+                    },
+                    "placeholders": {
+                        "host": "https://db.example.com:8443/ords/pdb1/dbapi_user",
+                        "port": "8443 (keep it equal to the port in the URL)",
+                        "schema": "ords/pdb1/dbapi_user",
+                        "login": "dbapi_user",
+                        "password": "the database user's password, or the OAuth2 client secret",
+                    },
+                },
+                "conn-fields": {
+                    "auth_type": {
+                        "label": "Authentication",
+                        "description": "basic: the REST-enabled database user; oauth2: ORDS client credentials.",
+                        "schema": {"type": ["string", "null"], "enum": ["basic", "oauth2"], "default": "basic"},
+                    },
+                    "verify": {
+                        "label": "TLS verification",
+                        "description": "true (default), false, or the path of a CA bundle on the workers.",
+                        "schema": {"type": ["string", "null"], "default": "true"},
+                    },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "description": "Per request; file downloads use it as the read timeout.",
+                        "schema": {"type": ["number", "null"], "minimum": 1, "default": 60},
+                    },
+                    "api_version": {
+                        "label": "Database API version",
+                        "description": "The db-api path segment: stable (default) or latest.",
+                        "schema": {"type": ["string", "null"], "enum": ["stable", "latest"], "default": "stable"},
+                    },
+                    "protocol": {
+                        "label": "Protocol",
+                        "description": "Used only when the host field holds a bare host name.",
+                        "schema": {"type": ["string", "null"], "enum": ["https", "http"], "default": "https"},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,1212 @@
+"""DataPumpHook: the one place that talks to ORDS (sync and async) and, optionally, to Oracle.
+
+Read this file for the three policies every caller shares, each defined once:
+
+* ``RetryPolicy`` — what is retried, how often, and how long to wait.
+* ``LinkPolicy`` — which server-supplied URLs may receive our credentials.
+* the outcome classifier lives in :mod:`airflow_provider_datapump.jobs` (``classify``/``accepts``);
+  ``resolve`` below is the only code that feeds it.
+
+Multi-step operations (create with duplicate protection, resolve a job's verdict) are written once
+as *flows*: generators that yield HTTP calls and receive answers. A sync driver and an async driver
+run the same flow, so the two twins cannot drift apart.
+
+File bodies have their own read path (``http.client`` + ``readinto`` into a reused buffer) because
+httpx's streaming loop tops out near half of what curl reaches on loopback; it uses the same URL,
+auth, TLS, retry and link policy as everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email.utils
+import http.client
+import json
+import random
+import ssl
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import httpx
+from airflow.sdk import BaseHook
+
+from airflow_provider_datapump import __version__
+from airflow_provider_datapump.exceptions import (
+    DataPumpConfigError,
+    DataPumpError,
+    DataPumpHTTPError,
+    DataPumpLinkError,
+    DataPumpOracleNotConfiguredError,
+    DataPumpProtocolError,
+    DataPumpTransferError,
+    DataPumpValidationError,
+)
+from airflow_provider_datapump.jobs import (
+    DataPumpJob,
+    JobResult,
+    LogSummary,
+    Outcome,
+    classify,
+    dump_template_from_names,
+    parse_log,
+)
+from airflow_provider_datapump.payloads import validate_payload
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+T = TypeVar("T")
+JobRef = Any  # "OWNER,JOB", a self URL, a job dict (ORDS body or our XCom), or a DataPumpJob
+
+USER_AGENT = f"airflow-provider-datapump/{__version__} httpx/{httpx.__version__}"
+DEFAULT_TIMEOUT = 60.0
+CHUNK = 1 << 20
+FILE_NAME_FORBIDDEN = frozenset("/\\\x00")
+
+
+# ============================================================================================
+# Connection settings
+# ============================================================================================
+
+
+def _extra(extras: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    # The UI stores conn-fields under their plain key; older forms used the prefixed one.
+    for name in (key, f"extra__ords__{key}"):
+        value = extras.get(name)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def _as_bool(field_name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise DataPumpConfigError(f"connection extra {field_name!r} must be true or false, not {value!r}")
+
+
+@dataclass(frozen=True)
+class OrdsSettings:
+    """What the hook needs from an Airflow connection, already checked."""
+
+    conn_id: str
+    base_url: str  # up to and including the schema alias, no trailing slash
+    api_version: str = "stable"
+    auth_type: str = "basic"
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify: bool | str = True
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.base_url}/_/db-api/{self.api_version}/database/datapump/"
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return _origin(self.base_url)
+
+    @classmethod
+    def from_connection(cls, conn: Connection, extras: Mapping[str, Any] | None = None) -> OrdsSettings:
+        extras = conn.extra_dejson if extras is None else extras
+        host = (conn.host or "").strip()
+        if not host:
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r} has no host: set it to the ORDS URL up to the schema alias, "
+                "e.g. https://db.example.com:8443/ords/pdb1/dbapi_user"
+            )
+        api_version = str(_extra(extras, "api_version", "stable")).strip().strip("/")
+        if "://" in host:
+            parts = urlsplit(host)
+            if parts.username or parts.password:
+                raise DataPumpConfigError(
+                    f"connection {conn.conn_id!r}: put the user and password in login/password, not in the URL"
+                )
+            netloc = parts.hostname or ""
+            if ":" in netloc:
+                netloc = f"[{netloc}]"
+            port = parts.port
+            if conn.port and port and conn.port != port:
+                raise DataPumpConfigError(
+                    f"connection {conn.conn_id!r}: the URL says port {port} but the port field says {conn.port}"
+                )
+            port = port or conn.port
+            path = parts.path.rstrip("/")
+            if conn.schema and not path:
+                path = "/" + conn.schema.strip("/")
+            scheme = parts.scheme
+        else:
+            scheme = str(_extra(extras, "protocol", "https")).lower()
+            netloc, port = host, conn.port
+            path = "/" + (conn.schema or "").strip("/")
+        if scheme not in ("http", "https"):
+            raise DataPumpConfigError(f"connection {conn.conn_id!r}: protocol must be http or https, not {scheme!r}")
+        # Users often paste a whole endpoint URL; keep what is before the Database API part.
+        if "/_/db-api/" in path + "/":
+            path, _, rest = (path + "/").partition("/_/db-api/")
+            api_version = rest.split("/", 1)[0] or api_version
+        if not path.strip("/"):
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r}: the URL has no ORDS path; it must end with the schema alias, "
+                "e.g. /ords/dbapi_user"
+            )
+        base = urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, path.rstrip("/"), "", ""))
+        auth_type = str(_extra(extras, "auth_type", "basic")).strip().lower()
+        if auth_type not in ("basic", "oauth2"):
+            raise DataPumpConfigError(f"connection {conn.conn_id!r}: auth_type must be basic or oauth2, not {auth_type!r}")
+        if not conn.login or not conn.password:
+            who = "client id and client secret" if auth_type == "oauth2" else "user and password"
+            raise DataPumpConfigError(f"connection {conn.conn_id!r} needs a {who} (login and password fields)")
+        verify_raw = _extra(extras, "verify", True)
+        verify: bool | str
+        if isinstance(verify_raw, str) and verify_raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            verify = verify_raw.strip()
+        else:
+            verify = _as_bool("verify", verify_raw)
+        try:
+            timeout = float(_extra(extras, "timeout", DEFAULT_TIMEOUT))
+        except (TypeError, ValueError):
+            raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be a number of seconds") from None
+        if timeout <= 0:
+            raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be positive")
+        return cls(
+            conn_id=conn.conn_id,
+            base_url=base,
+            api_version=api_version or "stable",
+            auth_type=auth_type,
+            login=conn.login,
+            password=conn.password,
+            verify=verify,
+            timeout=timeout,
+        )
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+# ============================================================================================
+# Retry policy
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter; ``Retry-After`` wins when the server sends it.
+
+    Idempotent calls (GET) retry on connect errors, timeouts, dropped connections, 429 and 5xx.
+    A create POST is never retried blindly: only when the request provably never reached the
+    server (connect error) or the server said so (429). Every other failure of a POST is
+    ambiguous, and the create flow looks in the job list before it tries again.
+    """
+
+    attempts: int = 5
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+    max_retry_after: float = 300.0
+
+    RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None when the budget is spent."""
+        if attempt >= self.attempts:
+            return None
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+    def status_is_retryable(self, status: int, *, idempotent: bool) -> bool:
+        return status in self.RETRY_STATUSES and (idempotent or status == 429)
+
+    @staticmethod
+    def error_is_retryable(error: Exception, *, idempotent: bool) -> bool:
+        if idempotent:
+            return isinstance(error, (httpx.TransportError, OSError, http.client.HTTPException, DataPumpTransferError))
+        # The request never left: safe to send again even for a POST.
+        return isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# ============================================================================================
+# Link policy
+# ============================================================================================
+
+
+class LinkPolicy:
+    """Which URLs may receive credentials.
+
+    ORDS chooses the links in its responses, and behind proxies they are often wrong (``http://``
+    for an ``https://`` service, an internal host name). A link is followed as given only when its
+    scheme, host and port equal the connection's base URL and its path lies under the base path.
+    Any other link is never requested: the URL is rebuilt from the base URL and the job's owner,
+    name and file name, which identify the resource without trusting the server's choice of host.
+    """
+
+    def __init__(self, settings: OrdsSettings, log: Any) -> None:
+        self.settings = settings
+        self.origin = settings.origin
+        self.base_path = urlsplit(settings.base_url).path.rstrip("/") + "/"
+        self._log = log
+        self._warned: set[str] = set()
+
+    def trusted(self, href: str) -> bool:
+        try:
+            parts = urlsplit(href)
+            return _origin(href) == self.origin and (parts.path + "/").startswith(self.base_path)
+        except ValueError:
+            return False
+
+    def job_url(self, owner: str, job: str) -> str:
+        return f"{self.settings.api_root}jobs/{quote(owner, safe='$#_')},{quote(job, safe='$#_')}/"
+
+    def file_url(self, owner: str, job: str, file_name: str) -> str:
+        return self.job_url(owner, job) + quote(check_file_name(file_name), safe="$#_.-%")
+
+    def follow(self, href: str | None, owner: str, job: str, file_name: str | None = None) -> str:
+        """The URL to request for a job (or one of its files) that the server linked as ``href``."""
+        rebuilt = self.file_url(owner, job, file_name) if file_name else self.job_url(owner, job)
+        if href and self.trusted(href):
+            return href
+        if href and href not in self._warned:
+            self._warned.add(href)
+            self._log.warning(
+                "ORDS linked %s, which is not under the connection's base URL %s; requesting %s instead "
+                "so that credentials only go to the configured host",
+                _redact_url(href),
+                self.settings.base_url,
+                rebuilt,
+            )
+        return rebuilt
+
+
+def check_file_name(name: str) -> str:
+    """Refuse a server-supplied file name that is anything but a plain file name."""
+    if (
+        not name
+        or name in (".", "..")
+        or ".." in name
+        or any(ch in FILE_NAME_FORBIDDEN or ord(ch) < 32 or ord(ch) == 127 for ch in name)
+        or len(name) > 255
+    ):
+        raise DataPumpLinkError(f"refusing the file name {name[:80]!r}: it is not a plain file name")
+    return name
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        return urlunsplit((parts.scheme, f"***@{host}" + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+# ============================================================================================
+# Authentication
+# ============================================================================================
+
+
+class _OrdsAuth(httpx.Auth):
+    """Basic, or OAuth2 client credentials with a cached token refreshed once on a 401."""
+
+    requires_response_body = True
+    EXPIRY_MARGIN = 30.0
+
+    def __init__(self, settings: OrdsSettings, masker: Callable[[str], None]) -> None:
+        self.settings = settings
+        self._basic = "Basic " + base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+        self._mask = masker
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.settings.base_url}/oauth/token"
+
+    def _token_request(self) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            self.token_url,
+            headers={"Authorization": self._basic, "Accept": "application/json", "User-Agent": USER_AGENT},
+            data={"grant_type": "client_credentials"},
+        )
+
+    def _store_token(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise _http_error(response, "POST", self.token_url, what="the OAuth2 token request")
+        try:
+            body = response.json()
+            token = body["access_token"]
+            ttl = float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise DataPumpProtocolError("the OAuth2 token endpoint answered without an access_token") from None
+        self._mask(token)
+        self._token = token
+        self._expires = time.monotonic() + max(0.0, ttl - self.EXPIRY_MARGIN)
+
+    def _valid_token(self) -> str | None:
+        return self._token if self._token and time.monotonic() < self._expires else None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.settings.auth_type == "basic":
+            request.headers["Authorization"] = self._basic
+            yield request
+            return
+        for attempt in (1, 2):
+            token = self._valid_token()
+            if token is None:
+                self._store_token((yield self._token_request()))
+                token = self._token
+            request.headers["Authorization"] = f"Bearer {token}"
+            response = yield request
+            if response.status_code != 401 or attempt == 2:
+                return
+            self._token = None  # revoked or expired early: refresh once
+
+    def header(self, client: httpx.Client) -> str:
+        """The Authorization value for the raw file path (sync), fetching a token if needed."""
+        if self.settings.auth_type == "basic":
+            return self._basic
+        with self._lock:
+            if self._valid_token() is None:
+                self._store_token(client.send(self._token_request(), auth=None))
+            return f"Bearer {self._token}"
+
+    def invalidate(self) -> None:
+        self._token = None
+
+
+# ============================================================================================
+# Errors
+# ============================================================================================
+
+
+def _http_error(response: httpx.Response | None, method: str, url: str, *, what: str | None = None,
+                status: int | None = None, headers: Mapping[str, str] | None = None, body: bytes | None = None,
+                error: Exception | None = None) -> DataPumpHTTPError:
+    if response is not None:
+        status, headers, body = response.status_code, response.headers, response.content
+    code = message = None
+    if body:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            code = _short(doc.get("code") or doc.get("title"))
+            message = _short(doc.get("message") or doc.get("detail") or doc.get("title"))
+        else:
+            text = body[:2000].decode("utf-8", "replace")
+            if "<" in text:
+                import re
+
+                text = re.sub(r"<[^>]+>", " ", text)
+            message = _short(" ".join(text.split())) or None
+    if status is None and error is not None:
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if status == 401:
+        message = (message + "; " if message else "") + "check the connection's login and password (or OAuth2 client)"
+    err = DataPumpHTTPError(
+        method=method,
+        url=_redact_url(url),
+        status=status,
+        code=code,
+        message=(f"{what}: " if what and message else "") + (message or ""),
+        retry_after=parse_retry_after((headers or {}).get("Retry-After")),
+    )
+    return err
+
+
+def _short(value: Any, limit: int = 300) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ============================================================================================
+# Calls and flows
+# ============================================================================================
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    url: str
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    idempotent: bool = True
+    ok: frozenset[int] = frozenset({200})
+    # Read a text file (log) instead of JSON; max_bytes bounds what is kept.
+    text: bool = False
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: Any  # parsed JSON, or text for text calls
+
+
+class _AmbiguousCreate(DataPumpError):
+    """A create POST failed in a way that does not say whether the job was created."""
+
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: tuple[DataPumpJob, ...]
+    has_more: bool
+    limit: int | None
+    offset: int | None
+    count: int
+
+
+Flow = Generator[_Call, _Answer, T]
+
+
+# ============================================================================================
+# The hook
+# ============================================================================================
+
+
+class DataPumpHook(BaseHook):
+    """ORDS Database API client for Data Pump jobs, plus an optional Oracle connection.
+
+    :param ords_conn_id: Airflow connection of type ``ords``.
+    :param oracle_conn_id: optional Oracle connection, for what only SQL can do (stop a job,
+        progress, reading a log ORDS does not link, dropping orphaned control tables).
+    :param retry_attempts: attempts per idempotent call, including the first.
+    :param retry_backoff: base of the exponential backoff, in seconds.
+    :param timeout: seconds per request; overrides the connection's ``timeout`` extra.
+    """
+
+    conn_name_attr = "ords_conn_id"
+    default_conn_name = "ords_default"
+    conn_type = "ords"
+    hook_name = "Oracle Data Pump (ORDS)"
+
+    def __init__(
+        self,
+        ords_conn_id: str = default_conn_name,
+        oracle_conn_id: str | None = None,
+        *,
+        retry_attempts: int = 5,
+        retry_backoff: float = 1.0,
+        retry_max_backoff: float = 30.0,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ords_conn_id = ords_conn_id
+        self.oracle_conn_id = oracle_conn_id
+        self.retry = RetryPolicy(attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff)
+        self.timeout_override = timeout
+        self._async_settings: OrdsSettings | None = None
+
+    # ---------------------------------------------------------------------------- settings
+
+    def _finish_settings(self, settings: OrdsSettings) -> OrdsSettings:
+        if self.timeout_override:
+            settings = OrdsSettings(**{**settings.__dict__, "timeout": float(self.timeout_override)})
+        if settings.verify is False:
+            self.log.warning(
+                "TLS certificate verification is OFF for connection %r: anyone on the network path can "
+                "read the credentials sent to %s. Point the 'verify' extra at a CA bundle instead.",
+                settings.conn_id,
+                settings.base_url,
+            )
+        return settings
+
+    @cached_property
+    def settings(self) -> OrdsSettings:
+        return self._finish_settings(OrdsSettings.from_connection(self.get_connection(self.ords_conn_id)))
+
+    async def asettings(self) -> OrdsSettings:
+        if self._async_settings is None:
+            from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+            conn = await get_async_connection(self.ords_conn_id, hook=self)
+            extras = await get_async_extra_dejson(conn)
+            self._async_settings = self._finish_settings(OrdsSettings.from_connection(conn, extras))
+        return self._async_settings
+
+    @cached_property
+    def links(self) -> LinkPolicy:
+        return LinkPolicy(self.settings, self.log)
+
+    def _mask(self, secret: str) -> None:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+
+    # ---------------------------------------------------------------------------- clients
+
+    @staticmethod
+    def _client_kwargs(settings: OrdsSettings) -> dict[str, Any]:
+        return {
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+            "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 30.0)),
+            "verify": _ssl_context(settings.verify),
+            "follow_redirects": False,
+        }
+
+    @cached_property
+    def _auth(self) -> _OrdsAuth:
+        return _OrdsAuth(self.settings, self._mask)
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """One client for the hook's lifetime: connection reuse, one TLS handshake."""
+        return httpx.Client(auth=self._auth, **self._client_kwargs(self.settings))
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+            del self.__dict__["client"]
+
+    @contextlib.asynccontextmanager
+    async def async_client(self) -> AsyncIterator[_SharedAsyncClient]:
+        """A pooled async client shared by every hook for the same connection on this event loop.
+
+        A triggerer runs hundreds of waits in one loop; one client each would cost ~1 MB apiece.
+        The pool is reference-counted, so a cancelled or failed trigger only drops its reference
+        and never closes the client the others still use.
+        """
+        settings = await self.asettings()
+        shared = _AsyncClientPool.acquire(settings, self._client_kwargs, self._amask)
+        try:
+            yield shared
+        finally:
+            await _AsyncClientPool.release(shared)
+
+    async def _amask(self, secret: str) -> None:
+        from airflow.sdk.log import amask_secret
+
+        await amask_secret(secret)
+
+    # ---------------------------------------------------------------------------- drivers
+
+    def _send(self, call: _Call) -> _Answer:
+        state = _Attempts(self.retry, call, self.log)
+        while True:
+            try:
+                response = self.client.request(call.method, call.url, json=call.json, params=call.params)
+            except httpx.HTTPError as exc:
+                wait = state.after_error(exc)
+                time.sleep(wait)
+                continue
+            if response.status_code in call.ok:
+                return _answer(response, call)
+            time.sleep(state.after_status(response))
+
+    async def _asend(self, client: httpx.AsyncClient, call: _Call) -> _Answer:
+        state = _Attempts(self.retry, call, self.log)
+        while True:
+            try:
+                response = await client.request(call.method, call.url, json=call.json, params=call.params)
+            except httpx.HTTPError as exc:
+                await asyncio.sleep(state.after_error(exc))
+                continue
+            if response.status_code in call.ok:
+                return _answer(response, call)
+            await asyncio.sleep(state.after_status(response))
+
+    def _run(self, flow: Flow[T]) -> T:
+        try:
+            call = next(flow)
+            while True:
+                if call.method == "SLEEP":
+                    time.sleep(float(call.url))
+                    call = flow.send(_Answer(0, {}, None))
+                    continue
+                try:
+                    answer = self._send(call)
+                except DataPumpError as err:
+                    call = flow.throw(err)
+                else:
+                    call = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    async def _arun(self, flow: Flow[T], client: httpx.AsyncClient | None = None) -> T:
+        if client is None:
+            async with self.async_client() as shared:
+                return await self._arun(flow, shared.client)
+        try:
+            call = next(flow)
+            while True:
+                if call.method == "SLEEP":
+                    await asyncio.sleep(float(call.url))
+                    call = flow.send(_Answer(0, {}, None))
+                    continue
+                try:
+                    answer = await self._asend(client, call)
+                except DataPumpError as err:
+                    call = flow.throw(err)
+                else:
+                    call = flow.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    # ---------------------------------------------------------------------------- job references
+
+    def locate(self, job: JobRef, links: LinkPolicy | None = None) -> tuple[str, str, str]:
+        """(owner, job_name, url) for any job reference, with the link policy applied."""
+        links = links or self.links
+        href: str | None = None
+        if isinstance(job, DataPumpJob):
+            owner, name, href = job.owner_name, job.job_name, job.self_href
+        elif isinstance(job, Mapping):
+            owner, name = job.get("owner_name"), job.get("job_name")
+            href = job.get("self_url") or next(
+                (link.get("href") for link in job.get("links") or () if isinstance(link, Mapping) and link.get("rel") == "self"),
+                None,
+            )
+            if (not owner or not name) and href:
+                owner, name = _ident_from_url(href)
+        elif isinstance(job, str) and "://" in job:
+            href = job
+            owner, name = _ident_from_url(job)
+        elif isinstance(job, str) and job.count(",") == 1:
+            owner, name = (part.strip() for part in job.split(","))
+        else:
+            raise DataPumpValidationError("job", f"{str(job)[:80]!r} is not a job dict, a job URL or 'OWNER,JOB_NAME'")
+        if not owner or not name or not isinstance(owner, str) or not isinstance(name, str):
+            raise DataPumpValidationError("job", "does not name the job's owner and job name")
+        _check_ident_part(owner)
+        _check_ident_part(name)
+        return owner, name, links.follow(href, owner, name)
+
+    # ---------------------------------------------------------------------------- flows
+
+    def _create_flow(self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str) -> Flow[DataPumpJob]:
+        body = validate_payload(payload)  # never send what we would reject
+        operation = body["operation"]
+        if endpoint not in ("jobs", "export", "import"):
+            raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {endpoint!r}")
+        if endpoint != "jobs":
+            if body["operation"].lower() != endpoint:
+                raise DataPumpValidationError("endpoint", f"{endpoint} cannot run an {body['operation']} payload")
+            body = {k: v for k, v in body.items() if k != "operation"}
+        url = links.settings.api_root + ("jobs/" if endpoint == "jobs" else endpoint)
+        known = {job.ident for job in (yield from self._all_jobs_flow(links))}
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                answer = yield _Call("POST", url, json=body, idempotent=False, ok=frozenset({200, 201}))
+            except _AmbiguousCreate as ambiguous:
+                created = [
+                    job
+                    for job in (yield from self._all_jobs_flow(links))
+                    if job.ident not in known and (job.operation or "").upper() == str(operation).upper()
+                ]
+                if len(created) == 1:
+                    self.log.warning("The create request failed (%s) but ORDS did create %s; using it", ambiguous, created[0].ident)
+                    return (yield from self._get_flow(links, created[0]))
+                if len(created) > 1:
+                    raise DataPumpError(
+                        f"the create request failed ({ambiguous}) and {len(created)} new {operation} jobs appeared "
+                        f"meanwhile ({', '.join(j.ident for j in created)}); refusing to guess which one is ours"
+                    ) from ambiguous.cause
+                if attempt == self.retry.attempts:
+                    raise ambiguous.cause from None
+                wait = self.retry.delay(attempt, getattr(ambiguous.cause, "retry_after", None)) or 0.0
+                self.log.warning("The create request failed (%s) and created no job; sending it again in %.1fs", ambiguous, wait)
+                yield _Call("SLEEP", str(wait))
+                continue
+            return _job_from_body(answer.body)
+        raise AssertionError("unreachable")
+
+    def _all_jobs_flow(self, links: LinkPolicy, page: int = 500) -> Flow[list[DataPumpJob]]:
+        jobs: list[DataPumpJob] = []
+        offset = 0
+        while True:
+            result = yield from self._list_flow(links, page, offset)
+            jobs.extend(result.items)
+            if not result.has_more or not result.items:
+                return jobs
+            offset += len(result.items)
+
+    def _list_flow(self, links: LinkPolicy, limit: int | None, offset: int | None) -> Flow[JobPage]:
+        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
+        answer = yield _Call("GET", links.settings.api_root + "jobs/", params=params or None)
+        body = answer.body
+        if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+            raise DataPumpProtocolError("the job list has no items array")
+        return JobPage(
+            items=tuple(DataPumpJob.from_json(item) for item in body["items"]),
+            has_more=bool(body.get("hasMore")),
+            limit=body.get("limit") if isinstance(body.get("limit"), int) else None,
+            offset=body.get("offset") if isinstance(body.get("offset"), int) else None,
+            count=len(body["items"]),
+        )
+
+    def _get_flow(self, links: LinkPolicy, job: JobRef) -> Flow[DataPumpJob]:
+        _, _, url = self.locate(job, links)
+        answer = yield _Call("GET", url)
+        return _job_from_body(answer.body)
+
+    def _text_flow(self, links: LinkPolicy, job: JobRef, file_name: str) -> Flow[str]:
+        owner, name, _ = self.locate(job, links)
+        href = _file_href(job, file_name)
+        answer = yield _Call("GET", links.follow(href, owner, name, file_name), text=True)
+        return answer.body
+
+    def _resolve_flow(self, links: LinkPolicy, job: JobRef, extras: Mapping[str, Any] | None = None) -> Flow[JobResult]:
+        owner, name, url = self.locate(job, links)
+        try:
+            current = yield from self._get_flow(links, job)
+        except DataPumpHTTPError as err:
+            if err.status != 404:
+                raise
+            gone = DataPumpJob(owner_name=owner, job_name=name)
+            return _result(gone, classify(None), url, (), extras)
+        verdict = classify(current)
+        logs: dict[str, tuple[LogSummary, bool]] = {}
+        if verdict.outcome is not Outcome.RUNNING:
+            for f in current.files:
+                if f.kind != "log":
+                    continue
+                try:
+                    text = yield from self._text_flow(links, current, f.name)
+                except DataPumpHTTPError as err:
+                    if err.status != 404:
+                        raise
+                    continue
+                logs[f.name] = (parse_log(text), f"\"{current.job_name}\"" in text)
+        primary = _primary_log(logs)
+        if verdict.outcome is not Outcome.RUNNING:
+            verdict = classify(current, primary, log_unavailable=primary is None)
+        return _result(current, verdict, url, primary.objects if primary else (), extras, links)
+
+    # ---------------------------------------------------------------------------- public API (sync)
+
+    def create_job(self, payload: Mapping[str, Any], endpoint: str = "jobs") -> DataPumpJob:
+        """Submit a validated payload (``operation`` included) to ``jobs/``, ``export`` or ``import``.
+
+        The POST is never retried blindly: after an ambiguous failure the job list is checked for a
+        job this call may have created, so a retry cannot start a second export.
+        """
+        return self._run(self._create_flow(self.links, payload, endpoint))
+
+    def get_job(self, job: JobRef) -> DataPumpJob:
+        return self._run(self._get_flow(self.links, job))
+
+    def list_jobs(self, limit: int | None = None, offset: int | None = None) -> JobPage:
+        return self._run(self._list_flow(self.links, limit, offset))
+
+    def get_file_text(self, job: JobRef, file_name: str) -> str:
+        """A job's text file (its log), decoded; use stream_file for dumps."""
+        return self._run(self._text_flow(self.links, job, file_name))
+
+    def resolve(self, job: JobRef, **extras: Any) -> JobResult:
+        """The job's current verdict: running, or how it ended (reading its logs when it ended)."""
+        return self._run(self._resolve_flow(self.links, job, extras))
+
+    def stream_file(self, job: JobRef, file_name: str, sink: IO[bytes] | Callable[[], IO[bytes]]) -> int:
+        """Write a job file to a binary file object and return its size in bytes.
+
+        ``sink`` is a file object, or a callable that opens a fresh one for each attempt. A broken
+        transfer restarts from zero: on a seekable sink after truncating it, on a factory with a
+        fresh file; a non-seekable file object cannot be restarted and the error is raised.
+        The size is checked against ``Content-Length``; a sink with an ``announce(length)`` method
+        is told that length before the body is read (and may refuse it by raising).
+        """
+        owner, name, _ = self.locate(job)
+        url = self.links.follow(_file_href(job, file_name), owner, name, file_name)
+        return _FileReader(self, url).read_into(sink)
+
+    # ---------------------------------------------------------------------------- public API (async)
+
+    async def acreate_job(self, payload: Mapping[str, Any], endpoint: str = "jobs") -> DataPumpJob:
+        return await self._arun(self._create_flow(await self._alinks(), payload, endpoint))
+
+    async def aget_job(self, job: JobRef) -> DataPumpJob:
+        return await self._arun(self._get_flow(await self._alinks(), job))
+
+    async def alist_jobs(self, limit: int | None = None, offset: int | None = None) -> JobPage:
+        return await self._arun(self._list_flow(await self._alinks(), limit, offset))
+
+    async def aget_file_text(self, job: JobRef, file_name: str) -> str:
+        return await self._arun(self._text_flow(await self._alinks(), job, file_name))
+
+    async def aresolve(self, job: JobRef, client: httpx.AsyncClient | None = None, **extras: Any) -> JobResult:
+        return await self._arun(self._resolve_flow(await self._alinks(), job, extras), client)
+
+    async def astream_file(self, job: JobRef, file_name: str, sink: IO[bytes] | Callable[[], IO[bytes]]) -> int:
+        links = await self._alinks()
+        owner, name, _ = self.locate(job, links)
+        url = links.follow(_file_href(job, file_name), owner, name, file_name)
+        async with self.async_client() as shared:
+            state = _Attempts(self.retry, _Call("GET", url), self.log)
+            while True:
+                out = _open_sink(sink, state.attempt)
+                try:
+                    async with shared.client.stream("GET", url, headers={"Accept": "*/*"}) as response:
+                        if response.status_code != 200:
+                            await response.aread()
+                            await asyncio.sleep(state.after_status(response))
+                            continue
+                        expected = _content_length(response.headers)
+                        _announce(out, expected)
+                        total = 0
+                        async for chunk in response.aiter_raw(CHUNK):
+                            out.write(chunk)
+                            total += len(chunk)
+                        _check_length(url, total, expected)
+                        return total
+                except (httpx.HTTPError, DataPumpTransferError) as exc:
+                    _require_restartable(sink, exc)
+                    await asyncio.sleep(state.after_error(exc))
+
+    async def _alinks(self) -> LinkPolicy:
+        return LinkPolicy(await self.asettings(), self.log)
+
+    # ---------------------------------------------------------------------------- connection test
+
+    def test_connection(self) -> tuple[bool, str]:
+        """List one job (and run ``select 1 from dual`` when an Oracle connection is set); never raises."""
+        try:
+            page = self.list_jobs(limit=1)
+            message = f"ORDS Data Pump API reachable at {self.settings.base_url} ({page.count} job(s) on the first page)"
+            if self.oracle_conn_id:
+                from airflow_provider_datapump.hooks import oracle_sql
+
+                oracle_sql.ping(self.oracle_hook)
+                message += f"; Oracle connection {self.oracle_conn_id!r} answered"
+            return True, message
+        except Exception as err:  # the UI wants an answer, not a traceback
+            return False, f"{type(err).__name__}: {err}"
+
+    # ---------------------------------------------------------------------------- the Oracle side
+
+    @cached_property
+    def oracle_hook(self) -> Any:
+        if not self.oracle_conn_id:
+            raise DataPumpOracleNotConfiguredError(
+                "this needs SQL, and no oracle_conn_id is set: ORDS has no endpoint for it"
+            )
+        from airflow.providers.oracle.hooks.oracle import OracleHook
+
+        return OracleHook(oracle_conn_id=self.oracle_conn_id)
+
+    def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
+        """Stop a Data Pump job through DBMS_DATAPUMP (ORDS cannot); False when it was already gone."""
+        from airflow_provider_datapump.hooks import oracle_sql
+
+        return oracle_sql.stop_job(self._oracle("stop a Data Pump job"), owner, job, immediate=immediate, keep_master=keep_master)
+
+    def job_progress(self, owner: str, job: str) -> float | None:
+        """Percent done from V$SESSION_LONGOPS, or None when Oracle has no figure for the job."""
+        from airflow_provider_datapump.hooks import oracle_sql
+
+        return oracle_sql.job_progress(self._oracle("read a job's progress"), owner, job)
+
+    def read_log(self, directory: str, file_name: str) -> str:
+        """Read a log file from a directory object with UTL_FILE (for when ORDS links no log)."""
+        from airflow_provider_datapump.hooks import oracle_sql
+
+        return oracle_sql.read_log(self._oracle("read a log file"), directory, file_name)
+
+    def drop_orphaned_jobs(self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True) -> list[str]:
+        """Drop the control tables of this owner's Data Pump jobs that are not running."""
+        from airflow_provider_datapump.hooks import oracle_sql
+
+        return oracle_sql.drop_orphaned_jobs(
+            self._oracle("drop orphaned jobs"), owner, older_than, name_prefix=name_prefix, dry_run=dry_run
+        )
+
+    def _oracle(self, purpose: str) -> Any:
+        if not self.oracle_conn_id:
+            raise DataPumpOracleNotConfiguredError(
+                f"cannot {purpose}: that needs SQL (ORDS has no endpoint for it) and no oracle_conn_id is set"
+            )
+        return self.oracle_hook
+
+
+# ============================================================================================
+# Helpers shared by both drivers
+# ============================================================================================
+
+
+class _Attempts:
+    """Retry bookkeeping for one call: each failure either returns a wait or raises."""
+
+    def __init__(self, policy: RetryPolicy, call: _Call, log: Any) -> None:
+        self.policy, self.call, self.log = policy, call, log
+        self.attempt = 1
+
+    def after_status(self, response: httpx.Response) -> float:
+        err = _http_error(response, self.call.method, self.call.url)
+        if not self.policy.status_is_retryable(response.status_code, idempotent=self.call.idempotent):
+            if not self.call.idempotent and response.status_code >= 500:
+                raise _AmbiguousCreate(err)
+            raise err
+        return self._wait(err, err.retry_after)
+
+    def after_error(self, exc: Exception) -> float:
+        err = exc if isinstance(exc, DataPumpTransferError) else _http_error(None, self.call.method, self.call.url, error=exc)
+        if not self.policy.error_is_retryable(exc, idempotent=self.call.idempotent):
+            if not self.call.idempotent:
+                raise _AmbiguousCreate(err) from exc
+            raise err from exc
+        return self._wait(err, None)
+
+    def _wait(self, err: Exception, retry_after: float | None) -> float:
+        delay = self.policy.delay(self.attempt, retry_after)
+        if delay is None:
+            raise err
+        self.log.warning("Attempt %d of %d failed (%s); retrying in %.1fs", self.attempt, self.policy.attempts, err, delay)
+        self.attempt += 1
+        return delay
+
+
+def _answer(response: httpx.Response, call: _Call) -> _Answer:
+    if call.text:
+        return _Answer(response.status_code, response.headers, response.text)
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        raise DataPumpProtocolError(
+            f"{call.method} {_redact_url(call.url)} answered HTTP {response.status_code} with a body that is not JSON"
+        ) from None
+    return _Answer(response.status_code, response.headers, body)
+
+
+def _job_from_body(body: Any) -> DataPumpJob:
+    return DataPumpJob.from_json(body)
+
+
+def _ident_from_url(url: str) -> tuple[str | None, str | None]:
+    path = unquote(urlsplit(url).path)
+    marker = "/jobs/"
+    if marker not in path:
+        return None, None
+    segment = path.rsplit(marker, 1)[1].split("/", 1)[0]
+    if segment.count(",") != 1:
+        return None, None
+    owner, name = segment.split(",")
+    return owner or None, name or None
+
+
+def _check_ident_part(value: str) -> None:
+    if not value or len(value) > 128 or any(ch in "/\\,?#\"'" or ord(ch) < 33 for ch in value):
+        raise DataPumpValidationError("job", f"{value[:80]!r} is not a Data Pump owner or job name")
+
+
+def _file_href(job: JobRef, file_name: str) -> str | None:
+    """The server's link for a file, if the reference carries one (our XCom or an ORDS body)."""
+    if isinstance(job, DataPumpJob):
+        return next((f.href for f in job.files if f.name == file_name), None)
+    if isinstance(job, Mapping):
+        for f in job.get("files") or ():
+            if isinstance(f, Mapping) and f.get("name") == file_name:
+                return f.get("url")
+        for link in job.get("links") or ():
+            if isinstance(link, Mapping) and isinstance(link.get("href"), str) and link["href"].endswith("/" + quote(file_name)):
+                return link["href"]
+    return None
+
+
+def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> LogSummary | None:
+    """An import links the export's log and its own; the job's own log names the job."""
+    if not logs:
+        return None
+    own = [summary for summary, names_job in logs.values() if names_job]
+    return own[-1] if own else list(logs.values())[-1][0]
+
+
+def _result(job: DataPumpJob, verdict: Any, url: str, objects: Any, extras: Mapping[str, Any] | None,
+            links: LinkPolicy | None = None) -> JobResult:
+    extras = extras or {}
+    files = []
+    for f in job.files:
+        href = links.follow(f.href, job.owner_name, job.job_name, f.name) if links else f.href
+        files.append({"name": f.name, "kind": f.kind, "url": href})
+    template = extras.get("file_name") or dump_template_from_names(f["name"] for f in files if f["kind"] == "dump")
+    return JobResult(
+        job=job,
+        verdict=verdict,
+        self_url=url,
+        files=tuple(files),
+        objects=tuple(objects),
+        dump_file_template=template,
+        datapump_dir=extras.get("datapump_dir"),
+    )
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    if verify is False:
+        return False
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return True
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("Content-Length")
+    return int(value) if value and value.isdigit() else None
+
+
+def _check_length(url: str, total: int, expected: int | None) -> None:
+    if expected is not None and total != expected:
+        raise DataPumpTransferError(f"{_redact_url(url)}: received {total} bytes but Content-Length announced {expected}")
+
+
+def _open_sink(sink: IO[bytes] | Callable[[], IO[bytes]], attempt: int) -> IO[bytes]:
+    if callable(sink) and not hasattr(sink, "write"):
+        return sink()
+    if attempt > 1:
+        sink.seek(0)
+        sink.truncate()
+    return sink  # type: ignore[return-value]
+
+
+def _announce(sink: Any, length: int | None) -> None:
+    # A sink may want the size before the body arrives (an XCom cap, a progress percentage).
+    announce = getattr(sink, "announce", None)
+    if announce is not None:
+        announce(length)
+
+
+def _require_restartable(sink: Any, exc: Exception) -> None:
+    if hasattr(sink, "write"):
+        try:
+            restartable = sink.seekable()
+        except Exception:
+            restartable = False
+        if not restartable:
+            raise DataPumpTransferError(f"the transfer broke ({exc}) and the sink cannot be rewound to restart it") from exc
+
+
+class _FileReader:
+    """The fast read path for file bodies: http.client + readinto into one reused buffer."""
+
+    def __init__(self, hook: DataPumpHook, url: str) -> None:
+        self.hook, self.url = hook, url
+        self.settings = hook.settings
+        parts = urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname or "", parts.port
+        self.target = parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def _connect(self) -> http.client.HTTPConnection:
+        timeout = self.settings.timeout
+        if self.https:
+            ctx = _ssl_context(self.settings.verify)
+            if ctx is True:
+                ctx = ssl.create_default_context()
+            elif ctx is False:
+                ctx = ssl._create_unverified_context()  # the user turned verification off; warned at load
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=ctx)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def read_into(self, sink: IO[bytes] | Callable[[], IO[bytes]]) -> int:
+        call = _Call("GET", self.url)
+        state = _Attempts(self.hook.retry, call, self.hook.log)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        refreshed = False
+        while True:
+            conn = self._connect()
+            try:
+                conn.request("GET", self.target, headers={
+                    "Authorization": self.hook._auth.header(self.hook.client),
+                    "User-Agent": USER_AGENT,
+                    "Accept": "*/*",
+                })
+                response = conn.getresponse()
+                if response.status != 200:
+                    body = response.read(65536)
+                    if response.status == 401 and self.settings.auth_type == "oauth2" and not refreshed:
+                        refreshed = True
+                        self.hook._auth.invalidate()
+                        continue
+                    fake = httpx.Response(response.status, headers=dict(response.getheaders()), content=body,
+                                          request=httpx.Request("GET", self.url))
+                    time.sleep(state.after_status(fake))
+                    continue
+                expected = _content_length(dict(response.getheaders()))
+                out = _open_sink(sink, state.attempt)
+                _announce(out, expected)
+                total = 0
+                readinto, write = response.readinto, out.write
+                while True:
+                    n = readinto(view)
+                    if not n:
+                        break
+                    write(view[:n])
+                    total += n
+                _check_length(self.url, total, expected)
+                return total
+            except (OSError, http.client.HTTPException, DataPumpTransferError) as exc:
+                _require_restartable(sink, exc)
+                time.sleep(state.after_error(exc))
+            finally:
+                conn.close()
+
+
+class _SharedAsyncClient:
+    def __init__(self, key: tuple, client: httpx.AsyncClient, auth: _OrdsAuth) -> None:
+        self.key, self.client, self.auth = key, client, auth
+        self.users = 0
+
+
+class _AsyncClientPool:
+    """One AsyncClient per (event loop, connection settings), reference-counted."""
+
+    _clients: dict[tuple, _SharedAsyncClient] = {}
+    MAX_CONNECTIONS = 20
+
+    @classmethod
+    def acquire(cls, settings: OrdsSettings, client_kwargs: Callable[[OrdsSettings], dict], amask: Any) -> _SharedAsyncClient:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), settings)
+        shared = cls._clients.get(key)
+        if shared is None or shared.client.is_closed:
+            auth = _OrdsAuth(settings, lambda token: asyncio.ensure_future(amask(token)))
+            kwargs = client_kwargs(settings)
+            kwargs["limits"] = httpx.Limits(max_connections=cls.MAX_CONNECTIONS, max_keepalive_connections=cls.MAX_CONNECTIONS)
+            shared = _SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs), auth)
+            cls._clients[key] = shared
+            weakref.finalize(loop, cls._clients.pop, key, None)
+        shared.users += 1
+        return shared
+
+    @classmethod
+    async def release(cls, shared: _SharedAsyncClient) -> None:
+        shared.users -= 1
+        if shared.users <= 0 and cls._clients.get(shared.key) is shared:
+            del cls._clients[shared.key]
+            # Shielded so a cancelled trigger still closes a client nobody else holds.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(shared.client.aclose())

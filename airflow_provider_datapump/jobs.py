@@ -1,0 +1,480 @@
+"""The Data Pump job model and the one classifier that judges how a job ended.
+
+Everything that decides "is it still running, and if not, did it work?" lives here, so the
+operators, the sensor, the trigger and the fetch operator cannot disagree. It is pure: no
+network, no Airflow imports, so it can be fuzzed and reasoned about on its own.
+
+Why the verdict is not simply ``state``: real ORDS shows a finished job as ``NOT RUNNING``
+whether it succeeded, failed, crashed or was stopped (the control table is kept). What happened
+is read from ``job_state``/``job_comment`` when ORDS sends them, and from the final line of the
+Data Pump log otherwise. A job is never called successful without a final line that says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from airflow_provider_datapump.exceptions import DataPumpProtocolError
+
+# Data Pump states (DBA_DATAPUMP_JOBS.STATE). COMPLETED and STOPPED are only transient in the
+# view; NOT RUNNING is what a finished job with a kept control table shows.
+RUNNING_STATES = frozenset({"UNDEFINED", "DEFINING", "EXECUTING", "COMPLETING", "STOP PENDING", "STOPPING", "IDLING"})
+TERMINAL_STATES = frozenset({"COMPLETED", "STOPPED", "NOT RUNNING"})
+
+
+class Outcome(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    SUCCEEDED_WITH_ERRORS = "succeeded_with_errors"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    CRASHED = "crashed"
+    VANISHED = "vanished"
+    # Terminal, but the verdict needs the log; never returned once a log (or its absence) is known.
+    UNDETERMINED = "undetermined"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (Outcome.RUNNING, Outcome.UNDETERMINED)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing ORDS job bodies
+# --------------------------------------------------------------------------------------------
+
+_KNOWN_JOB_KEYS = (
+    "owner_name",
+    "job_name",
+    "operation",
+    "job_mode",
+    "state",
+    "degree",
+    "attached_sessions",
+    "datapump_sessions",
+    "job_state",
+    "job_comment",
+    "links",
+)
+_JOB_SEGMENT = re.compile(r"/jobs/([^/,]+),([^/]+)/(?P<file>[^/]*)$")
+
+
+@dataclass(frozen=True)
+class Link:
+    rel: str
+    href: str
+
+
+@dataclass(frozen=True)
+class JobFile:
+    name: str
+    kind: str  # "dump" or "log"
+    href: str
+
+
+@dataclass(frozen=True)
+class DataPumpJob:
+    owner_name: str
+    job_name: str
+    operation: str | None = None
+    job_mode: str | None = None
+    state: str | None = None
+    job_state: str | None = None
+    job_comment: str | None = None
+    degree: int | None = None
+    attached_sessions: int | None = None
+    datapump_sessions: int | None = None
+    links: tuple[Link, ...] = ()
+    # Fields ORDS sent that this model does not know; kept so nothing the server says is lost.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ident(self) -> str:
+        return f"{self.owner_name},{self.job_name}"
+
+    @property
+    def self_href(self) -> str | None:
+        return next((link.href for link in self.links if link.rel == "self"), None)
+
+    @property
+    def files(self) -> tuple[JobFile, ...]:
+        """Dump and log files named by the job's links, classified by extension (not by rel)."""
+        found: dict[str, JobFile] = {}
+        for link in self.links:
+            name = file_name_from_href(link.href)
+            if not name:
+                continue
+            kind = classify_file_name(name, rel=link.rel)
+            if kind and name not in found:
+                found[name] = JobFile(name=name, kind=kind, href=link.href)
+        return tuple(found.values())
+
+    @classmethod
+    def from_json(cls, data: Any) -> DataPumpJob:
+        """Build a job from an ORDS body; a malformed body raises DataPumpProtocolError."""
+        if not isinstance(data, Mapping):
+            raise DataPumpProtocolError(f"expected a JSON object for a Data Pump job, got {type(data).__name__}")
+        owner = _text(data, "owner_name")
+        name = _text(data, "job_name")
+        if not owner or not name:
+            raise DataPumpProtocolError("the job body has no owner_name or job_name")
+        raw_links = data.get("links")
+        links: list[Link] = []
+        if isinstance(raw_links, list):
+            for item in raw_links:
+                if isinstance(item, Mapping) and isinstance(item.get("rel"), str) and isinstance(item.get("href"), str):
+                    links.append(Link(rel=item["rel"], href=item["href"]))
+        elif raw_links is not None:
+            raise DataPumpProtocolError("the job body's links is not a list")
+        return cls(
+            owner_name=owner,
+            job_name=name,
+            operation=_text(data, "operation"),
+            job_mode=_text(data, "job_mode"),
+            state=_text(data, "state"),
+            job_state=_text(data, "job_state"),
+            job_comment=_text(data, "job_comment"),
+            degree=_int(data, "degree"),
+            attached_sessions=_int(data, "attached_sessions"),
+            datapump_sessions=_int(data, "datapump_sessions"),
+            links=tuple(links),
+            extra={k: v for k, v in data.items() if k not in _KNOWN_JOB_KEYS},
+        )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DataPumpProtocolError(f"the job body's {key} is not a string: {type(value).__name__}")
+    # List items pad operation and job_mode to 30 characters (seen on real ORDS).
+    return value.strip() or None
+
+
+def _int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataPumpProtocolError(f"the job body's {key} is not an integer: {value!r:.40}")
+    return value
+
+
+def file_name_from_href(href: str) -> str | None:
+    """The file segment of a ``…/jobs/OWNER,JOB/<file>`` link, or None for job and other links."""
+    try:
+        path = urlsplit(href).path
+    except ValueError:
+        return None
+    match = _JOB_SEGMENT.search(path)
+    if not match or not match.group("file"):
+        return None
+    return unquote(match.group("file"))
+
+
+def classify_file_name(name: str, rel: str | None = None) -> str | None:
+    upper = name.upper()
+    if upper.endswith(".LOG"):
+        return "log"
+    if upper.endswith(".DMP") or rel == "enclosure":
+        return "dump"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing Data Pump logs
+# --------------------------------------------------------------------------------------------
+
+_PREFIX = r"^(?:\S+ \S+: )?"  # LOGTIME=ALL puts "02-JUL-25 13:43:11.295: " before each line
+_FINAL_LINES = (
+    ("success", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" successfully completed at .*$')),
+    ("errors", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" completed with (\d+) error\(s\) at .*$')),
+    ("fatal", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" stopped due to fatal error at .*$')),
+    ("stopped", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" stopped by user request at .*$')),
+)
+_ORA = re.compile(r"\b(ORA-\d{5})\b")
+_OBJECT_ROW = re.compile(
+    _PREFIX + r'\. \. (?P<verb>exported|imported) "(?P<schema>[^"]+)"\."(?P<name>[^"]+)"(?::"(?P<part>[^"]+)")?'
+    r"\s+(?P<size>[\d.]+)\s+(?P<unit>[KMGT]?B)\s+(?P<rows>\d+)\s+rows"
+)
+_DUMP_SET = re.compile(_PREFIX + r"Dump file set for \S+ is:\s*$")
+_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+@dataclass(frozen=True)
+class OraError:
+    code: str
+    line: str
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    schema: str
+    name: str
+    rows: int
+    bytes: int
+    size: str
+    partition: str | None = None
+
+
+@dataclass(frozen=True)
+class FinalLine:
+    kind: str  # success | errors | fatal | stopped
+    line: str
+    error_count: int = 0
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    final: FinalLine | None
+    errors: tuple[OraError, ...] = ()
+    objects: tuple[ObjectRow, ...] = ()
+    dump_files: tuple[str, ...] = ()
+
+
+def parse_final_line(line: str) -> FinalLine | None:
+    text = line.strip()
+    for kind, pattern in _FINAL_LINES:
+        match = pattern.match(text)
+        if match:
+            count = int(match.group(3)) if kind == "errors" else 0
+            return FinalLine(kind=kind, line=text, error_count=count)
+    return None
+
+
+def parse_log(text: str) -> LogSummary:
+    final: FinalLine | None = None
+    errors: list[OraError] = []
+    objects: list[ObjectRow] = []
+    dumps: list[str] = []
+    in_dump_set = False
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if in_dump_set:
+            if line.startswith((" ", "\t")) and line.strip():
+                dumps.append(line.strip())
+                continue
+            in_dump_set = False
+        if _DUMP_SET.match(line):
+            in_dump_set = True
+            continue
+        parsed = parse_final_line(line)
+        if parsed:
+            final = parsed  # the last one wins: a restarted job logs several
+            continue
+        for code in _ORA.findall(line):
+            errors.append(OraError(code=code, line=line.strip()))
+            break
+        row = _OBJECT_ROW.match(line)
+        if row:
+            objects.append(
+                ObjectRow(
+                    schema=row["schema"],
+                    name=row["name"],
+                    partition=row["part"],
+                    rows=int(row["rows"]),
+                    bytes=int(float(row["size"]) * _UNITS[row["unit"]]),
+                    size=f"{row['size']} {row['unit']}",
+                )
+            )
+    return LogSummary(final=final, errors=tuple(errors), objects=tuple(objects), dump_files=tuple(dumps))
+
+
+# --------------------------------------------------------------------------------------------
+# The classifier
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    message: str
+    final_line: str | None = None
+    errors: tuple[OraError, ...] = ()
+    error_count: int = 0
+
+    @property
+    def ora_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.code for e in self.errors))
+
+
+_FINAL_TO_OUTCOME = {
+    "success": Outcome.SUCCEEDED,
+    "errors": Outcome.SUCCEEDED_WITH_ERRORS,
+    "fatal": Outcome.FAILED,
+    "stopped": Outcome.STOPPED,
+}
+
+
+def classify(
+    job: DataPumpJob | None,
+    log: LogSummary | None = None,
+    *,
+    log_unavailable: bool = False,
+) -> Verdict:
+    """Turn a job (None: it answered 404 after being seen) and optionally its log into a verdict.
+
+    ``log_unavailable`` says the caller looked for the log and there is none; without it, a
+    terminal job whose verdict depends on the log comes back UNDETERMINED so the caller reads it.
+    """
+    errors = log.errors if log else ()
+    if job is None:
+        if log and log.final:
+            return _from_final(log.final, errors, prefix="the job is gone from ORDS; its log says: ")
+        return Verdict(
+            Outcome.VANISHED,
+            "the job disappeared from ORDS (404) before a verdict could be read; "
+            "with keep_master=0 a successful job vanishes too, so its outcome is unknown",
+            errors=errors,
+        )
+    state = (job.state or "").upper()
+    if state in RUNNING_STATES:
+        return Verdict(Outcome.RUNNING, f"the job is {state}")
+    if state not in TERMINAL_STATES:
+        raise DataPumpProtocolError(f"ORDS reported an unknown Data Pump state {job.state!r} for {job.ident}")
+
+    # job_comment carries Data Pump's final line on ORDS versions that send it; a log, if read,
+    # is the fuller record (it also has the ORA- lines), so prefer the log's final line.
+    final = (log.final if log else None) or (parse_final_line(job.job_comment) if job.job_comment else None)
+    if final:
+        return _from_final(final, errors)
+    if log is None and not log_unavailable:
+        return Verdict(Outcome.UNDETERMINED, f"the job is {state}; the verdict needs its log")
+    if (job.job_state or "").upper() == "STOPPED" or state == "STOPPED":
+        return Verdict(Outcome.STOPPED, "the job was stopped and left no final line", errors=errors)
+    where = "its log has no final Data Pump line" if log is not None else "no log could be read"
+    return Verdict(
+        Outcome.CRASHED,
+        f"the job is {state} but {where}: it ended without Data Pump reporting an outcome",
+        errors=errors,
+    )
+
+
+def _from_final(final: FinalLine, errors: tuple[OraError, ...], prefix: str = "") -> Verdict:
+    return Verdict(
+        _FINAL_TO_OUTCOME[final.kind],
+        prefix + final.line,
+        final_line=final.line,
+        errors=errors,
+        error_count=final.error_count,
+    )
+
+
+def accepts(verdict: Verdict, *, fail_on_errors: bool = True, allowed_ora_codes: Iterable[str] = ()) -> bool:
+    """The one policy for "does the task accept this ending?"."""
+    if verdict.outcome is Outcome.SUCCEEDED:
+        return True
+    if verdict.outcome is not Outcome.SUCCEEDED_WITH_ERRORS:
+        return False
+    if not fail_on_errors:
+        return True
+    allowed = {normalize_ora_code(code) for code in allowed_ora_codes}
+    codes = set(verdict.ora_codes)
+    # Every error must be proven allowed: a count larger than the ORA lines we could read means
+    # some error went unseen, and an unseen error cannot be allowed.
+    return bool(codes) and codes <= allowed and len(verdict.errors) >= verdict.error_count
+
+
+def normalize_ora_code(code: str | int) -> str:
+    text = str(code).strip().upper()
+    digits = text[4:] if text.startswith("ORA-") else text
+    if not digits.isdigit():
+        raise ValueError(f"not an ORA code: {code!r}")
+    return f"ORA-{int(digits):05d}"
+
+
+# --------------------------------------------------------------------------------------------
+# The result every task returns (XCom) and every waiter passes around
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: DataPumpJob
+    verdict: Verdict
+    self_url: str
+    files: tuple[dict[str, str], ...]
+    objects: tuple[ObjectRow, ...] = ()
+    dump_file_template: str | None = None
+    datapump_dir: str | None = None
+
+    def to_xcom(self) -> dict[str, Any]:
+        """A small JSON dict; the sensor, the import's from_job and the fetch operator accept it."""
+        return {
+            "owner_name": self.job.owner_name,
+            "job_name": self.job.job_name,
+            "operation": self.job.operation,
+            "job_mode": self.job.job_mode,
+            "state": self.job.state,
+            "job_state": self.job.job_state,
+            "outcome": self.verdict.outcome.value,
+            "message": self.verdict.message,
+            "self_url": self.self_url,
+            "datapump_dir": self.datapump_dir,
+            "dump_file_template": self.dump_file_template,
+            "files": [dict(f) for f in self.files],
+            "error_count": self.verdict.error_count,
+            "errors": [{"code": e.code, "line": e.line} for e in self.verdict.errors],
+            "objects": [
+                {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows, "bytes": o.bytes}
+                for o in self.objects
+            ],
+        }
+
+
+def dump_template_from_names(names: Iterable[str]) -> str | None:
+    """The ``%U`` template behind a set of dump names (EXPDAT01-x.DMP, EXPDAT02-x.DMP → EXPDAT%U-x.DMP)."""
+    ordered = sorted(set(names))
+    if not ordered:
+        return None
+    if len(ordered) == 1:
+        return ordered[0]
+    first = ordered[0]
+    for match in re.finditer(r"\d{2}", first):
+        start, end = match.span()
+        template = first[:start] + "%U" + first[end:]
+        pattern = re.compile(re.escape(first[:start]) + r"\d{2}" + re.escape(first[end:]) + r"\Z")
+        if all(pattern.match(name) for name in ordered):
+            return template
+    return None
+
+
+def verdict_from_xcom(result: Mapping[str, Any]) -> Verdict:
+    """The verdict inside a result dict (what crosses the trigger boundary and XCom)."""
+    try:
+        outcome = Outcome(result.get("outcome"))
+    except ValueError:
+        raise DataPumpProtocolError(f"the job result has no valid outcome: {result.get('outcome')!r}") from None
+    errors = tuple(
+        OraError(code=str(e.get("code")), line=str(e.get("line")))
+        for e in result.get("errors") or ()
+        if isinstance(e, Mapping)
+    )
+    message = str(result.get("message") or outcome.value)
+    final = parse_final_line(message.split(": ", 1)[-1]) if message else None
+    return Verdict(
+        outcome=outcome,
+        message=message,
+        final_line=final.line if final else None,
+        errors=errors,
+        error_count=int(result.get("error_count") or 0),
+    )
+
+
+def failure_message(result: Mapping[str, Any], verdict: Verdict, *, max_lines: int = 20) -> str:
+    """One readable message: which job, how it ended, Data Pump's final line and the ORA- lines."""
+    ident = f'{result.get("owner_name")}.{result.get("job_name")}'
+    lines = [f"Data Pump job {ident} ended {verdict.outcome.value}: {verdict.message}"]
+    if verdict.errors:
+        lines.append(f"ORA- lines from the log ({len(verdict.errors)}):")
+        lines.extend(f"  {e.line}" for e in verdict.errors[:max_lines])
+        if len(verdict.errors) > max_lines:
+            lines.append(f"  ... and {len(verdict.errors) - max_lines} more")
+    if result.get("self_url"):
+        lines.append(f"Job: {result['self_url']}")
+    return "\n".join(lines)

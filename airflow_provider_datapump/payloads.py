@@ -1,0 +1,404 @@
+"""ORDS Data Pump request bodies: built from keyword arguments, validated before anything is sent.
+
+Real ORDS silently drops keys it does not know and, on some versions, rendered ``file_name``
+unescaped into a server-side script. So this module is strict: every key must be one ORDS
+documents, every name must be an Oracle identifier, every expression must be one SQL condition
+fragment, and every error names the field and the reason. ``build_payload`` and
+``validate_payload`` are pure; ``validate_payload(build_payload(...))`` returns the same body.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_datapump.exceptions import DataPumpValidationError
+
+OPERATIONS = ("EXPORT", "IMPORT")
+JOB_MODES = ("FULL", "SCHEMA", "TABLE", "TABLESPACE")
+EXPRESSION_KINDS = ("name_expressions", "schema_expressions", "tablespace_expressions")
+
+# The union of fields the ORDS documentation lists for POST jobs/, export and import.
+# Order is the order emitted, so bodies are stable and readable in the rendered-template view.
+FIELDS = (
+    "operation",
+    "job_mode",
+    "datapump_dir",
+    "file_name",
+    "credential_name",
+    "filter",
+    "name_expressions",
+    "schema_expressions",
+    "tablespace_expressions",
+    "remap_schemas",
+    "threads",
+    "keep_master",
+)
+# Options people expect from expdp/impdp that the ORDS API does not have at all.
+_NOT_IN_ORDS = {
+    "table_exists_action": "ORDS has no table_exists_action; Data Pump's default (SKIP) applies on import",
+    "remap_tablespaces": "ORDS only supports remap_schemas",
+    "remap_tables": "ORDS only supports remap_schemas",
+    "job_name": "ORDS names jobs itself (DATAPUMP_REST_EXPORT_<timestamp>)",
+    "parallel": "the ORDS field is threads",
+    "directory": "the ORDS field is datapump_dir",
+    "dumpfile": "the ORDS field is file_name",
+    "schemas": "use schema_expressions in a raw payload, or the operator's schemas= argument",
+    "tables": "use name_expressions in a raw payload, or the operator's tables= argument",
+    "logfile": "ORDS chooses the log file name",
+    "log_file": "ORDS chooses the log file name",
+}
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_$#]{0,127}\Z")
+# A plain Data Pump file template: no path, no quotes, substitution variables like %U allowed.
+_FILE_TEMPLATE = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]*(?:%[A-Za-z][A-Za-z0-9_$#.\-]*)*\Z")
+_SUBSTITUTION = re.compile(r"%(.)")
+_ALLOWED_SUBSTITUTIONS = set("UuLlDdTtMmYyHh")
+_EXPRESSION_START = re.compile(r"\s*(?:=|!=|<>|<=|>=|<|>|NOT\s+IN\b|IN\b|NOT\s+LIKE\b|LIKE\b|NOT\s+BETWEEN\b|BETWEEN\b|IS\b)", re.I)
+_MAX_EXPRESSION = 4000
+
+
+def build_payload(
+    operation: str,
+    *,
+    job_mode: str | None = None,
+    schemas: Iterable[str] | str | None = None,
+    tables: Iterable[str] | str | None = None,
+    tablespaces: Iterable[str] | str | None = None,
+    name_expressions: Iterable[Any] | str | None = None,
+    schema_expressions: Iterable[Any] | str | None = None,
+    tablespace_expressions: Iterable[Any] | str | None = None,
+    filter: str | None = None,
+    datapump_dir: str | None = None,
+    file_name: str | None = None,
+    credential_name: str | None = None,
+    threads: int | None = None,
+    keep_master: bool | int | None = None,
+    remap_schemas: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+    payload: Mapping[str, Any] | str | None = None,
+) -> dict[str, Any]:
+    """Turn keyword arguments plus an optional raw payload (merged last) into a validated body."""
+    op = _enum("operation", operation, OPERATIONS)
+    body: dict[str, Any] = {"operation": op}
+    if job_mode is not None:
+        body["job_mode"] = job_mode
+    elif tables:
+        body["job_mode"] = "TABLE"
+    elif tablespaces:
+        body["job_mode"] = "TABLESPACE"
+    elif schemas:
+        body["job_mode"] = "SCHEMA"
+
+    for kind, names, raw in (
+        ("schema_expressions", ("schemas", schemas), schema_expressions),
+        ("name_expressions", ("tables", tables), name_expressions),
+        ("tablespace_expressions", ("tablespaces", tablespaces), tablespace_expressions),
+    ):
+        items = _expression_items(kind, raw)
+        if names[1] is not None:
+            items.insert(0, {"expression": in_list_expression(names[0], names[1])})
+        if items:
+            body[kind] = items
+
+    for key, value in (
+        ("filter", filter),
+        ("datapump_dir", datapump_dir),
+        ("file_name", file_name),
+        ("credential_name", credential_name),
+        ("threads", threads),
+        ("keep_master", keep_master),
+        ("remap_schemas", remap_schemas),
+    ):
+        if value is not None:
+            body[key] = value
+
+    if payload is not None:
+        raw_payload = parse_raw_payload(payload)
+        if "operation" in raw_payload and str(raw_payload["operation"]).strip().upper() != op:
+            raise DataPumpValidationError(
+                "payload.operation", f"is {raw_payload['operation']!r}, but this is an {op} task"
+            )
+        body.update(raw_payload)
+    if body.get("job_mode") is None:
+        body["job_mode"] = "SCHEMA"
+    return validate_payload(body)
+
+
+def parse_raw_payload(payload: Mapping[str, Any] | str) -> dict[str, Any]:
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError as err:
+            raise DataPumpValidationError("payload", f"is not valid JSON ({err})") from None
+    if not isinstance(payload, Mapping):
+        raise DataPumpValidationError("payload", f"must be a JSON object, not {type(payload).__name__}")
+    return dict(payload)
+
+
+def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a complete body (with ``operation``) and return it normalized, in a stable key order."""
+    unknown = [key for key in body if key not in FIELDS]
+    if unknown:
+        key = str(unknown[0])
+        raise DataPumpValidationError(f"payload.{key}", _unknown_key_reason(key))
+    if "operation" not in body:
+        raise DataPumpValidationError("operation", "is required (EXPORT or IMPORT)")
+    op = _enum("operation", body["operation"], OPERATIONS)
+    out: dict[str, Any] = {"operation": op}
+    out["job_mode"] = _enum("job_mode", body.get("job_mode", "SCHEMA"), JOB_MODES)
+
+    if body.get("datapump_dir") is not None:
+        out["datapump_dir"] = identifier("datapump_dir", body["datapump_dir"])
+    credential = body.get("credential_name")
+    if credential is not None:
+        out["credential_name"] = identifier("credential_name", credential)
+    if body.get("file_name") is not None:
+        out["file_name"] = validate_file_name(body["file_name"], with_credential=credential is not None)
+    elif credential is not None:
+        raise DataPumpValidationError(
+            "file_name", "is required with credential_name: it must be the object-store URI of the dump file(s)"
+        )
+    elif op == "IMPORT":
+        raise DataPumpValidationError("file_name", "is required for an import (or pass from_job=)")
+
+    if body.get("filter") is not None:
+        out["filter"] = _filter(body["filter"])
+    for kind in EXPRESSION_KINDS:
+        if body.get(kind) is not None:
+            items = _expression_items(kind, body[kind])
+            if items:
+                out[kind] = items
+
+    if body.get("remap_schemas") is not None:
+        if op == "EXPORT":
+            raise DataPumpValidationError("remap_schemas", "only applies to an import; an export copies schemas as they are")
+        remaps = normalize_remaps(body["remap_schemas"])
+        if remaps:
+            out["remap_schemas"] = remaps
+    if body.get("threads") is not None:
+        out["threads"] = _threads(body["threads"])
+    if body.get("keep_master") is not None:
+        out["keep_master"] = _keep_master(body["keep_master"])
+    return {key: out[key] for key in FIELDS if key in out}
+
+
+# --------------------------------------------------------------------------------------------
+# Field rules
+# --------------------------------------------------------------------------------------------
+
+
+def identifier(field: str, value: Any) -> str:
+    """An unquoted Oracle identifier, upper-cased as Oracle stores it."""
+    if not isinstance(value, str):
+        raise DataPumpValidationError(field, f"must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if not _IDENTIFIER.match(text):
+        raise DataPumpValidationError(
+            field,
+            f"{_show(value)} is not an Oracle identifier (a letter, then up to 127 letters, digits, _ $ #)",
+        )
+    return text.upper()
+
+
+def in_list_expression(field: str, names: Iterable[str] | str) -> str:
+    """``IN ('A','B')`` from plain names: the quoting is ours, so names cannot break out of it."""
+    if isinstance(names, str):
+        names = [names]
+    try:
+        listed = list(names)
+    except TypeError:
+        raise DataPumpValidationError(field, "must be a list of names") from None
+    if not listed:
+        raise DataPumpValidationError(field, "is empty; leave it unset to select nothing by name")
+    cleaned = list(dict.fromkeys(identifier(f"{field}[{i}]", name) for i, name in enumerate(listed)))
+    return "IN (" + ",".join(f"'{name}'" for name in cleaned) + ")"
+
+
+def validate_expression(field: str, text: Any) -> str:
+    """One SQL condition fragment, such as ``IN ('SCOTT')`` or ``LIKE 'EMP%'``; never a statement."""
+    if not isinstance(text, str):
+        raise DataPumpValidationError(field, f"must be a string, not {type(text).__name__}")
+    expr = text.strip()
+    if not expr:
+        raise DataPumpValidationError(field, "is empty")
+    if len(expr) > _MAX_EXPRESSION:
+        raise DataPumpValidationError(field, f"is longer than {_MAX_EXPRESSION} characters")
+    if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in expr):
+        raise DataPumpValidationError(field, "contains a control character (newline, NUL, ...)")
+    if ";" in expr:
+        raise DataPumpValidationError(field, "contains ';': an expression is one condition, never a statement")
+    outside = _outside_quotes(field, expr)
+    if "--" in outside or "/*" in outside or "*/" in outside:
+        raise DataPumpValidationError(field, "contains an SQL comment marker (-- or /* */)")
+    if '"' in outside and outside.count('"') % 2:
+        raise DataPumpValidationError(field, "has an unbalanced double quote")
+    depth = 0
+    for ch in outside:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            break
+    if depth != 0:
+        raise DataPumpValidationError(field, "has unbalanced parentheses")
+    if not _EXPRESSION_START.match(expr):
+        raise DataPumpValidationError(
+            field,
+            f"{_show(expr)} must start with a comparison (=, !=, <>, IN, NOT IN, LIKE, NOT LIKE, BETWEEN, IS)",
+        )
+    return expr
+
+
+def _outside_quotes(field: str, expr: str) -> str:
+    """The expression with single-quoted literals removed ('' is an escaped quote inside one)."""
+    out: list[str] = []
+    i, n = 0, len(expr)
+    while i < n:
+        ch = expr[i]
+        if ch == "'":
+            i += 1
+            while True:
+                if i >= n:
+                    raise DataPumpValidationError(field, "has an unbalanced single quote")
+                if expr[i] == "'":
+                    if i + 1 < n and expr[i + 1] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 1
+            out.append("''")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _expression_items(kind: str, raw: Any) -> list[dict[str, str]]:
+    if raw is None:
+        return []
+    if isinstance(raw, (str, Mapping)):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        raise DataPumpValidationError(kind, "must be a list of expressions")
+    items = []
+    for i, item in enumerate(raw):
+        field = f"{kind}[{i}]"
+        if isinstance(item, Mapping):
+            extra = set(item) - {"expression"}
+            if extra:
+                raise DataPumpValidationError(field, f"has unknown key(s) {sorted(map(str, extra))}; only 'expression' exists")
+            item = item.get("expression")
+            field += ".expression"
+        items.append({"expression": validate_expression(field, item)})
+    return items
+
+
+def validate_file_name(value: Any, *, with_credential: bool) -> str:
+    if not isinstance(value, str):
+        raise DataPumpValidationError("file_name", f"must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if with_credential:
+        return _object_store_uri(text)
+    if "://" in text:
+        raise DataPumpValidationError(
+            "file_name", "is an object-store URI; set credential_name to the DBMS_CLOUD credential that can write it"
+        )
+    if len(text) > 255 or not _FILE_TEMPLATE.match(text) or ".." in text:
+        raise DataPumpValidationError(
+            "file_name",
+            f"{_show(value)} is not a plain Data Pump file template: use letters, digits, _ $ # . - and "
+            "substitution variables such as %U; no paths, quotes, spaces or ';'",
+        )
+    for sub in _SUBSTITUTION.findall(text):
+        if sub not in _ALLOWED_SUBSTITUTIONS:
+            raise DataPumpValidationError("file_name", f"uses %{sub}, which is not a Data Pump substitution variable")
+    return text
+
+
+def _object_store_uri(text: str) -> str:
+    bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ord(ch) == 127), None)
+    if bad is not None:
+        raise DataPumpValidationError("file_name", f"contains {bad!r}, which has no place in an object-store URI")
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc or not parts.path.strip("/"):
+        raise DataPumpValidationError(
+            "file_name", "must be an https:// object-store URI (bucket and object) when credential_name is set"
+        )
+    if parts.username or parts.password:
+        raise DataPumpValidationError("file_name", "must not carry credentials in the URI; credential_name holds them")
+    return text
+
+
+def _filter(value: Any) -> str:
+    if not isinstance(value, str):
+        raise DataPumpValidationError("filter", f"must be a string, not {type(value).__name__}")
+    names = [part.strip() for part in value.split(",")]
+    return ",".join(identifier(f"filter[{i}]", name) for i, name in enumerate(names))
+
+
+def normalize_remaps(value: Any) -> list[dict[str, str]]:
+    """``{"SRC": "DST"}`` or ORDS's ``[{"source": ..., "target": ...}]`` → the ORDS list form."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        pairs = []
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping) or set(item) != {"source", "target"}:
+                raise DataPumpValidationError(f"remap_schemas[{i}]", 'must be {"source": ..., "target": ...}')
+            pairs.append((item["source"], item["target"]))
+    else:
+        raise DataPumpValidationError("remap_schemas", 'must be a dict {"SRC": "DST"} or a list of {source, target}')
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, (source, target) in enumerate(pairs):
+        src = identifier(f"remap_schemas[{i}].source", source)
+        dst = identifier(f"remap_schemas[{i}].target", target)
+        if src in seen:
+            raise DataPumpValidationError(f"remap_schemas[{i}].source", f"{src} is remapped twice")
+        seen.add(src)
+        out.append({"source": src, "target": dst})
+    return out
+
+
+def _threads(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        else:
+            raise DataPumpValidationError("threads", f"must be a whole number, not {_show(value)}")
+    if not 1 <= value <= 99:
+        # %U expands to 01..99, so more workers than that cannot each get a dump file.
+        raise DataPumpValidationError("threads", f"must be between 1 and 99, not {value}")
+    return value
+
+
+def _keep_master(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if value in (0, 1):
+        return int(value)
+    raise DataPumpValidationError("keep_master", f"must be true/false or 0/1, not {_show(value)}")
+
+
+def _enum(field: str, value: Any, allowed: Sequence[str]) -> str:
+    text = value.strip().upper() if isinstance(value, str) else value
+    if text not in allowed:
+        raise DataPumpValidationError(field, f"{_show(value)} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _unknown_key_reason(key: str) -> str:
+    lowered = key.lower()
+    if lowered in _NOT_IN_ORDS:
+        return f"is not an ORDS Data Pump field ({_NOT_IN_ORDS[lowered]}); ORDS would silently drop it"
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+    close = difflib.get_close_matches(snake, FIELDS, n=1, cutoff=0.7)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"is not an ORDS Data Pump field, and ORDS would silently drop it{hint}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
