@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -334,7 +334,8 @@ def _redact_url(url: str) -> str:
 class _OrdsAuth(httpx.Auth):
     """Basic, or OAuth2 client credentials with a cached token refreshed once on a 401."""
 
-    requires_response_body = True
+    # Only the token endpoint's body is needed; reading every body would consume streamed files.
+    requires_response_body = False
     EXPIRY_MARGIN = 30.0
 
     def __init__(self, settings: OrdsSettings, masker: Callable[[str], None]) -> None:
@@ -388,6 +389,30 @@ class _OrdsAuth(httpx.Auth):
             if response.status_code != 401 or attempt == 2:
                 return
             self._token = None  # revoked or expired early: refresh once
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            if outgoing.url.path.endswith("/oauth/token"):
+                response.read()
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            if outgoing.url.path.endswith("/oauth/token"):
+                await response.aread()
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
 
     def header(self, client: httpx.Client) -> str:
         """The Authorization value for the raw file path (sync), fetching a token if needed."""
@@ -477,8 +502,10 @@ class _Answer:
 class _AmbiguousCreate(DataPumpError):
     """A create POST failed in a way that does not say whether the job was created."""
 
-    def __init__(self, cause: Exception) -> None:
+    def __init__(self, cause: Exception, *, answered: bool) -> None:
         self.cause = cause
+        # No answer at all (timeout, dropped connection): the server may still be working on it.
+        self.answered = answered
         super().__init__(str(cause))
 
 
@@ -724,11 +751,18 @@ class DataPumpHook(BaseHook):
             try:
                 answer = yield _Call("POST", url, json=body, idempotent=False, ok=frozenset({200, 201}))
             except _AmbiguousCreate as ambiguous:
-                created = [
-                    job
-                    for job in (yield from self._all_jobs_flow(links))
-                    if job.ident not in known and (job.operation or "").upper() == str(operation).upper()
-                ]
+                # ORDS may still be creating the job our lost request asked for, so look for it
+                # over a grace window of two request timeouts before concluding it does not exist.
+                grace_until = time.monotonic() + (0 if ambiguous.answered else 2 * links.settings.timeout)
+                while True:
+                    created = [
+                        job
+                        for job in (yield from self._all_jobs_flow(links))
+                        if job.ident not in known and (job.operation or "").upper() == operation
+                    ]
+                    if created or time.monotonic() >= grace_until:
+                        break
+                    yield _Call("SLEEP", str(min(1.0, max(0.0, grace_until - time.monotonic()))))
                 if len(created) == 1:
                     self.log.warning("The create request failed (%s) but ORDS did create %s; using it", ambiguous, created[0].ident)
                     return (yield from self._get_flow(links, created[0]))
@@ -969,7 +1003,7 @@ class _Attempts:
         err = _http_error(response, self.call.method, self.call.url)
         if not self.policy.status_is_retryable(response.status_code, idempotent=self.call.idempotent):
             if not self.call.idempotent and response.status_code >= 500:
-                raise _AmbiguousCreate(err)
+                raise _AmbiguousCreate(err, answered=True)
             raise err
         return self._wait(err, err.retry_after)
 
@@ -977,7 +1011,7 @@ class _Attempts:
         err = exc if isinstance(exc, DataPumpTransferError) else _http_error(None, self.call.method, self.call.url, error=exc)
         if not self.policy.error_is_retryable(exc, idempotent=self.call.idempotent):
             if not self.call.idempotent:
-                raise _AmbiguousCreate(err) from exc
+                raise _AmbiguousCreate(err, answered=False) from exc
             raise err from exc
         return self._wait(err, None)
 
@@ -1155,7 +1189,7 @@ class _FileReader:
                                           request=httpx.Request("GET", self.url))
                     time.sleep(state.after_status(fake))
                     continue
-                expected = _content_length(dict(response.getheaders()))
+                expected = _content_length({"Content-Length": response.getheader("Content-Length") or ""})
                 out = _open_sink(sink, state.attempt)
                 _announce(out, expected)
                 total = 0
