@@ -1,0 +1,356 @@
+"""DataPumpExportOperator and DataPumpImportOperator: submit a validated job, wait, judge, reattach."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
+
+from airflow_provider_datapump.exceptions import DataPumpValidationError
+from airflow_provider_datapump.jobs import Outcome, accepts, verdict_from_xcom
+from airflow_provider_datapump.payloads import build_payload
+from airflow_provider_datapump.waiting import JobWaiter
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.sdk.types import TaskInstanceKey
+
+XCOM_JOB_KEY = "datapump_job"
+
+
+class DataPumpJobLink(BaseOperatorLink):
+    """The ORDS URL of the task's job, pushed to XCom as soon as the job exists."""
+
+    name = "ORDS job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.providers.common.compat.sdk import XCom
+
+        job = XCom.get_value(key=XCOM_JOB_KEY, ti_key=ti_key)
+        return job.get("self_url", "") if isinstance(job, dict) else ""
+
+
+class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
+    """Shared body of the export and import operators; see their docstrings for the arguments."""
+
+    operation: ClassVar[str]
+    external_id_key = XCOM_JOB_KEY
+    template_fields: Sequence[str] = (
+        "ords_conn_id",
+        "oracle_conn_id",
+        "job_mode",
+        "schemas",
+        "tables",
+        "tablespaces",
+        "name_expressions",
+        "schema_expressions",
+        "tablespace_expressions",
+        "filter",
+        "datapump_dir",
+        "file_name",
+        "credential_name",
+        "threads",
+        "payload",
+        "remap_schemas",
+        "from_job",
+    )
+    template_ext: Sequence[str] = (".json",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json", "rendered_body": "json"}
+    operator_extra_links = (DataPumpJobLink(),)
+    ui_color = "#f6e7d7"
+
+    def __init__(
+        self,
+        *,
+        ords_conn_id: str = "ords_default",
+        oracle_conn_id: str | None = None,
+        job_mode: str | None = None,
+        schemas: Sequence[str] | str | None = None,
+        tables: Sequence[str] | str | None = None,
+        tablespaces: Sequence[str] | str | None = None,
+        name_expressions: Sequence[Any] | str | None = None,
+        schema_expressions: Sequence[Any] | str | None = None,
+        tablespace_expressions: Sequence[Any] | str | None = None,
+        filter: str | None = None,
+        datapump_dir: str | None = None,
+        file_name: str | None = None,
+        credential_name: str | None = None,
+        threads: int | None = None,
+        keep_master: bool | None = None,
+        payload: Mapping[str, Any] | str | None = None,
+        remap_schemas: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+        from_job: Mapping[str, Any] | str | None = None,
+        endpoint: str = "jobs",
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10.0,
+        fail_on_errors: bool = True,
+        allowed_ora_codes: Sequence[str] | str | None = None,
+        cancel_on_kill: bool = True,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ords_conn_id = ords_conn_id
+        self.oracle_conn_id = oracle_conn_id
+        self.job_mode = job_mode
+        self.schemas = schemas
+        self.tables = tables
+        self.tablespaces = tablespaces
+        self.name_expressions = name_expressions
+        self.schema_expressions = schema_expressions
+        self.tablespace_expressions = tablespace_expressions
+        self.filter = filter
+        self.datapump_dir = datapump_dir
+        self.file_name = file_name
+        self.credential_name = credential_name
+        self.threads = threads
+        self.keep_master = keep_master
+        self.payload = payload
+        self.remap_schemas = remap_schemas
+        self.from_job = from_job
+        self.endpoint = endpoint
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.fail_on_errors = fail_on_errors
+        self.cancel_on_kill = cancel_on_kill
+        self.hook_params = hook_params
+        self.rendered_body: dict[str, Any] | None = None
+        self.job_ref: dict[str, Any] | None = None
+        self._result: dict[str, Any] | None = None
+        self._last_status_result: dict[str, Any] | None = None
+        self._init_waiter(allowed_ora_codes)
+        if endpoint not in ("jobs", "export", "import"):
+            raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {endpoint!r}")
+        if not _looks_templated(self._payload_args()):
+            # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
+            self.build_body()
+
+    # ---------------------------------------------------------------- the body
+
+    def _payload_args(self) -> dict[str, Any]:
+        return {
+            "job_mode": self.job_mode,
+            "schemas": self.schemas,
+            "tables": self.tables,
+            "tablespaces": self.tablespaces,
+            "name_expressions": self.name_expressions,
+            "schema_expressions": self.schema_expressions,
+            "tablespace_expressions": self.tablespace_expressions,
+            "filter": self.filter,
+            "datapump_dir": self.datapump_dir,
+            "file_name": self.file_name,
+            "credential_name": self.credential_name,
+            "threads": self.threads,
+            "keep_master": self.keep_master,
+            "payload": self.payload,
+            "remap_schemas": self.remap_schemas,
+        }
+
+    def build_body(self) -> dict[str, Any]:
+        """The validated ORDS body; raises DataPumpValidationError naming the field."""
+        return build_payload(self.operation, **self._payload_args())
+
+    def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name")}
+
+    # ---------------------------------------------------------------- execute
+
+    def execute(self, context: Context) -> Any:
+        self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
+        self.log.info("ORDS %s payload:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))
+        if not self.wait_for_completion:
+            if self.deferrable:
+                self.log.warning("deferrable=True has no effect with wait_for_completion=False")
+            job = self.submit_job(context)
+            result = self.hook.resolve(job, **self._extras(self.rendered_body)).to_xcom()
+            return result
+        return self.execute_resumable(context)
+
+    # ---------------------------------------------------------------- ResumableJobMixin
+
+    def submit_job(self, context: Context) -> dict[str, Any]:
+        assert self.rendered_body is not None
+        job = self.hook.create_job(self.rendered_body, endpoint=self.endpoint)
+        _, _, url = self.hook.locate(job)
+        self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url}
+        self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, url)
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key=XCOM_JOB_KEY, value=self.job_ref)
+        return self.job_ref
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        self.job_ref = dict(external_id)
+        result = self.hook.resolve(self.job_ref, **self._extras(self.rendered_body or {})).to_xcom()
+        self._last_status_result = result
+        self.log.info("A previous try started %s,%s; it is %s", result["owner_name"], result["job_name"], result["outcome"])
+        return result["outcome"]
+
+    def is_job_active(self, status: str) -> bool:
+        return status == Outcome.RUNNING.value
+
+    def is_job_succeeded(self, status: str) -> bool:
+        result = self._last_status_result
+        return result is not None and accepts(
+            verdict_from_xcom(result), fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes
+        )
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:
+        job = dict(external_id)
+        self.job_ref = job
+        extras = self._extras(self.rendered_body or {})
+        if self.deferrable:
+            first = self.hook.resolve(job, **extras)
+            self._observe(first)
+            if first.verdict.outcome is Outcome.RUNNING:
+                self.defer(
+                    trigger=self._trigger(job, end_time=None, cancel_on_kill=self.cancel_on_kill, extras=extras),
+                    method_name="execute_complete",
+                    timeout=None,  # the trigger enforces execution_timeout and reports it as an event
+                )
+            self._result = self._judge(first.to_xcom())
+        else:
+            self._result = self._wait_sync(job, extras)
+        return self._result
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        if self._result is None:
+            self._result = self._judge(self._last_status_result or self.hook.resolve(dict(external_id)).to_xcom())
+        return self._result
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._result = self._event_result(event)
+        return self._result
+
+    # ---------------------------------------------------------------- cancel
+
+    def _on_timeout(self, job: Mapping[str, Any]) -> None:
+        self.job_ref = dict(job)
+        self.on_kill()
+
+    def on_kill(self) -> None:
+        """Stop the Data Pump job (best effort, never raises).
+
+        ORDS has no stop endpoint, so this needs ``oracle_conn_id``. Airflow also calls on_kill when
+        a worker shuts down gracefully; with ``cancel_on_kill=True`` the job is then stopped and the
+        retry submits a new one. Set ``cancel_on_kill=False`` to let the job run on and have the
+        retry reattach to it instead.
+        """
+        job = self.job_ref
+        if not job or not self.cancel_on_kill or self._result is not None:
+            return
+        owner, name = job.get("owner_name"), job.get("job_name")
+        if not self.oracle_conn_id:
+            self.log.warning(
+                "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
+                "so the task can stop it with DBMS_DATAPUMP", owner, name,
+            )
+            return
+        try:
+            stopped = self.hook.stop_job(owner, name)
+            self.log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
+        except Exception as err:
+            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
+
+
+class DataPumpExportOperator(_DataPumpJobOperator):
+    """Run a Data Pump export through ORDS and wait for its verdict.
+
+    Select what to export with plain names (``schemas=["HR"]``, ``tables=["EMP"]``,
+    ``tablespaces=["USERS"]``), which are quoted for you, or with raw ORDS expressions
+    (``name_expressions=["LIKE 'EMP%'"]``). ``payload`` (a dict, a JSON string or a templated
+    ``.json`` file) is merged last. Everything is validated before the first request.
+
+    Returns a small dict (owner_name, job_name, outcome, files, errors, objects, ...) that
+    DataPumpImportOperator(from_job=...), DataPumpJobSensor and DataPumpFetchFilesOperator accept.
+
+    Idempotency: every run creates a new export (ORDS names it by timestamp); a retry of the same
+    try reattaches to the job it already started instead of starting another.
+    """
+
+    operation = "EXPORT"
+
+    def _payload_args(self) -> dict[str, Any]:
+        if self.from_job is not None:
+            raise DataPumpValidationError("from_job", "only applies to an import: it names the dump set to import")
+        return super()._payload_args()
+
+
+class DataPumpImportOperator(_DataPumpJobOperator):
+    """Run a Data Pump import through ORDS and wait for its verdict.
+
+    ``from_job`` takes what a DataPumpExportOperator returned and derives ``file_name`` (with
+    ``%U`` for a multi-file set) and ``datapump_dir``. ``remap_schemas`` takes ``{"SRC": "DST"}``
+    or ORDS's list form.
+
+    Idempotency: an import is not idempotent (ORDS has no table_exists_action; Data Pump skips
+    existing tables and reports ORA-39151/ORA-31684). Allow those codes explicitly when
+    re-importing on purpose: ``allowed_ora_codes=["ORA-31684", "ORA-39151"]``.
+    """
+
+    operation = "IMPORT"
+
+    def _payload_args(self) -> dict[str, Any]:
+        args = super()._payload_args()
+        source = _job_dict(self.from_job) if self.from_job is not None and not _looks_templated(self.from_job) else None
+        if source is not None:
+            if str(source.get("operation") or "EXPORT").strip().upper() != "EXPORT":
+                raise DataPumpValidationError("from_job", f"is an {source.get('operation')} job; it must be an export")
+            if args["file_name"] is None:
+                template = source.get("dump_file_template")
+                if not template:
+                    raise DataPumpValidationError("from_job", "names no dump file; did the export finish?")
+                args["file_name"] = template
+            if args["datapump_dir"] is None and source.get("datapump_dir"):
+                args["datapump_dir"] = source["datapump_dir"]
+            self._inherit_selection(args, source)
+        elif self.from_job is not None:
+            args["file_name"] = args["file_name"] or "PENDING_TEMPLATE.DMP"
+        return args
+
+
+    def _inherit_selection(self, args: dict[str, Any], source: Mapping[str, Any]) -> None:
+        """With no selection of its own, import what the export exported.
+
+        Data Pump imports only the caller's own schema when a SCHEMA-mode import names none, so
+        ``from_job=exp.output`` alone would import nothing from another schema's dump.
+        """
+        selectors = ("job_mode", "schemas", "tables", "tablespaces", "name_expressions", "schema_expressions",
+                     "tablespace_expressions", "filter")
+        raw = self.payload if isinstance(self.payload, Mapping) else {}
+        if any(args.get(k) for k in selectors) or any(k in raw for k in selectors):
+            return
+        objects = [o for o in source.get("objects") or () if isinstance(o, Mapping)]
+        mode = str(source.get("job_mode") or "SCHEMA").upper()
+        if not objects or mode not in ("SCHEMA", "TABLE"):
+            return
+        args["job_mode"] = mode
+        args["schemas"] = sorted({str(o["schema"]) for o in objects})
+        if mode == "TABLE":
+            args["tables"] = sorted({str(o["name"]) for o in objects})
+
+
+def _job_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise DataPumpValidationError("from_job", "is a string but not the JSON of an export result") from None
+    if not isinstance(value, Mapping):
+        raise DataPumpValidationError("from_job", f"must be the dict an export task returned, not {type(value).__name__}")
+    return dict(value)
+
+
+def _looks_templated(value: Any) -> bool:
+    """True while Jinja (or an XComArg) still has to fill something in."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value or value.endswith(".json")
+    if isinstance(value, Mapping):
+        return any(_looks_templated(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_looks_templated(v) for v in value)
+    return value is not None and not isinstance(value, (int, float, bool)) and type(value).__module__.startswith("airflow")

@@ -1,0 +1,96 @@
+"""DataPumpJobSensor: wait for a Data Pump job someone else started, with the same verdict rules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_provider_datapump.exceptions import DataPumpJobError
+from airflow_provider_datapump.jobs import Outcome
+from airflow_provider_datapump.waiting import JobWaiter
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
+    """Wait until a Data Pump job ends; succeed only on an accepted verdict.
+
+    :param job: what an export/import operator returned, a job URL, or ``"OWNER,JOB_NAME"``.
+    :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
+    :param allowed_ora_codes: ORA codes that may appear without failing the sensor.
+
+    A job that failed, was stopped, crashed or vanished fails the sensor at once, with Data Pump's
+    final line and the ORA- lines; the sensor never pokes on until its timeout for a job that has
+    already ended. Works in poke, reschedule and deferrable modes. It does not own the job, so a
+    killed sensor leaves the job running unless ``cancel_on_kill=True``.
+    """
+
+    template_fields: Sequence[str] = ("job", "ords_conn_id", "oracle_conn_id")
+    ui_color = "#f6e7d7"
+
+    def __init__(
+        self,
+        *,
+        job: Mapping[str, Any] | str,
+        ords_conn_id: str = "ords_default",
+        oracle_conn_id: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        fail_on_errors: bool = True,
+        allowed_ora_codes: Sequence[str] | str | None = None,
+        cancel_on_kill: bool = False,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if deferrable:
+            kwargs.setdefault("poke_interval", 10)
+            kwargs.setdefault("timeout", timedelta(days=2).total_seconds())
+        super().__init__(**kwargs)
+        self.job = job
+        self.ords_conn_id = ords_conn_id
+        self.oracle_conn_id = oracle_conn_id
+        self.deferrable = deferrable
+        self.fail_on_errors = fail_on_errors
+        self.cancel_on_kill = cancel_on_kill
+        self.hook_params = hook_params
+        self._init_waiter(allowed_ora_codes)
+
+    @property
+    def poll_interval(self) -> float:  # JobWaiter's name for it
+        return float(self.poke_interval)
+
+    def _job_ref(self) -> Mapping[str, Any] | str:
+        owner, name, url = self.hook.locate(self.job)
+        return {"owner_name": owner, "job_name": name, "self_url": url}
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        result = self.hook.resolve(self._job_ref())
+        self._observe(result)
+        if result.verdict.outcome is Outcome.RUNNING:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._judge(result.to_xcom()))
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        job = self._job_ref()
+        first = self.poke(context)
+        if isinstance(first, PokeReturnValue):
+            return first.xcom_value
+        self.defer(
+            trigger=self._trigger(job, end_time=time.time() + float(self.timeout), cancel_on_kill=self.cancel_on_kill, extras={}),
+            method_name="execute_complete",
+            timeout=None,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            return self._event_result(event)
+        except DataPumpJobError as err:
+            if isinstance(event, Mapping) and event.get("status") == "timeout":
+                raise AirflowSensorTimeout(str(err)) from None
+            raise

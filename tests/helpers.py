@@ -1,0 +1,46 @@
+"""Small stand-ins for what Airflow passes a task at run time (used where a whole DAG run would
+add nothing): a task-state store that survives 'retries' and a TI that records XCom pushes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class StateStore:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self.data[key] = value
+
+
+class TI:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+        self.stats_tags: dict[str, str] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def context(store: StateStore | None = None) -> dict[str, Any]:
+    return {"ti": TI(), "task_state_store": store if store is not None else StateStore()}
+
+
+def run_trigger(trigger, timeout: float = 20.0):
+    """Run a trigger to its first event, as the triggerer would."""
+
+    async def first():
+        async for event in trigger.run():
+            return event
+        raise AssertionError("the trigger ended without an event")
+
+    return asyncio.run(asyncio.wait_for(first(), timeout))
+
+
+def creates(emu) -> list[dict[str, Any]]:
+    return [r for r in emu.requests() if r["method"] == "POST" and "/datapump/" in r["path"]]

@@ -1,0 +1,281 @@
+"""Export and import operators against the emulator: sync and deferrable paths, every ending,
+the acceptance policy, reattach on retry and cancel on kill."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpValidationError
+from airflow_provider_datapump.operators.datapump import DataPumpExportOperator, DataPumpImportOperator
+from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
+from tests.helpers import StateStore, context, creates, run_trigger
+
+FAST = {"poll_interval": 0.1, "hook_params": {"retry_backoff": 0.05}}
+
+
+def export(**kwargs):
+    return DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], **{**FAST, **kwargs})
+
+
+def test_sync_export_returns_the_job_dict(ords_conn):
+    ords_conn.set_scenario(duration=0.3)
+    ctx = context()
+    result = export().execute(ctx)
+    assert result["outcome"] == "succeeded" and result["operation"] == "EXPORT"
+    assert {f["kind"] for f in result["files"]} == {"dump", "log"}
+    assert {(o["schema"], o["name"], o["rows"]) for o in result["objects"]} == {("TESTUSER1", "EMP", 14), ("TESTUSER1", "DEPT", 4)}
+    ident = {k: result[k] for k in ("owner_name", "job_name", "self_url")}
+    assert ctx["ti"].pushed["datapump_job"] == ident  # for the extra link, before waiting
+    assert ctx["task_state_store"].data["datapump_job"] == ident  # for reattach, before waiting
+
+
+def test_refresh_from_export_result(ords_conn):
+    ords_conn.set_scenario(duration=0.1)
+    exported = export().execute(context())
+    imp = DataPumpImportOperator(task_id="import", from_job=exported, remap_schemas={"TESTUSER1": "TESTUSER2"}, **FAST)
+    result = imp.execute(context())
+    assert result["outcome"] == "succeeded"
+    assert {o["schema"] for o in result["objects"]} == {"TESTUSER2"}
+    tables = ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]
+    assert {name: t["rows"] for name, t in tables.items()} == {"EMP": 14, "DEPT": 4}
+
+
+@pytest.mark.parametrize(
+    "outcome, words",
+    [
+        ("errors", ["completed with 2 error(s)", "ORA-39083", "allowed_ora_codes"]),
+        ("fatal", ["failed", "stopped due to fatal error"]),
+        ("crash", ["crashed", "no final Data Pump line"]),
+        ("stopped", ["stopped", "stopped by user request"]),
+    ],
+)
+def test_every_bad_ending_fails_with_the_reason(ords_conn, outcome, words):
+    ords_conn.set_scenario(duration=0.1, outcome=outcome, error_count=2, ora_codes=["ORA-39083"])
+    with pytest.raises(DataPumpJobError) as err:
+        export().execute(context())
+    for word in words:
+        assert word in str(err.value)
+    assert err.value.result["outcome"] != "succeeded"
+
+
+def test_errors_accepted_when_asked(ords_conn):
+    ords_conn.set_scenario(duration=0.1, outcome="errors", error_count=1, ora_codes=["ORA-31684"])
+    assert export(fail_on_errors=False).execute(context())["outcome"] == "succeeded_with_errors"
+    assert export(allowed_ora_codes=["ORA-31684"]).execute(context())["errors"][0]["code"] == "ORA-31684"
+    with pytest.raises(DataPumpJobError):
+        export(allowed_ora_codes=["ORA-39083"]).execute(context())
+
+
+def test_deferrable_defers_then_completes(ords_conn):
+    ords_conn.set_scenario(duration=0.5)
+    op = export(deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DataPumpJobTrigger) and deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout is None  # the trigger carries the deadline itself
+    event = run_trigger(trigger)
+    assert event.payload["status"] == "success"
+    result = op.execute_complete(context(), event.payload)
+    assert result["outcome"] == "succeeded" and result["files"]
+
+
+def test_deferrable_does_not_defer_a_finished_job(ords_conn):
+    ords_conn.set_scenario(duration=0)
+    assert export(deferrable=True).execute(context())["outcome"] == "succeeded"
+
+
+def test_deferrable_failure_has_the_same_message(ords_conn):
+    ords_conn.set_scenario(duration=0.3, outcome="errors", error_count=1, ora_codes=["ORA-39083"])
+    op = export(deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context())
+    event = run_trigger(deferred.value.trigger)
+    assert event.payload["status"] == "error"
+    with pytest.raises(DataPumpJobError, match="ORA-39083"):
+        op.execute_complete(context(), event.payload)
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "weird"}, {"status": "error", "message": "boom", "job": {}}])
+def test_execute_complete_rejects_bad_events(event):
+    with pytest.raises(Exception, match="event|boom"):
+        export().execute_complete(context(), event)
+
+
+def test_execution_timeout_becomes_a_timeout_event(ords_conn):
+    from datetime import timedelta
+
+    ords_conn.set_scenario(duration=30)
+    op = export(deferrable=True, execution_timeout=timedelta(seconds=0.5))
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(context())
+    start = time.monotonic()
+    event = run_trigger(deferred.value.trigger)
+    assert event.payload["status"] == "timeout" and time.monotonic() - start < 3
+    with pytest.raises(DataPumpJobError, match="execution_timeout"):
+        op.execute_complete(context(), event.payload)
+
+
+def test_wait_for_completion_false_returns_at_once(ords_conn):
+    ords_conn.set_scenario(duration=30)
+    result = export(wait_for_completion=False).execute(context())
+    assert result["outcome"] == "running" and result["state"] == "EXECUTING"
+
+
+# ------------------------------------------------------------------ reattach on retry
+
+
+class WorkerDied(BaseException):
+    """Stands for SIGKILL of the worker: nothing after it runs, not even except Exception."""
+
+
+def test_retry_reattaches_instead_of_posting_again(ords_conn, monkeypatch):
+    ords_conn.set_scenario(duration=1.0)
+    store = StateStore()
+    import airflow_provider_datapump.waiting as waiting
+
+    def die(_):
+        raise WorkerDied()
+
+    with monkeypatch.context() as patch, pytest.raises(WorkerDied):
+        patch.setattr(waiting.time, "sleep", die)
+        export().execute(context(store))  # try 1 dies mid-job, after storing the job identity
+    assert len(creates(ords_conn)) == 1 and store.data["datapump_job"]
+    result = export().execute(context(store))  # try 2
+    assert result["outcome"] == "succeeded" and result["job_name"] == store.data["datapump_job"]["job_name"]
+    assert len(creates(ords_conn)) == 1
+
+
+def test_retry_after_success_returns_the_result_without_waiting(ords_conn):
+    ords_conn.set_scenario(duration=0)
+    store = StateStore()
+    first = export().execute(context(store))
+    again = export().execute(context(store))
+    assert again["job_name"] == first["job_name"] and len(creates(ords_conn)) == 1
+
+
+def test_retry_after_failure_submits_again(ords_conn):
+    ords_conn.set_scenario(duration=0, outcome="fatal")
+    store = StateStore()
+    with pytest.raises(DataPumpJobError):
+        export().execute(context(store))
+    ords_conn.set_scenario(outcome="success")
+    assert export().execute(context(store))["outcome"] == "succeeded"
+    assert len(creates(ords_conn)) == 2
+
+
+def test_retry_after_vanished_submits_again(ords_conn):
+    ords_conn.set_scenario(duration=0)
+    store = StateStore()
+    store.set("datapump_job", {"owner_name": "DBAPI_USER", "job_name": "DATAPUMP_REST_EXPORT_20000101000000",
+                               "self_url": ords_conn.api_url + "jobs/DBAPI_USER,DATAPUMP_REST_EXPORT_20000101000000/"})
+    assert export().execute(context(store))["outcome"] == "succeeded"
+    assert len(creates(ords_conn)) == 1
+
+
+# ------------------------------------------------------------------ cancel on kill
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def stop_job(self, owner, job, **kw):
+        self.calls.append((owner, job))
+        return True
+
+
+def test_on_kill_stops_the_job_through_oracle(ords_conn):
+    from tests.unit.test_oracle_sql import FakeOracle
+
+    ords_conn.set_scenario(duration=30)
+    op = export(wait_for_completion=False, oracle_conn_id="oracle_default")
+    op.execute(context())
+    db = FakeOracle()
+    op.hook.__dict__["oracle_hook"] = db
+    op.on_kill()
+    sql, binds = db.executed[0]
+    assert "DBMS_DATAPUMP.STOP_JOB" in sql and binds["job_name"] == op.job_ref["job_name"]
+    assert binds["owner"] == "DBAPI_USER" and binds["immediate"] == 1
+
+
+def test_on_kill_without_oracle_warns_and_never_raises(ords_conn, capsys):
+    ords_conn.set_scenario(duration=30)
+    op = export(wait_for_completion=False)
+    op.execute(context())
+    op.on_kill()
+    assert "ORDS has no endpoint to stop a job" in capsys.readouterr().out
+
+
+def test_on_kill_respects_cancel_on_kill_and_swallows_errors(ords_conn):
+    ords_conn.set_scenario(duration=30)
+    op = export(wait_for_completion=False, cancel_on_kill=False, oracle_conn_id="oracle_default")
+    op.execute(context())
+    rec = Recorder()
+    op.hook.__dict__["oracle_hook"] = rec
+    op.on_kill()
+    assert rec.calls == []
+
+    class Broken:
+        def get_conn(self):
+            raise RuntimeError("listener down")
+
+    op2 = export(wait_for_completion=False, oracle_conn_id="oracle_default")
+    op2.execute(context())
+    op2.hook.__dict__["oracle_hook"] = Broken()
+    op2.on_kill()  # logged, not raised
+
+
+def test_trigger_on_kill_stops_exactly_once(ords_conn, monkeypatch):
+    import asyncio
+
+    calls = []
+    trigger = DataPumpJobTrigger(job={"owner_name": "DBAPI_USER", "job_name": "J"}, oracle_conn_id="oracle_default")
+    monkeypatch.setattr(DataPumpJobTrigger, "_hook", lambda self: type("H", (), {"stop_job": lambda s, o, j: calls.append((o, j)) or True})())
+
+    async def kill_twice():
+        await trigger.on_kill()
+        await trigger.on_kill()
+
+    asyncio.run(kill_twice())
+    assert calls == [("DBAPI_USER", "J")]
+
+
+# ------------------------------------------------------------------ validation at the operator
+
+
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: DataPumpExportOperator(task_id="t", remap_schemas={"A": "B"}), "remap_schemas"),
+        (lambda: DataPumpExportOperator(task_id="t", from_job={"job_name": "X"}), "from_job"),
+        (lambda: DataPumpImportOperator(task_id="t", schemas=["A"]), "file_name"),
+        (lambda: DataPumpImportOperator(task_id="t", from_job={"operation": "IMPORT"}), "from_job"),
+        (lambda: DataPumpImportOperator(task_id="t", from_job={"operation": "EXPORT"}), "from_job"),
+        (lambda: DataPumpExportOperator(task_id="t", job_mode="PARTIAL"), "job_mode"),
+        (lambda: DataPumpExportOperator(task_id="t", payload={"parallel": 4}), "payload.parallel"),
+        (lambda: DataPumpExportOperator(task_id="t", allowed_ora_codes=["nope"]), "allowed_ora_codes"),
+        (lambda: DataPumpExportOperator(task_id="t", endpoint="delete"), "endpoint"),
+    ],
+)
+def test_invalid_arguments_fail_at_parse_time(make, field):
+    with pytest.raises(DataPumpValidationError) as err:
+        make()
+    assert err.value.field == field
+
+
+def test_templated_arguments_are_validated_at_run_time(ords_conn):
+    op = DataPumpExportOperator(task_id="t", schemas=["{{ params.schema }}"], **FAST)
+    op.schemas = ["bad name"]  # what rendering produced
+    with pytest.raises(DataPumpValidationError, match="schemas"):
+        op.execute(context())
+    assert ords_conn.requests() == []
+
+
+def test_template_fields_and_renderers():
+    op = export(payload="payload.json")
+    assert ".json" in op.template_ext and op.template_fields_renderers["payload"] == "json"
+    assert {"schemas", "payload", "file_name", "ords_conn_id"} <= set(op.template_fields)

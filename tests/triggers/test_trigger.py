@@ -1,0 +1,54 @@
+"""DataPumpJobTrigger: exact serialization, JSON-safe kwargs, one event per run, errors as events."""
+
+from __future__ import annotations
+
+import json
+
+from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
+from tests.helpers import run_trigger
+
+KWARGS = {
+    "job": {"owner_name": "DBAPI_USER", "job_name": "DATAPUMP_REST_EXPORT_20261123000000", "self_url": "http://h/x/"},
+    "ords_conn_id": "ords_default",
+    "oracle_conn_id": None,
+    "poll_interval": 5.0,
+    "end_time": 1800000000.0,
+    "execution_deadline": None,
+    "fail_on_errors": True,
+    "allowed_ora_codes": ["ORA-31684"],
+    "cancel_on_kill": True,
+    "hook_params": {"retry_attempts": 3},
+    "result_extras": {"datapump_dir": "TEST_DIR", "file_name": None},
+}
+
+
+def test_serialize_round_trips_exactly():
+    classpath, kwargs = DataPumpJobTrigger(**KWARGS).serialize()
+    assert classpath == "airflow_provider_datapump.triggers.datapump.DataPumpJobTrigger"
+    assert kwargs == KWARGS
+    assert DataPumpJobTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert json.loads(json.dumps(kwargs)) == kwargs
+
+
+def test_airflow_serde_accepts_the_kwargs():
+    from airflow.sdk.serde import deserialize, serialize
+
+    _, kwargs = DataPumpJobTrigger(**KWARGS).serialize()
+    assert deserialize(serialize(kwargs)) == kwargs
+
+
+def test_an_unreachable_job_is_one_error_event(ords_conn):
+    trigger = DataPumpJobTrigger(job={"owner_name": "DBAPI_USER", "job_name": "J"}, ords_conn_id="nope_conn",
+                                 hook_params={"retry_attempts": 1})
+    event = run_trigger(trigger)
+    assert event.payload["status"] == "error" and "nope_conn" in event.payload["message"]
+
+
+def test_polls_no_faster_than_asked(ords_conn, fast_hook):
+    ords_conn.set_scenario(duration=1.2)
+    job = fast_hook.create_job({"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]})
+    ords_conn.clear_requests()
+    event = run_trigger(DataPumpJobTrigger(job={"owner_name": job.owner_name, "job_name": job.job_name}, poll_interval=0.5))
+    assert event.payload["status"] == "success"
+    gets = [r for r in ords_conn.requests() if r["path"].endswith(job.job_name + "/")]
+    assert 2 <= len(gets) <= 4  # ~1.2 s at one poll per 0.5 s
