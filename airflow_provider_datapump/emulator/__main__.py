@@ -1,0 +1,115 @@
+"""Command line: ``python -m airflow_provider_datapump.emulator`` / ``datapump-emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+
+from .state import DEFAULT_CLIENTS, DEFAULT_USERS, OUTCOMES
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="datapump-emulator",
+        description="Local emulator of the ORDS Database API Data Pump endpoints (not Oracle).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free port)")
+    p.add_argument("--data-dir", help="where directory objects and dump files live (default: a temp dir)")
+    p.add_argument("--catalog", help="JSON file with the schemas and tables to start with")
+    p.add_argument("--job-seconds", type=float, default=None, help="how long each job runs (default 1.0)")
+    p.add_argument("--outcome", choices=OUTCOMES, default=None, help="how jobs end (default success)")
+    p.add_argument("--dump-size", type=int, default=None, help="bytes per dump file (default: natural size)")
+    p.add_argument("--token-ttl", type=float, default=None, help="OAuth token lifetime in seconds (default 3600)")
+    p.add_argument("--range-support", action="store_true", help="honour Range on file downloads")
+    p.add_argument("--link-origin", default=None, help="origin used in links, e.g. https://db.example.com")
+    p.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
+    p.add_argument("--keyfile", help="TLS private key (PEM)")
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug", "trace"]
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request (paths only, never credentials)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if bool(args.certfile) != bool(args.keyfile):
+        print("--certfile and --keyfile go together", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from .app import create_app
+    from .server import bind_socket, url_host
+    from .state import EmulatorState
+
+    settings = {}
+    if args.job_seconds is not None:
+        settings["duration"] = args.job_seconds
+    if args.outcome is not None:
+        settings["outcome"] = args.outcome
+    if args.dump_size is not None:
+        settings["dump_size"] = args.dump_size
+    if args.token_ttl is not None:
+        settings["token_ttl"] = args.token_ttl
+    if args.range_support:
+        settings["range_support"] = True
+    if args.link_origin:
+        settings["link_origin"] = args.link_origin
+    try:
+        state = EmulatorState(data_dir=args.data_dir, catalog=args.catalog, **settings)
+    except Exception as exc:  # noqa: BLE001 - report configuration errors plainly
+        print(f"datapump-emulator: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"datapump-emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        state.close()
+        return 1
+    port = sock.getsockname()[1]
+    scheme = "https" if args.certfile else "http"
+    user, password = next(iter(DEFAULT_USERS.items()))
+    client_id, client = next(iter(DEFAULT_CLIENTS.items()))
+    base = f"{scheme}://{url_host(args.host)}:{port}/ords/{user}"
+    print(f"Data Pump emulator (not Oracle) listening on {scheme}://{url_host(args.host)}:{port}", flush=True)
+    print(f"Base URL:     {base}", flush=True)
+    print(f"Data Pump:    {base}/_/db-api/stable/database/datapump/jobs/", flush=True)
+    print(f"Basic auth:   {user} / {password}", flush=True)
+    print(f"OAuth2:       POST {base}/oauth/token  client {client_id} / {client['secret']}", flush=True)
+    print(f"Data dir:     {state.data_dir}", flush=True)
+    print(f"Controls:     {scheme}://{url_host(args.host)}:{port}/_emulator/  (catalog, scenario, faults, requests, reset)", flush=True)
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises SIGINT/SIGTERM after shutdown, which would kill the
+            # process before the data directory is cleaned up; exit normally instead.
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    self._captured_signals.clear()
+
+    config = uvicorn.Config(
+        create_app(state),
+        log_level=args.log_level,
+        access_log=args.access_log,
+        lifespan="off",
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+        timeout_graceful_shutdown=3,
+    )
+    try:
+        _Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

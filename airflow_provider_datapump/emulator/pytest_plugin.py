@@ -1,0 +1,30 @@
+"""Pytest fixtures for the Data Pump emulator (registered through the ``pytest11`` entry point).
+
+Loaded in every pytest run, so nothing heavy is imported until a fixture is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .server import EmulatorHandle
+
+
+@pytest.fixture(scope="session")
+def datapump_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """One emulator per test session, on a free port of 127.0.0.1."""
+    from .server import run_emulator
+
+    with run_emulator(data_dir=tmp_path_factory.mktemp("datapump_emulator")) as handle:
+        yield handle
+
+
+@pytest.fixture
+def datapump_emulator(datapump_emulator_server: EmulatorHandle) -> EmulatorHandle:
+    """The session's emulator, reset to its defaults (jobs, files, faults, catalog) for this test."""
+    datapump_emulator_server.reset()
+    return datapump_emulator_server

@@ -1,0 +1,248 @@
+"""The /_emulator control surface, the OpenAPI document, the handle and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+EXPORT = {"operation": "EXPORT", "filter": "TESTUSER1"}
+
+
+@pytest.fixture
+def ctl(emu):
+    with httpx.Client(base_url=emu.url, timeout=10) as c:
+        yield c
+
+
+def test_catalog_get_put_and_drop(ctl, h):
+    cat = ctl.get("/_emulator/catalog").json()
+    assert cat["schemas"]["TESTUSER1"]["tables"]["EMP"] == {"tablespace": "USERS", "rows": 14, "bytes": 8992}
+    assert cat["schemas"]["TESTUSER1"]["tables"]["DEPT"]["rows"] == 4
+    assert set(cat["schemas"]["TESTUSER3"]["tables"]) == {"EMPLOYEES", "DEPARTMENTS"}
+    assert "TESTUSER2" not in cat["schemas"]
+    r = ctl.put("/_emulator/catalog", json={"schemas": {"SALES": {"tables": {"ORDERS": {"rows": 3}}}}})
+    assert r.status_code == 200 and list(r.json()["schemas"]) == ["SALES"]
+    h.assert_problem(ctl.put("/_emulator/catalog", json="/etc/passwd"), 400)
+    h.assert_problem(ctl.put("/_emulator/catalog", content=b"{", headers={"content-type": "application/json"}), 400)
+    assert ctl.delete("/_emulator/catalog/SALES/ORDERS").status_code == 204
+    assert ctl.get("/_emulator/catalog").json()["schemas"]["SALES"]["tables"] == {}
+    assert ctl.delete("/_emulator/catalog/SALES").status_code == 204
+    h.assert_problem(ctl.delete("/_emulator/catalog/SALES"), 404)
+
+
+def test_reset_restores_everything(client, ctl, emu):
+    client.post("jobs/", json=EXPORT)
+    ctl.put("/_emulator/scenario", json={"duration": 5, "outcome": "fatal"})
+    ctl.post("/_emulator/scenario/next", json={"outcome": "errors"})
+    ctl.post("/_emulator/faults", json={"kind": "delay", "seconds": 0.01})
+    ctl.put("/_emulator/catalog", json={"schemas": {}})
+    assert ctl.post("/_emulator/reset").status_code == 204
+    assert ctl.get("/_emulator/requests").json() == []
+    assert ctl.get("/_emulator/faults").json() == []
+    scenario = ctl.get("/_emulator/scenario").json()
+    assert (scenario["duration"], scenario["outcome"], scenario["queue"]) == (1.0, "success", [])
+    assert "TESTUSER1" in ctl.get("/_emulator/catalog").json()["schemas"]
+    assert client.get("jobs/").json()["count"] == 0
+
+
+def test_request_log(client, ctl):
+    client.get("jobs/", params={"limit": 5})
+    client.post("jobs/", json={**EXPORT, "parallel": 4})
+    entries = ctl.get("/_emulator/requests").json()
+    assert [(e["method"], e["status"]) for e in entries] == [("GET", 200), ("POST", 201)]
+    first = entries[0]
+    assert set(first) >= {"timestamp", "method", "path", "query", "status", "auth_scheme", "user", "dropped_keys"}
+    assert first["query"] == "limit=5" and first["path"].endswith("/database/datapump/jobs/")
+    assert entries[1]["dropped_keys"] == ["parallel"]
+    assert ctl.delete("/_emulator/requests").status_code == 204
+    assert ctl.get("/_emulator/requests").json() == []
+
+
+def test_scenario_endpoints(ctl, client, h):
+    r = ctl.put("/_emulator/scenario", json={"duration": 0, "outcome": "errors", "error_count": 2, "ora_codes": ["ORA-31684"], "dump_size": 8192})
+    assert r.status_code == 200 and r.json()["error_count"] == 2
+    h.assert_problem(ctl.put("/_emulator/scenario", json={"outcome": "explode"}), 400)
+    h.assert_problem(ctl.put("/_emulator/scenario", json={"bogus": 1}), 400)
+    assert ctl.post("/_emulator/scenario/next", json=[{"outcome": "success"}, {"outcome": "crash"}]).json()["queue"] == [{"outcome": "success"}, {"outcome": "crash"}]
+    _, first = h.run_job(client, EXPORT)
+    _, second = h.run_job(client, EXPORT)
+    _, third = h.run_job(client, EXPORT)
+    assert "successfully" in first["job_comment"]
+    assert "job_state" not in second
+    assert "completed with 2 error(s)" in third["job_comment"]
+    assert int(client.get(h.links(third, "enclosure")[0]).headers["content-length"]) == 8192
+    ctl.post("/_emulator/scenario/next", json={"outcome": "fatal"})
+    assert ctl.delete("/_emulator/scenario/next").status_code == 204
+    assert ctl.get("/_emulator/scenario").json()["queue"] == []
+
+
+def test_jobs_control(ctl, client, emu, h):
+    emu.set_scenario(duration=60)
+    job = client.post("jobs/", json=EXPORT).json()
+    key = f"DBAPI_USER,{job['job_name']}"
+    [info] = ctl.get("/_emulator/jobs").json()
+    assert info["running"] is True and info["tables"] == ["TESTUSER1.DEPT", "TESTUSER1.EMP"]
+    h.assert_problem(ctl.delete(f"/_emulator/jobs/{key}"), 409)  # running
+    h.assert_problem(ctl.patch(f"/_emulator/jobs/{key}", json={"bogus": 1}), 400)
+    assert ctl.post(f"/_emulator/jobs/{key}/stop", json={"keep_master": 1}).json()["outcome"] == "stopped"
+    h.assert_problem(ctl.post(f"/_emulator/jobs/{key}/stop"), 409)  # not running any more
+    assert ctl.delete(f"/_emulator/jobs/{key}").status_code == 204
+    assert client.get(f"jobs/{key}/").status_code == 404
+
+
+def test_stop_with_keep_master_zero_removes_the_job(ctl, client, emu):
+    emu.set_scenario(duration=60)
+    job = client.post("jobs/", json=EXPORT).json()
+    ctl.post(f"/_emulator/jobs/DBAPI_USER,{job['job_name']}/stop", json={"keep_master": 0})
+    assert client.get(f"jobs/DBAPI_USER,{job['job_name']}/").status_code == 404
+
+
+def test_openapi_describes_the_ords_surface_only(ctl):
+    doc = ctl.get("/openapi.json").json()
+    paths = set(doc["paths"])
+    assert "/ords/{alias}/_/db-api/{version}/database/datapump/jobs/" in paths
+    assert "/ords/{pool}/{alias}/_/db-api/{version}/database/datapump/jobs/{job_id}/{file_name}" in paths
+    assert "/ords/{alias}/oauth/token" in paths
+    assert not any(p.startswith("/_emulator") for p in paths)
+    ops = {(p, m) for p, item in doc["paths"].items() for m in item}
+    assert ("/ords/{alias}/_/db-api/{version}/database/datapump/export", "post") in ops
+    body = doc["paths"]["/ords/{alias}/_/db-api/{version}/database/datapump/jobs/"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["required"] == ["operation"]
+
+
+def test_metadata_catalog(client, emu):
+    base = emu.base_url + "/_/db-api/stable/metadata-catalog/"
+    assert client.get(base).status_code == 200
+    assert "paths" in client.get(base + "openapi.json").json()
+    assert httpx.get(base).status_code == 401
+
+
+def test_handle(emu):
+    conn = emu.airflow_connection()
+    assert conn == {"conn_type": "ords", "host": emu.base_url, "login": "dbapi_user", "password": "DbApiUserPassword1"}
+    assert emu.airflow_connection(extra={"auth_type": "oauth2"})["extra"] == {"auth_type": "oauth2"}
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.url)
+    assert emu.base_url == emu.url + "/ords/dbapi_user"
+    assert emu.api_url == emu.base_url + "/_/db-api/stable/database/datapump/"
+    json.dumps(conn)
+
+
+def test_package_import_is_light():
+    code = (
+        "import sys, airflow_provider_datapump.emulator, airflow_provider_datapump.emulator.pytest_plugin;"
+        "heavy = [m for m in ('fastapi', 'uvicorn', 'starlette', 'airflow', 'pydantic') if m in sys.modules];"
+        "print(heavy)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_emulator_does_not_import_the_client():
+    import ast
+    import pathlib
+
+    import airflow_provider_datapump.emulator as pkg
+
+    forbidden = ("hooks", "operators", "sensors", "triggers", "payloads", "jobs")
+    for path in pathlib.Path(pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                mod = ("." * node.level) + (node.module or "")
+                assert not any(mod.startswith(f"..{f}") or f"airflow_provider_datapump.{f}" in mod for f in forbidden), (path, mod)
+                assert not mod.startswith("airflow.") and mod != "airflow", (path, mod)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("airflow"), (path, alias.name)
+
+
+def test_cli_starts_and_answers(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(tmp_path), "--job-seconds", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        seen: list[str] = []
+        base = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(line.startswith("Controls:") for line in seen):
+            try:
+                seen.append(lines.get(timeout=0.5))
+            except queue.Empty:
+                assert proc.poll() is None, "".join(seen)
+        for line in seen:
+            m = re.match(r"Base URL:\s+(\S+)", line)
+            if m:
+                base = m.group(1)
+        assert base, "".join(seen)
+        assert any("dbapi_user / DbApiUserPassword1" in line for line in seen)
+        url = base + "/_/db-api/stable/database/datapump/jobs/"
+        for _ in range(100):
+            try:
+                r = httpx.get(url, auth=("dbapi_user", "DbApiUserPassword1"), timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["count"] == 0
+        r = httpx.post(url, auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT)
+        assert r.status_code == 201
+        assert os.path.isdir(tmp_path / "DATA_PUMP_DIR")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_tls(tmp_path):
+    crypto = pytest.importorskip("cryptography")
+    del crypto
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from airflow_provider_datapump.emulator import run_emulator
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    with run_emulator(ssl_certfile=str(certfile), ssl_keyfile=str(keyfile), duration=0) as emu:
+        assert emu.url.startswith("https://127.0.0.1:")
+        r = httpx.post(emu.api_url + "jobs/", auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT, verify=False)
+        assert r.status_code == 201
+        assert r.headers["location"].startswith(emu.url + "/ords/dbapi_user/")

@@ -1,0 +1,192 @@
+"""The pure state module, driven by a fake clock (no HTTP, no sleeping)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from airflow_provider_datapump.emulator.errors import EmulatorError
+from airflow_provider_datapump.emulator.state import EmulatorState, Principal
+
+PREFIX = "http://h/ords/dbapi_user/_/db-api/stable"
+ME = Principal("basic", "DBAPI_USER", "dbapi_user")
+
+
+class Clock:
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock(dt.datetime(2020, 10, 1, 11, 55, 24).timestamp())
+
+
+@pytest.fixture
+def st(tmp_path, clock):
+    state = EmulatorState(data_dir=tmp_path, clock=clock, duration=41)
+    yield state
+    state.close()
+
+
+def create(st, payload, endpoint="jobs"):
+    body, url, dropped = st.create_job(ME, payload, endpoint, PREFIX)
+    return body
+
+
+def finish(st, clock, body):
+    clock.now += 10**6
+    return st.get_job(body["owner_name"], body["job_name"], PREFIX)
+
+
+def log_of(st, body):
+    path, _, _ = st.resolve_file(body["owner_name"], body["job_name"], body["links"][-2]["href"].rsplit("/", 1)[1])
+    with open(path) as fh:
+        return fh.read()
+
+
+def tables(st, payload, clock):
+    body = create(st, {"operation": "EXPORT", **payload})
+    finish(st, clock, body)
+    [info] = [j for j in st.jobs() if j["job_name"] == body["job_name"]]
+    return sorted(info["tables"]), info
+
+
+def test_names_and_times_follow_the_seed(st, clock):
+    body = create(st, {"operation": "EXPORT", "job_mode": "SCHEMA"})
+    assert body["job_name"] == "DATAPUMP_REST_EXPORT_20201001115524"
+    assert body["links"][2]["href"].endswith("/EXPDAT-2020-10-01-11_55_24.LOG")
+    clock.now += 20
+    assert st.get_job("DBAPI_USER", body["job_name"], PREFIX)["state"] == "EXECUTING"
+    clock.now += 21
+    done = st.get_job("DBAPI_USER", body["job_name"], PREFIX)
+    assert done["job_comment"] == (
+        'Job "DBAPI_USER"."DATAPUMP_REST_EXPORT_20201001115524" successfully completed '
+        "at Thu Oct 1 11:56:05 2020 elapsed 0 00:00:41"
+    )
+    assert done["links"][2]["href"].endswith("/EXPDAT01-20201001_11_55_24.DMP")
+
+
+def test_same_second_bumps_the_name(st):
+    a = create(st, {"operation": "EXPORT"})
+    b = create(st, {"operation": "EXPORT"})
+    c = create(st, {"operation": "EXPORT"})
+    assert [x["job_name"][-6:] for x in (a, b, c)] == ["115524", "115525", "115526"]
+
+
+def test_elapsed_over_a_day(st, clock):
+    st.set_scenario(duration=90061)
+    body = create(st, {"operation": "EXPORT"})
+    assert finish(st, clock, body)["job_comment"].endswith("elapsed 1 01:01:01")
+
+
+def test_schema_mode_defaults_to_own_schema(st, clock):
+    names, info = tables(st, {"job_mode": "SCHEMA"}, clock)
+    assert names == [] and info["schemas"] == ["DBAPI_USER"]
+    assert info["outcome"] == "success"  # an empty schema still exports its metadata
+
+
+def test_table_mode_defaults_to_own_schema_and_reports_nothing_selected(st, clock):
+    names, info = tables(st, {"job_mode": "TABLE", "filter": "EMP"}, clock)
+    assert names == []
+    assert info["outcome"] == "errors"
+    assert info["errors"] == ["ORA-39166: Object EMP was not found.", "ORA-31655: no data or metadata objects selected for job"]
+
+
+def test_table_mode_with_qualified_filter(st, clock):
+    names, _ = tables(st, {"job_mode": "TABLE", "filter": "TESTUSER1.EMP, testuser3.departments"}, clock)
+    assert names == ["TESTUSER1.EMP", "TESTUSER3.DEPARTMENTS"]
+
+
+def test_schema_filter_with_missing_schema(st, clock):
+    names, info = tables(st, {"job_mode": "SCHEMA", "filter": "TESTUSER1,NOSUCH"}, clock)
+    assert names == ["TESTUSER1.DEPT", "TESTUSER1.EMP"]
+    assert info["errors"] == ["ORA-39165: Schema NOSUCH was not found."]
+
+
+def test_schema_expressions_in_and_not_in(st, clock):
+    names, _ = tables(st, {"job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1','TESTUSER3')"}, {"expression": "NOT IN ('TESTUSER1')"}]}, clock)
+    assert names == ["TESTUSER3.DEPARTMENTS", "TESTUSER3.EMPLOYEES"]
+
+
+def test_tablespace_mode(st, clock):
+    names, _ = tables(st, {"job_mode": "TABLESPACE", "tablespace_expressions": [{"expression": "= 'EXAMPLE'"}]}, clock)
+    assert names == ["TESTUSER3.DEPARTMENTS", "TESTUSER3.EMPLOYEES"]
+    names, _ = tables(st, {"job_mode": "TABLESPACE", "filter": "USERS"}, clock)
+    assert names == ["TESTUSER1.DEPT", "TESTUSER1.EMP"]
+
+
+def test_full_mode_with_name_expression(st, clock):
+    names, _ = tables(st, {"job_mode": "FULL", "name_expressions": [{"expression": "LIKE 'DEP%'"}]}, clock)
+    assert names == ["TESTUSER1.DEPT", "TESTUSER3.DEPARTMENTS"]
+
+
+def test_import_into_existing_schema_skips_existing_tables(st, clock):
+    export = create(st, {"operation": "EXPORT", "job_mode": "SCHEMA", "filter": "TESTUSER1"})
+    finish(st, clock, export)
+    dump = [j for j in st.jobs() if j["job_name"] == export["job_name"]][0]["dump_files"][0]
+    st.drop_table("TESTUSER1", "DEPT")
+    imp = create(st, {"operation": "IMPORT", "job_mode": "SCHEMA", "file_name": dump})
+    done = finish(st, clock, imp)
+    assert "completed with 2 error(s)" in done["job_comment"]
+    log = log_of(st, done)
+    assert 'ORA-31684: Object type USER:"TESTUSER1" already exists' in log
+    assert 'ORA-39151: Table "TESTUSER1"."EMP" exists.' in log
+    assert 'imported "TESTUSER1"."DEPT"' in log
+    assert st.catalog_data()["schemas"]["TESTUSER1"]["tables"]["DEPT"]["rows"] == 4
+
+
+def test_import_filters_against_dump_contents(st, clock):
+    export = create(st, {"operation": "EXPORT", "job_mode": "FULL"})
+    finish(st, clock, export)
+    dump = [j for j in st.jobs() if j["job_name"] == export["job_name"]][0]["dump_files"][0]
+    imp = create(
+        st,
+        {
+            "operation": "IMPORT",
+            "job_mode": "TABLE",
+            "file_name": dump,
+            "schema_expressions": [{"expression": "= 'TESTUSER3'"}],
+            "name_expressions": [{"expression": "= 'EMPLOYEES'"}],
+            "remap_schemas": [{"source": "TESTUSER3", "target": "HR2"}],
+        },
+    )
+    finish(st, clock, imp)
+    assert st.catalog_data()["schemas"]["HR2"]["tables"] == {"EMPLOYEES": {"tablespace": "EXAMPLE", "rows": 107, "bytes": 17490}}
+
+
+def test_token_lifecycle(st, clock):
+    tok = st.issue_token("dbapi_user", "dbapi_client", "DbApiClientSecret1", "client_credentials")
+    assert st.authenticate_bearer("dbapi_user", tok["access_token"]).user == "DBAPI_USER"
+    clock.now += 3600
+    with pytest.raises(EmulatorError) as err:
+        st.authenticate_bearer("dbapi_user", tok["access_token"])
+    assert err.value.status == 401
+
+
+def test_catalog_file_and_validation(tmp_path, clock):
+    path = tmp_path / "cat.json"
+    path.write_text('{"schemas": {"sales": {"tables": [{"name": "orders", "rows": 5}]}}}')
+    state = EmulatorState(data_dir=tmp_path / "d", catalog=str(path), clock=clock)
+    try:
+        assert state.catalog_data() == {"schemas": {"SALES": {"tables": {"ORDERS": {"tablespace": "USERS", "rows": 5, "bytes": 5440}}}}}
+        for bad in ([], {"schemas": {"bad name": {}}}, {"schemas": {"A": {"tables": [{"name": "T", "rows": -1}]}}}):
+            with pytest.raises(EmulatorError):
+                state.load_catalog(bad)
+    finally:
+        state.close()
+
+
+def test_settings_validation(st):
+    with pytest.raises(TypeError):
+        EmulatorState(nonsense=1)
+    for bad in ({"outcome": "boom"}, {"duration": -1}, {"ora_codes": ["X-1"]}, {"link_origin": "ftp://x"}, {"nope": 1}):
+        with pytest.raises(EmulatorError):
+            st.set_scenario(**bad)
+    with pytest.raises(EmulatorError):
+        st.queue_scenario(token_ttl=1)  # instance-wide settings cannot be queued per job
+    assert st.set_scenario(ora_codes=[39083])["ora_codes"] == ["ORA-39083"]
