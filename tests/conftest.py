@@ -11,6 +11,8 @@ _HOME = tempfile.mkdtemp(prefix="dp-airflow-home-")
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# dag.test() syncs DAGs from the configured bundle, which Airflow caches on first use.
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(os.path.dirname(__file__), "dags")
 
 import pytest  # noqa: E402
 
