@@ -24,8 +24,7 @@ try:
     _registered = any(ep.name == "datapump_emulator" for ep in entry_points(group="pytest11"))
 except Exception:  # pragma: no cover
     _registered = False
-if not _registered:
-    pytest_plugins = ["airflow_provider_datapump.emulator.pytest_plugin"]
+pytest_plugins = ["pytester"] + ([] if _registered else ["airflow_provider_datapump.emulator.pytest_plugin"])
 
 PASSWORD = "DbApiUserPassword1"
 CLIENT_SECRET = "DbApiClientSecret1"
@@ -46,3 +45,39 @@ def fast_hook(ords_conn):
     hook = DataPumpHook(retry_attempts=4, retry_backoff=0.05, retry_max_backoff=0.2)
     yield hook
     hook.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Secret scan: every test's captured output, log records and failure text are searched for the
+# test credentials and for every OAuth token the emulator issued. A hit fails the test.
+# ---------------------------------------------------------------------------------------------
+
+STATIC_SECRETS = (PASSWORD, CLIENT_SECRET, "Wr0ngSecret!")
+
+
+def _issued_tokens(item) -> list[str]:
+    server = item.funcargs.get("datapump_emulator") or item.funcargs.get("ords_conn")
+    if server is None:
+        return []
+    tokens = getattr(server.state, "_tokens", {}) or {}
+    return list(tokens)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    # The call report carries setup's and the call's captures; teardown would report them again.
+    if report.when != "call" or item.get_closest_marker("prints_secrets"):
+        return
+    text = "\n".join(
+        [report.capstdout, report.capstderr, report.caplog, str(report.longrepr or "")]
+    )
+    leaked = [s for s in (*STATIC_SECRETS, *_issued_tokens(item)) if s and s in text]
+    if leaked and report.outcome != "failed":
+        report.outcome = "failed"
+        report.longrepr = f"secret leaked into the test's output or logs: {leaked[0][:4]}… ({len(leaked)} hit(s))"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "prints_secrets: the test prints credentials on purpose (exempt from the scan)")
