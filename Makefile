@@ -24,6 +24,10 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
 
+# The project's main job: both example DAGs end to end on the embedded emulator, then a summary.
+demo: venv
+	$(PY) tools/demo.py
+
 emulator: venv
 	$(PY) -m airflow_provider_datapump.emulator --host 127.0.0.1 --port $(PORT)
 

@@ -279,3 +279,40 @@ def test_template_fields_and_renderers():
     op = export(payload="payload.json")
     assert ".json" in op.template_ext and op.template_fields_renderers["payload"] == "json"
     assert {"schemas", "payload", "file_name", "ords_conn_id"} <= set(op.template_fields)
+
+
+class OracleThatStopsTheEmulatorJob:
+    """A recording Oracle whose STOP_JOB really stops the job in the emulator, as DBMS_DATAPUMP would."""
+
+    def __init__(self, emu):
+        self.emu, self.stopped = emu, []
+
+    def stop_job(self, owner, job, **_):
+        self.stopped.append(job)
+        self.emu.stop_job(owner, job)
+        return True
+
+
+@pytest.mark.parametrize("cancel_on_kill, posts, outcome", [(True, 2, "succeeded"), (False, 1, "succeeded")])
+def test_graceful_shutdown_then_retry(ords_conn, monkeypatch, cancel_on_kill, posts, outcome):
+    """Airflow calls on_kill on a graceful worker shutdown too. cancel_on_kill=True stops the job and
+    the retry submits a new one; cancel_on_kill=False leaves it running and the retry reattaches."""
+    import airflow_provider_datapump.waiting as waiting
+
+    ords_conn.set_scenario(duration=1.0)
+    store = StateStore()
+    first = export(cancel_on_kill=cancel_on_kill, oracle_conn_id="oracle_default")
+    oracle = OracleThatStopsTheEmulatorJob(ords_conn)
+    first.hook.stop_job = oracle.stop_job  # the SQL itself is pinned in test_on_kill_stops_the_job_through_oracle
+
+    def shutdown(_):
+        first.on_kill()  # what the supervisor's SIGTERM handler runs
+        raise WorkerDied()
+
+    with monkeypatch.context() as patch, pytest.raises(WorkerDied):
+        patch.setattr(waiting.time, "sleep", shutdown)
+        first.execute(context(store))
+    assert len(oracle.stopped) == (1 if cancel_on_kill else 0)
+    result = export(cancel_on_kill=cancel_on_kill).execute(context(store))
+    assert result["outcome"] == outcome
+    assert len(creates(ords_conn)) == posts
