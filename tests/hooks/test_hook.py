@@ -432,3 +432,19 @@ def test_user_agent_and_timeouts_on_every_request(fast_hook, ords_conn):
     assert client.headers["User-Agent"].startswith("airflow-provider-datapump/")
     assert client.timeout.read == 60.0 and client.timeout.connect == 30.0
     assert fast_hook.client is client  # one client for the hook's lifetime
+
+
+def test_html_error_page_from_a_proxy_becomes_a_readable_error(monkeypatch):
+    # respx, because the emulator always answers problem+json: the HTML page comes from a proxy
+    # or load balancer in front of ORDS (and from ORDS itself before 25.3, see the reference).
+    import respx
+
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps({"conn_type": "ords", "host": "https://ords.test/ords/u", "login": "u", "password": "p"}))
+    hook = DataPumpHook(retry_attempts=2, retry_backoff=0.01)
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>upstream ORDS down</p></body></html>"
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get("https://ords.test/ords/u/_/db-api/stable/database/datapump/jobs/").respond(502, html=page)
+        with pytest.raises(DataPumpHTTPError) as err:
+            hook.list_jobs()
+        assert mock.calls.call_count == 2  # retried once, as a 5xx on a GET should be
+    assert err.value.status == 502 and "upstream ORDS down" in str(err.value) and "<h1>" not in str(err.value)
