@@ -488,7 +488,7 @@ class _Call:
     params: Mapping[str, Any] | None = None
     idempotent: bool = True
     ok: frozenset[int] = frozenset({200})
-    # Read a text file (log) instead of JSON; max_bytes bounds what is kept.
+    # Read a text file (a log) instead of JSON.
     text: bool = False
 
 
@@ -902,8 +902,8 @@ class DataPumpHook(BaseHook):
         url = links.follow(_file_href(job, file_name), owner, name, file_name)
         async with self.async_client() as shared:
             state = _Attempts(self.retry, _Call("GET", url), self.log)
+            target = _Sink(sink)
             while True:
-                out = _open_sink(sink, state.attempt)
                 try:
                     async with shared.client.stream("GET", url, headers={"Accept": "*/*"}) as response:
                         if response.status_code != 200:
@@ -911,15 +911,18 @@ class DataPumpHook(BaseHook):
                             await asyncio.sleep(state.after_status(response))
                             continue
                         expected = _content_length(response.headers)
-                        _announce(out, expected)
+                        out = target.open(expected)
                         total = 0
-                        async for chunk in response.aiter_raw(CHUNK):
-                            out.write(chunk)
-                            total += len(chunk)
+                        try:
+                            async for chunk in response.aiter_raw(CHUNK):
+                                out.write(chunk)
+                                total += len(chunk)
+                        finally:
+                            target.wrote(total)
                         _check_length(url, total, expected)
                         return total
                 except (httpx.HTTPError, DataPumpTransferError) as exc:
-                    _require_restartable(sink, exc)
+                    target.check_restartable(exc)
                     await asyncio.sleep(state.after_error(exc))
 
     async def _alinks(self) -> LinkPolicy:
@@ -1116,13 +1119,41 @@ def _check_length(url: str, total: int, expected: int | None) -> None:
         raise DataPumpTransferError(f"{_redact_url(url)}: received {total} bytes but Content-Length announced {expected}")
 
 
-def _open_sink(sink: IO[bytes] | Callable[[], IO[bytes]], attempt: int) -> IO[bytes]:
-    if callable(sink) and not hasattr(sink, "write"):
-        return sink()
-    if attempt > 1:
-        sink.seek(0)
-        sink.truncate()
-    return sink  # type: ignore[return-value]
+class _Sink:
+    """Where one file goes, across attempts: a fresh file from a factory, or a rewound file object.
+
+    Only an attempt that wrote bytes makes a restart need a rewind; a 503 before the body does not.
+    """
+
+    def __init__(self, target: IO[bytes] | Callable[[], IO[bytes]]) -> None:
+        self.target = target
+        self.factory = callable(target) and not hasattr(target, "write")
+        self.dirty = False
+
+    def open(self, expected: int | None) -> IO[bytes]:
+        if self.factory:
+            out = self.target()  # type: ignore[operator]
+        else:
+            out = self.target  # type: ignore[assignment]
+            if self.dirty:
+                out.seek(0)
+                out.truncate()
+        self.dirty = False
+        _announce(out, expected)
+        return out
+
+    def wrote(self, total: int) -> None:
+        self.dirty = self.dirty or total > 0
+
+    def check_restartable(self, exc: Exception) -> None:
+        if self.factory or not self.dirty:
+            return
+        try:
+            restartable = self.target.seekable()  # type: ignore[union-attr]
+        except Exception:
+            restartable = False
+        if not restartable:
+            raise DataPumpTransferError(f"the transfer broke ({exc}) and the sink cannot be rewound to restart it") from exc
 
 
 def _announce(sink: Any, length: int | None) -> None:
@@ -1130,16 +1161,6 @@ def _announce(sink: Any, length: int | None) -> None:
     announce = getattr(sink, "announce", None)
     if announce is not None:
         announce(length)
-
-
-def _require_restartable(sink: Any, exc: Exception) -> None:
-    if hasattr(sink, "write"):
-        try:
-            restartable = sink.seekable()
-        except Exception:
-            restartable = False
-        if not restartable:
-            raise DataPumpTransferError(f"the transfer broke ({exc}) and the sink cannot be rewound to restart it") from exc
 
 
 class _FileReader:
@@ -1169,6 +1190,7 @@ class _FileReader:
         state = _Attempts(self.hook.retry, call, self.hook.log)
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
+        target = _Sink(sink)
         refreshed = False
         while True:
             conn = self._connect()
@@ -1190,20 +1212,22 @@ class _FileReader:
                     time.sleep(state.after_status(fake))
                     continue
                 expected = _content_length({"Content-Length": response.getheader("Content-Length") or ""})
-                out = _open_sink(sink, state.attempt)
-                _announce(out, expected)
+                out = target.open(expected)
                 total = 0
                 readinto, write = response.readinto, out.write
-                while True:
-                    n = readinto(view)
-                    if not n:
-                        break
-                    write(view[:n])
-                    total += n
+                try:
+                    while True:
+                        n = readinto(view)
+                        if not n:
+                            break
+                        write(view[:n])
+                        total += n
+                finally:
+                    target.wrote(total)
                 _check_length(self.url, total, expected)
                 return total
             except (OSError, http.client.HTTPException, DataPumpTransferError) as exc:
-                _require_restartable(sink, exc)
+                target.check_restartable(exc)
                 time.sleep(state.after_error(exc))
             finally:
                 conn.close()

@@ -448,3 +448,19 @@ def test_html_error_page_from_a_proxy_becomes_a_readable_error(monkeypatch):
             hook.list_jobs()
         assert mock.calls.call_count == 2  # retried once, as a 5xx on a GET should be
     assert err.value.status == 502 and "upstream ORDS down" in str(err.value) and "<h1>" not in str(err.value)
+
+
+def test_a_503_before_the_body_does_not_need_a_rewindable_sink(fast_hook, ords_conn):
+    job, name = _dump_of(fast_hook, ords_conn, 1024 * 1024)
+    ords_conn.add_fault(kind="status", status=503, retry_after=0, times=1, path=r"\.DMP$")
+    received = []
+
+    class Pipe(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, b):
+            received.append(len(b))
+            return len(b)
+
+    assert fast_hook.stream_file(job, name, Pipe()) == sum(received) == 1024 * 1024
