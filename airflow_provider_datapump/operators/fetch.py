@@ -1,0 +1,423 @@
+"""DataPumpFetchFilesOperator: copy a job's dump set and logs into object storage, verified, or a log into XCom.
+
+Guarantees:
+* memory stays flat: bodies stream in 1 MiB chunks straight into ``ObjectStoragePath.open("wb")``;
+* a file at its final path is complete: it is written under a temporary name, its length checked
+  against ``Content-Length`` and its SHA-256 computed while streaming, then renamed (on object
+  stores that have no rename, fsspec copies it and deletes the temporary one);
+* the manifest ``<job_name>.manifest.json`` is written last, so its presence means the set is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+from airflow_provider_datapump import __version__
+from airflow_provider_datapump.exceptions import (
+    DataPumpError,
+    DataPumpLinkError,
+    DataPumpTransferError,
+    DataPumpValidationError,
+)
+from airflow_provider_datapump.jobs import Outcome
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+KINDS = ("dump", "log")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]{0,254}\Z")
+PROGRESS_EVERY = 5.0
+
+
+class DataPumpFetchFilesOperator(BaseOperator):
+    """Fetch a finished job's files.
+
+    :param job: what an export/import operator returned, a job URL, or ``"OWNER,JOB_NAME"``.
+    :param files: which kinds to fetch: ``"dump"``, ``"log"`` or both.
+    :param destination: an ObjectStoragePath or URL (``file:///backups/dp/{{ ds }}/``,
+        ``s3://aws_conn@bucket/prefix/``). None returns the log's text as XCom (logs only).
+    :param overwrite: replace existing files. Without it an existing file fails the task, unless
+        it has the same size and SHA-256 as the fetched one, in which case it is kept.
+    :param max_parallel: files transferred at once.
+    :param max_xcom_bytes: the largest log returned as XCom (checked before downloading).
+    """
+
+    template_fields: Sequence[str] = ("job", "destination", "ords_conn_id")
+    ui_color = "#e7eef6"
+
+    def __init__(
+        self,
+        *,
+        job: Mapping[str, Any] | str,
+        files: Sequence[str] | str = KINDS,
+        destination: Any = None,
+        ords_conn_id: str = "ords_default",
+        overwrite: bool = False,
+        max_parallel: int = 4,
+        max_xcom_bytes: int = 48 * 1024,
+        encoding: str = "utf-8",
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        kinds = (files,) if isinstance(files, str) else tuple(files)
+        bad = [k for k in kinds if k not in KINDS]
+        if bad or not kinds:
+            raise DataPumpValidationError("files", f"must name dump and/or log, not {list(kinds)!r}")
+        if destination is None and "dump" in kinds:
+            raise DataPumpValidationError(
+                "files", "dumps cannot go to XCom; set destination= to an object-storage URL such as file:///backups/dp/"
+            )
+        if max_parallel < 1:
+            raise DataPumpValidationError("max_parallel", "must be at least 1")
+        self.job = job
+        self.files = kinds
+        self.destination = destination
+        self.ords_conn_id = ords_conn_id
+        self.overwrite = overwrite
+        self.max_parallel = max_parallel
+        self.max_xcom_bytes = max_xcom_bytes
+        self.encoding = encoding
+        self.hook_params = hook_params
+
+    @property
+    def hook(self) -> DataPumpHook:
+        from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+        if not hasattr(self, "_hook"):
+            self._hook = DataPumpHook(ords_conn_id=self.ords_conn_id, **(self.hook_params or {}))
+        return self._hook
+
+    def execute(self, context: Context) -> Any:
+        # Made here, not in __init__: an operator is deep-copied and an Event holds a lock.
+        self._abort = threading.Event()
+        try:
+            return self._execute()
+        finally:
+            if hasattr(self, "_hook"):
+                self._hook.close()
+
+    def on_kill(self) -> None:
+        # Worker threads check this between chunks and delete their temporary files.
+        abort = getattr(self, "_abort", None)
+        if abort is not None:
+            abort.set()
+
+    def _execute(self) -> Any:
+        result = self.hook.resolve(self.job)
+        outcome = result.verdict.outcome
+        if outcome is Outcome.RUNNING:
+            raise DataPumpError(f"job {result.job.ident} is still running; wait for it (DataPumpJobSensor) before fetching")
+        wanted = [f for f in result.files if f["kind"] in self.files]
+        for f in wanted:
+            _plain(f["name"])
+        if "dump" in self.files and outcome not in (Outcome.SUCCEEDED, Outcome.SUCCEEDED_WITH_ERRORS):
+            raise DataPumpError(
+                f"job {result.job.ident} ended {outcome.value} ({result.verdict.message}); its dump set is not "
+                "complete, so it is not copied. Fetch files=['log'] to read what went wrong."
+            )
+        if not wanted:
+            raise DataPumpError(f"job {result.job.ident} links no {' or '.join(self.files)} file")
+        if (
+            "dump" in self.files
+            and (result.job.operation or "").upper() == "EXPORT"
+            and not any(f["kind"] == "dump" for f in wanted)
+        ):
+            # A manifest without the dumps would pass for a complete set.
+            raise DataPumpError(
+                f"export {result.job.ident} links no dump file (dumps written straight to object storage are "
+                "not linked by ORDS); fetch files=['log'] or copy the dumps from where the export wrote them"
+            )
+        if self.destination is None:
+            return self._log_to_xcom(result, wanted)
+        return self._to_storage(result, wanted)
+
+    # ---------------------------------------------------------------- XCom
+
+    def _log_to_xcom(self, result: Any, wanted: list[dict[str, str]]) -> str:
+        log = wanted[-1]  # an import links the export's log first and its own last
+        sink = _CappedBuffer(self.max_xcom_bytes, log["name"])
+        self.hook.stream_file(result.to_xcom(), log["name"], sink)
+        return sink.getvalue().decode(self.encoding, errors="replace")
+
+    # ---------------------------------------------------------------- object storage
+
+    def _to_storage(self, result: Any, wanted: list[dict[str, str]]) -> dict[str, Any]:
+        from airflow.sdk import ObjectStoragePath
+
+        dest = self.destination if isinstance(self.destination, ObjectStoragePath) else ObjectStoragePath(str(self.destination))
+        # Checked before any transfer: failing on it after copying every file would waste them all.
+        manifest_name = _plain(f"{result.job.job_name}.manifest.json")
+        if dest.protocol in ("file", "local", ""):
+            dest.mkdir(parents=True, exist_ok=True)
+        job = result.to_xcom()
+        # Worker threads share the hook; build its lazy parts here so that they only read them.
+        hook = self.hook
+        _ = hook.settings, hook.links, hook.client
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(wanted)), thread_name_prefix="dp-fetch") as pool:
+            futures = [pool.submit(self._copy, job, f, dest) for f in wanted]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+                failed = next((fut for fut in futures if fut.done() and not fut.cancelled() and fut.exception()), None)
+                if failed is not None:
+                    raise failed.exception()  # type: ignore[misc]
+                copied = [fut.result() for fut in futures]
+            except BaseException:
+                # Stop the other transfers instead of letting them run to the end for nothing;
+                # each one deletes its temporary file.
+                self._abort.set()
+                for fut in futures:
+                    fut.cancel()
+                raise
+        manifest = {
+            "format": "airflow-provider-datapump/manifest/1",
+            "provider_version": __version__,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ords_base_url": _without_credentials(hook.settings.base_url),
+            "job": {
+                **{k: job.get(k) for k in ("owner_name", "job_name", "operation", "job_mode", "outcome", "message")},
+                "self_url": _without_credentials(job.get("self_url")),
+            },
+            "files": copied,
+            "objects": job.get("objects", []),
+        }
+        manifest_path = dest / manifest_name
+        tmp = dest / _temp_name(manifest_name)
+        try:
+            with tmp.open("wb") as out:
+                out.write(json.dumps(manifest, indent=2).encode())
+            _move(tmp, manifest_path)
+        except BaseException:
+            _remove_quietly(tmp, self.log)
+            raise
+        self.log.info("Wrote %d file(s) and the manifest %s", len(copied), manifest_path)
+        return {"manifest": str(manifest_path), "files": copied}
+
+    def _copy(self, job: dict[str, Any], f: Mapping[str, str], dest: ObjectStoragePath) -> dict[str, Any]:
+        name = _plain(f["name"])
+        final = dest / name
+        existing = _existing_size(final)
+        # Without overwrite, an existing file is only compared: the fetched bytes are hashed and
+        # never written, so that file is not touched whatever the outcome.
+        compare = existing is not None and not self.overwrite
+        if compare:
+            self.log.info("%s exists (%d bytes); fetching to compare before deciding", final, existing)
+        parts: list[_HashingWriter] = []
+
+        def open_part() -> _HashingWriter:
+            # The hook calls this once per attempt: each attempt starts a fresh temporary file.
+            for old in parts:
+                old.discard()
+            if self._abort.is_set():
+                raise _Cancelled(f"{name}: transfer cancelled")
+            if compare:
+                part = _HashingWriter(None, name, self.log, self._abort, existing=(final, existing))
+            else:
+                part = _HashingWriter(dest / _temp_name(name), name, self.log, self._abort)
+            parts.append(part)
+            return part
+
+        try:
+            size = self.hook.stream_file(job, name, open_part)
+            part = parts[-1]
+            part.close()
+            if part.bytes != size:
+                raise DataPumpTransferError(f"{name}: wrote {part.bytes} bytes but the transfer counted {size}")
+            digest = part.sha256.hexdigest()
+            if compare:
+                if _sha256_of(final) == (size, digest):
+                    self.log.info("%s already holds the same %d bytes (sha256 %s); kept it", final, size, digest)
+                    return _entry(name, f["kind"], final, size, digest, skipped=True)
+                raise DataPumpError(_differs(final))
+            _move(part.path, final)
+            self.log.info("Fetched %s: %d bytes, sha256 %s", final, size, digest)
+            return _entry(name, f["kind"], final, size, digest)
+        except BaseException:
+            for part in parts:
+                part.discard()
+            raise
+
+
+def _entry(name: str, kind: str, path: Any, size: int, digest: str, skipped: bool = False) -> dict[str, Any]:
+    entry = {"name": name, "kind": kind, "uri": str(path), "bytes": size, "sha256": digest}
+    if skipped:
+        entry["skipped"] = True
+    return entry
+
+
+def _plain(name: Any) -> str:
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
+        raise DataPumpLinkError(f"refusing the server's file name {str(name)[:80]!r}: only plain file names are written")
+    return name
+
+
+def _temp_name(name: str) -> str:
+    # Hidden and bounded, so that a 255-character name still gives a valid temporary name.
+    return f".{name[:200]}.part-{uuid.uuid4().hex[:8]}"
+
+
+def _differs(path: Any, detail: str = "") -> str:
+    return (
+        f"{path} exists with different content{detail}; pass overwrite=True to replace it "
+        "(the existing file was left as it is)"
+    )
+
+
+def _without_credentials(url: str | None) -> str | None:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path, parts.query, ""))
+
+
+# These go through ``path.fs``, the filesystem that ``path.open`` writes with (Airflow's, with the
+# connection's credentials); ObjectStoragePath's own exists/rename may use another instance.
+
+
+def _existing_size(path: Any) -> int | None:
+    try:
+        info = path.fs.info(path.path)
+    except FileNotFoundError:
+        return None
+    if info.get("type") == "directory":
+        raise DataPumpError(f"{path} is a directory; cannot write a file there")
+    return int(info.get("size") or 0)
+
+
+def _move(src: Any, dst: Any) -> None:
+    # A rename where the store has one; fsspec copies then deletes where it does not.
+    src.fs.mv(src.path, dst.path)
+
+
+def _remove_quietly(path: Any, log: Any) -> None:
+    try:
+        if path.fs.exists(path.path):
+            path.fs.rm(path.path)
+    except Exception as err:  # never mask the real error with a cleanup failure
+        log.warning("Could not remove the partial file %s: %s", path, err)
+
+
+def _sha256_of(path: Any) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as src:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class _Cancelled(DataPumpError):
+    """Another file of the set failed (or the task was killed); this transfer stops."""
+
+
+class _HashingWriter:
+    """A temporary file in the destination that counts, hashes and reports progress as it is written.
+
+    With ``path=None`` nothing is written: the bytes are only counted and hashed, to compare them
+    with ``existing`` (the file already at the final path, and its size).
+    """
+
+    def __init__(self, path: Any, label: str, log: Any, abort: threading.Event,
+                 existing: tuple[Any, int] | None = None) -> None:
+        self.path = path
+        self.label = label
+        self.log = log
+        self.abort = abort
+        self.existing = existing
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+        self.expected: int | None = None
+        self._out = path.open("wb") if path is not None else None
+        self._start = self._last = time.monotonic()
+
+    def announce(self, length: int | None) -> None:
+        self.expected = length
+        if self.existing is not None and length is not None and length != self.existing[1]:
+            # Known to differ before the body is read: do not download it only to say so.
+            path, size = self.existing
+            raise DataPumpError(_differs(path, f" ({size} bytes; the server's copy has {length})"))
+
+    def write(self, data: Any) -> int:
+        if self.abort.is_set():
+            raise _Cancelled(f"{self.label}: transfer cancelled")
+        if self._out is not None:
+            self._out.write(data)
+        self.sha256.update(data)
+        self.bytes += len(data)
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY:
+            self._last = now
+            rate = self.bytes / max(now - self._start, 1e-9) / 1e6
+            share = f" of {self.expected} ({100 * self.bytes / self.expected:.0f}%)" if self.expected else ""
+            self.log.info("%s: %d bytes%s at %.0f MB/s", self.label, self.bytes, share, rate)
+        return len(data)
+
+    def close(self) -> None:
+        if self._out is not None and not self._out.closed:
+            self._out.close()
+
+    def discard(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.close()
+        except Exception as err:
+            self.log.warning("Could not close the partial file %s: %s", self.path, err)
+        _remove_quietly(self.path, self.log)
+
+
+class _CappedBuffer:
+    """An in-memory sink that refuses to grow past a cap (and says so before the body is read)."""
+
+    def __init__(self, cap: int, label: str) -> None:
+        self.cap, self.label = cap, label
+        self._buf = io.BytesIO()
+
+    def announce(self, length: int | None) -> None:
+        if length is not None and length > self.cap:
+            raise self._too_big(f"is {length} bytes")
+
+    def write(self, data: Any) -> int:
+        # No Content-Length was sent: the cap still holds, counted as the body arrives.
+        if self._buf.tell() + len(data) > self.cap:
+            raise self._too_big(f"is more than {self.cap} bytes")
+        return self._buf.write(data)
+
+    def _too_big(self, size: str) -> DataPumpValidationError:
+        return DataPumpValidationError(
+            "max_xcom_bytes",
+            f"{self.label} {size}, over the {self.cap}-byte XCom cap; raise max_xcom_bytes or fetch it into a "
+            "destination instead",
+        )
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int) -> int:
+        return self._buf.seek(pos)
+
+    def truncate(self) -> int:
+        return self._buf.truncate()
+
+    def getvalue(self) -> bytes:
+        return self._buf.getvalue()
