@@ -44,7 +44,8 @@ with DAG(
     fetched = DataPumpFetchFilesOperator.partial(
         task_id="fetch",
         files=("dump", "log"),
-        destination=BACKUP_URL + "{{ ds }}/",
+        # A run triggered by hand through the API may have no logical date; fall back to run_after.
+        destination=BACKUP_URL + "{{ (dag_run.logical_date or dag_run.run_after) | ds }}/",
         max_active_tis_per_dag=2,
         outlets=[DUMP_SETS],
     ).expand(job=exports.output)

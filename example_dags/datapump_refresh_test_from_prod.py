@@ -31,7 +31,7 @@ SOURCE, TARGET = "TESTUSER1", "TESTUSER2"
 
 with DAG(
     dag_id="datapump_refresh_test_from_prod",
-    schedule=[Asset(name="datapump_nightly_dump_sets")],
+    schedule=[Asset.ref(name="datapump_nightly_dump_sets")],  # the nightly DAG defines its uri
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
