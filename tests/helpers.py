@@ -4,6 +4,7 @@ add nothing): a task-state store that survives 'retries' and a TI that records X
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 
@@ -44,3 +45,16 @@ def run_trigger(trigger, timeout: float = 20.0):
 
 def creates(emu) -> list[dict[str, Any]]:
     return [r for r in emu.requests() if r["method"] == "POST" and "/datapump/" in r["path"]]
+
+
+def wait_done(hook, job, timeout: float = 10.0, pause: float = 0.05):
+    """Resolve a job until it is no longer running (bounded)."""
+    from airflow_provider_datapump.jobs import Outcome
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = hook.resolve(job)
+        if result.verdict.outcome is not Outcome.RUNNING:
+            return result
+        time.sleep(pause)
+    raise AssertionError("job did not finish")

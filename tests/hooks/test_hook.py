@@ -12,6 +12,8 @@ import time
 import httpx
 import pytest
 
+from tests.helpers import wait_done
+
 from airflow_provider_datapump.exceptions import (
     DataPumpConfigError,
     DataPumpHTTPError,
@@ -24,14 +26,6 @@ from airflow_provider_datapump.jobs import Outcome
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}
 
 
-def wait_done(hook, job, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = hook.resolve(job)
-        if result.verdict.outcome is not Outcome.RUNNING:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("job did not finish")
 
 
 def posts(emu):

@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.helpers import wait_done
+
 from airflow_provider_datapump.exceptions import (
     DataPumpError,
     DataPumpHTTPError,
@@ -35,14 +37,6 @@ EXPORT4 = {**EXPORT, "threads": 4}
 MiB = 1 << 20
 
 
-def wait_done(hook, job, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = hook.resolve(job)
-        if result.verdict.outcome is not Outcome.RUNNING:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
 
 
 def export(hook, emu, payload=EXPORT, **scenario):
