@@ -25,6 +25,7 @@ import email.utils
 import http.client
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -433,10 +434,10 @@ class _OrdsAuth(httpx.Auth):
 
 
 def _http_error(response: httpx.Response | None, method: str, url: str, *, what: str | None = None,
-                status: int | None = None, headers: Mapping[str, str] | None = None, body: bytes | None = None,
                 error: Exception | None = None) -> DataPumpHTTPError:
-    if response is not None:
-        status, headers, body = response.status_code, response.headers, response.content
+    status = response.status_code if response is not None else None
+    headers: Mapping[str, str] = response.headers if response is not None else {}
+    body = response.content if response is not None else b""
     code = message = None
     if body:
         try:
@@ -449,8 +450,6 @@ def _http_error(response: httpx.Response | None, method: str, url: str, *, what:
         else:
             text = body[:2000].decode("utf-8", "replace")
             if "<" in text:
-                import re
-
                 text = re.sub(r"<[^>]+>", " ", text)
             message = _short(" ".join(text.split())) or None
     if status is None and error is not None:
@@ -463,7 +462,7 @@ def _http_error(response: httpx.Response | None, method: str, url: str, *, what:
         status=status,
         code=code,
         message=(f"{what}: " if what and message else "") + (message or ""),
-        retry_after=parse_retry_after((headers or {}).get("Retry-After")),
+        retry_after=parse_retry_after(headers.get("Retry-After")),
     )
     return err
 
@@ -494,8 +493,6 @@ class _Call:
 
 @dataclass(frozen=True)
 class _Answer:
-    status: int
-    headers: Mapping[str, str]
     body: Any  # parsed JSON, or text for text calls
 
 
@@ -559,6 +556,7 @@ class DataPumpHook(BaseHook):
         self.retry = RetryPolicy(attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff)
         self.timeout_override = timeout
         self._async_settings: OrdsSettings | None = None
+        self._async_links: LinkPolicy | None = None
 
     # ---------------------------------------------------------------------------- settings
 
@@ -674,7 +672,7 @@ class DataPumpHook(BaseHook):
             while True:
                 if call.method == "SLEEP":
                     time.sleep(float(call.url))
-                    call = flow.send(_Answer(0, {}, None))
+                    call = flow.send(_Answer(None))
                     continue
                 try:
                     answer = self._send(call)
@@ -694,7 +692,7 @@ class DataPumpHook(BaseHook):
             while True:
                 if call.method == "SLEEP":
                     await asyncio.sleep(float(call.url))
-                    call = flow.send(_Answer(0, {}, None))
+                    call = flow.send(_Answer(None))
                     continue
                 try:
                     answer = await self._asend(client, call)
@@ -777,7 +775,7 @@ class DataPumpHook(BaseHook):
                 self.log.warning("The create request failed (%s) and created no job; sending it again in %.1fs", ambiguous, wait)
                 yield _Call("SLEEP", str(wait))
                 continue
-            return _job_from_body(answer.body)
+            return DataPumpJob.from_json(answer.body)
         raise AssertionError("unreachable")
 
     def _all_jobs_flow(self, links: LinkPolicy, page: int = 500) -> Flow[list[DataPumpJob]]:
@@ -807,7 +805,7 @@ class DataPumpHook(BaseHook):
     def _get_flow(self, links: LinkPolicy, job: JobRef) -> Flow[DataPumpJob]:
         _, _, url = self.locate(job, links)
         answer = yield _Call("GET", url)
-        return _job_from_body(answer.body)
+        return DataPumpJob.from_json(answer.body)
 
     def _text_flow(self, links: LinkPolicy, job: JobRef, file_name: str) -> Flow[str]:
         owner, name, _ = self.locate(job, links)
@@ -926,7 +924,11 @@ class DataPumpHook(BaseHook):
                     await asyncio.sleep(state.after_error(exc))
 
     async def _alinks(self) -> LinkPolicy:
-        return LinkPolicy(await self.asettings(), self.log)
+        # Kept for the hook's lifetime like ``links``: a trigger polling a job with a foreign
+        # self link warns once, not on every poll.
+        if self._async_links is None:
+            self._async_links = LinkPolicy(await self.asettings(), self.log)
+        return self._async_links
 
     # ---------------------------------------------------------------------------- connection test
 
@@ -1029,18 +1031,14 @@ class _Attempts:
 
 def _answer(response: httpx.Response, call: _Call) -> _Answer:
     if call.text:
-        return _Answer(response.status_code, response.headers, response.text)
+        return _Answer(response.text)
     try:
         body = response.json() if response.content else None
     except ValueError:
         raise DataPumpProtocolError(
             f"{call.method} {_redact_url(call.url)} answered HTTP {response.status_code} with a body that is not JSON"
         ) from None
-    return _Answer(response.status_code, response.headers, body)
-
-
-def _job_from_body(body: Any) -> DataPumpJob:
-    return DataPumpJob.from_json(body)
+    return _Answer(body)
 
 
 def _ident_from_url(url: str) -> tuple[str | None, str | None]:
@@ -1234,8 +1232,8 @@ class _FileReader:
 
 
 class _SharedAsyncClient:
-    def __init__(self, key: tuple, client: httpx.AsyncClient, auth: _OrdsAuth) -> None:
-        self.key, self.client, self.auth = key, client, auth
+    def __init__(self, key: tuple, client: httpx.AsyncClient) -> None:
+        self.key, self.client = key, client
         self.users = 0
 
 
@@ -1254,7 +1252,7 @@ class _AsyncClientPool:
             auth = _OrdsAuth(settings, lambda token: asyncio.ensure_future(amask(token)))
             kwargs = client_kwargs(settings)
             kwargs["limits"] = httpx.Limits(max_connections=cls.MAX_CONNECTIONS, max_keepalive_connections=cls.MAX_CONNECTIONS)
-            shared = _SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs), auth)
+            shared = _SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs))
             cls._clients[key] = shared
             weakref.finalize(loop, cls._clients.pop, key, None)
         shared.users += 1
