@@ -294,7 +294,6 @@ def parse_log(text: str) -> LogSummary:
 class Verdict:
     outcome: Outcome
     message: str
-    final_line: str | None = None
     errors: tuple[OraError, ...] = ()
     error_count: int = 0
 
@@ -359,7 +358,6 @@ def _from_final(final: FinalLine, errors: tuple[OraError, ...], prefix: str = ""
     return Verdict(
         _FINAL_TO_OUTCOME[final.kind],
         prefix + final.line,
-        final_line=final.line,
         errors=errors,
         error_count=final.error_count,
     )
@@ -402,6 +400,7 @@ class JobResult:
     objects: tuple[ObjectRow, ...] = ()
     dump_file_template: str | None = None
     datapump_dir: str | None = None
+    log_file: str | None = None  # the job's own log, once it ended and the log was read
 
     def to_xcom(self) -> dict[str, Any]:
         """A small JSON dict; the sensor, the import's from_job and the fetch operator accept it."""
@@ -417,6 +416,7 @@ class JobResult:
             "self_url": self.self_url,
             "datapump_dir": self.datapump_dir,
             "dump_file_template": self.dump_file_template,
+            "log_file": self.log_file,
             "files": [dict(f) for f in self.files],
             "error_count": self.verdict.error_count,
             "errors": [{"code": e.code, "line": e.line} for e in self.verdict.errors],
@@ -455,12 +455,9 @@ def verdict_from_xcom(result: Mapping[str, Any]) -> Verdict:
         for e in result.get("errors") or ()
         if isinstance(e, Mapping)
     )
-    message = str(result.get("message") or outcome.value)
-    final = parse_final_line(message.split(": ", 1)[-1]) if message else None
     return Verdict(
         outcome=outcome,
-        message=message,
-        final_line=final.line if final else None,
+        message=str(result.get("message") or outcome.value),
         errors=errors,
         error_count=int(result.get("error_count") or 0),
     )

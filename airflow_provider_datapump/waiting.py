@@ -13,8 +13,6 @@ from airflow_provider_datapump.exceptions import DataPumpError, DataPumpJobError
 from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, normalize_ora_code, verdict_from_xcom
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
-
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
     from airflow_provider_datapump.jobs import JobResult
 

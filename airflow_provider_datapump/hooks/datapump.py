@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -70,7 +70,6 @@ JobRef = Any  # "OWNER,JOB", a self URL, a job dict (ORDS body or our XCom), or 
 USER_AGENT = f"airflow-provider-datapump/{__version__} httpx/{httpx.__version__}"
 DEFAULT_TIMEOUT = 60.0
 CHUNK = 1 << 20
-FILE_NAME_FORBIDDEN = frozenset("/\\\x00")
 
 
 # ============================================================================================
@@ -306,16 +305,18 @@ class LinkPolicy:
         return rebuilt
 
 
-def check_file_name(name: str) -> str:
+# The one rule for file names that come from the server: they are put into URLs here and into
+# destination paths by the fetch operator, so only plain names pass.
+PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]{0,254}\Z")
+
+
+def check_file_name(name: Any) -> str:
     """Refuse a server-supplied file name that is anything but a plain file name."""
-    if (
-        not name
-        or name in (".", "..")
-        or ".." in name
-        or any(ch in FILE_NAME_FORBIDDEN or ord(ch) < 32 or ord(ch) == 127 for ch in name)
-        or len(name) > 255
-    ):
-        raise DataPumpLinkError(f"refusing the file name {name[:80]!r}: it is not a plain file name")
+    if not isinstance(name, str) or not PLAIN_FILE_NAME.match(name) or ".." in name:
+        raise DataPumpLinkError(
+            f"refusing the server's file name {str(name)[:80]!r}: only plain file names "
+            "(letters, digits, _ $ # . -) are requested or written"
+        )
     return name
 
 
@@ -836,9 +837,11 @@ class DataPumpHook(BaseHook):
                     continue
                 logs[f.name] = (parse_log(text), f"\"{current.job_name}\"" in text)
         primary = _primary_log(logs)
+        summary = primary[1] if primary else None
         if verdict.outcome is not Outcome.RUNNING:
-            verdict = classify(current, primary, log_unavailable=primary is None)
-        return _result(current, verdict, url, primary.objects if primary else (), extras, links)
+            verdict = classify(current, summary, log_unavailable=summary is None)
+        return _result(current, verdict, url, summary.objects if summary else (), extras, links,
+                       log_file=primary[0] if primary else None)
 
     # ---------------------------------------------------------------------------- public API (sync)
 
@@ -1072,16 +1075,20 @@ def _file_href(job: JobRef, file_name: str) -> str | None:
     return None
 
 
-def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> LogSummary | None:
-    """An import links the export's log and its own; the job's own log names the job."""
+def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> tuple[str, LogSummary] | None:
+    """(name, summary) of the job's own log: an import links the export's log and its own, and
+    the job's own log is the one that names the job."""
     if not logs:
         return None
-    own = [summary for summary, names_job in logs.values() if names_job]
-    return own[-1] if own else list(logs.values())[-1][0]
+    own = [(name, summary) for name, (summary, names_job) in logs.items() if names_job]
+    if own:
+        return own[-1]
+    name, (summary, _) = list(logs.items())[-1]
+    return name, summary
 
 
 def _result(job: DataPumpJob, verdict: Any, url: str, objects: Any, extras: Mapping[str, Any] | None,
-            links: LinkPolicy | None = None) -> JobResult:
+            links: LinkPolicy | None = None, log_file: str | None = None) -> JobResult:
     extras = extras or {}
     files = []
     for f in job.files:
@@ -1096,6 +1103,7 @@ def _result(job: DataPumpJob, verdict: Any, url: str, objects: Any, extras: Mapp
         objects=tuple(objects),
         dump_file_template=template,
         datapump_dir=extras.get("datapump_dir"),
+        log_file=log_file,
     )
 
 

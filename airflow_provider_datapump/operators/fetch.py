@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import threading
 import time
 import uuid
@@ -26,12 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_datapump import __version__
-from airflow_provider_datapump.exceptions import (
-    DataPumpError,
-    DataPumpLinkError,
-    DataPumpTransferError,
-    DataPumpValidationError,
-)
+from airflow_provider_datapump.exceptions import DataPumpError, DataPumpTransferError, DataPumpValidationError
+from airflow_provider_datapump.hooks.datapump import check_file_name
 from airflow_provider_datapump.jobs import Outcome
 
 if TYPE_CHECKING:
@@ -40,7 +35,6 @@ if TYPE_CHECKING:
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
 KINDS = ("dump", "log")
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]{0,254}\Z")
 PROGRESS_EVERY = 5.0
 
 
@@ -125,7 +119,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
             raise DataPumpError(f"job {result.job.ident} is still running; wait for it (DataPumpJobSensor) before fetching")
         wanted = [f for f in result.files if f["kind"] in self.files]
         for f in wanted:
-            _plain(f["name"])
+            check_file_name(f["name"])
         if "dump" in self.files and outcome not in (Outcome.SUCCEEDED, Outcome.SUCCEEDED_WITH_ERRORS):
             raise DataPumpError(
                 f"job {result.job.ident} ended {outcome.value} ({result.verdict.message}); its dump set is not "
@@ -150,7 +144,8 @@ class DataPumpFetchFilesOperator(BaseOperator):
     # ---------------------------------------------------------------- XCom
 
     def _log_to_xcom(self, result: Any, wanted: list[dict[str, str]]) -> str:
-        log = wanted[-1]  # an import links the export's log first and its own last
+        # The hook decided which log is the job's own (an import links the export's log too).
+        log = next((f for f in wanted if f["name"] == result.log_file), wanted[-1])
         sink = _CappedBuffer(self.max_xcom_bytes, log["name"])
         self.hook.stream_file(result.to_xcom(), log["name"], sink)
         return sink.getvalue().decode(self.encoding, errors="replace")
@@ -162,7 +157,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
 
         dest = self.destination if isinstance(self.destination, ObjectStoragePath) else ObjectStoragePath(str(self.destination))
         # Checked before any transfer: failing on it after copying every file would waste them all.
-        manifest_name = _plain(f"{result.job.job_name}.manifest.json")
+        manifest_name = check_file_name(f"{result.job.job_name}.manifest.json")
         if dest.protocol in ("file", "local", ""):
             dest.mkdir(parents=True, exist_ok=True)
         job = result.to_xcom()
@@ -209,7 +204,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
         return {"manifest": str(manifest_path), "files": copied}
 
     def _copy(self, job: dict[str, Any], f: Mapping[str, str], dest: ObjectStoragePath) -> dict[str, Any]:
-        name = _plain(f["name"])
+        name = check_file_name(f["name"])
         final = dest / name
         existing = _existing_size(final)
         # Without overwrite, an existing file is only compared: the fetched bytes are hashed and
@@ -258,12 +253,6 @@ def _entry(name: str, kind: str, path: Any, size: int, digest: str, skipped: boo
     if skipped:
         entry["skipped"] = True
     return entry
-
-
-def _plain(name: Any) -> str:
-    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or ".." in name:
-        raise DataPumpLinkError(f"refusing the server's file name {str(name)[:80]!r}: only plain file names are written")
-    return name
 
 
 def _temp_name(name: str) -> str:

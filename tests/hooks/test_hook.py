@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 
-import httpx
 import pytest
 
 from tests.helpers import wait_done
@@ -60,6 +59,7 @@ def test_import_through_rpc_endpoint_reads_its_own_log(fast_hook, ords_conn):
     imported = wait_done(fast_hook, fast_hook.create_job(body, endpoint="import"))
     assert imported.verdict.outcome is Outcome.SUCCEEDED
     assert imported.job.job_name in imported.verdict.message  # the import's own log, not the export's
+    assert imported.log_file.startswith("IMPDAT") and imported.to_xcom()["log_file"] == imported.log_file
     assert {o.schema for o in imported.objects} == {"TESTUSER2"}
     assert "TESTUSER2" in ords_conn.catalog()["schemas"]
 

@@ -37,8 +37,6 @@ EXPORT4 = {**EXPORT, "threads": 4}
 MiB = 1 << 20
 
 
-
-
 def export(hook, emu, payload=EXPORT, **scenario):
     emu.set_scenario(duration=0.05, **scenario)
     return wait_done(hook, hook.create_job(payload))
@@ -335,6 +333,17 @@ def test_log_to_xcom(fast_hook, ords_conn):
     text = fetch(result.to_xcom(), files="log")
     assert text == fast_hook.get_file_text(result.to_xcom(), log)
     assert "successfully completed" in text
+
+
+def test_log_to_xcom_of_an_import_is_its_own_log(fast_hook, ords_conn):
+    exported = export(fast_hook, ords_conn)
+    imported = export(fast_hook, ords_conn, payload={
+        "operation": "IMPORT", "job_mode": "SCHEMA", "file_name": exported.dump_file_template,
+        "schema_expressions": [{"expression": "IN ('TESTUSER1')"}],
+        "remap_schemas": [{"source": "TESTUSER1", "target": "TESTUSER2"}]})
+    assert len([f for f in imported.files if f["kind"] == "log"]) == 2  # the export's log and its own
+    text = fetch(imported.to_xcom(), files="log")
+    assert imported.job.job_name in text and '"TESTUSER2"."EMP"' in text
 
 
 def test_xcom_cap_is_checked_before_the_body_is_read(fast_hook, ords_conn, monkeypatch):
