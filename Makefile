@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-.PHONY: venv test test-fast emulator demo bench stress clean
+.PHONY: venv test test-fast emulator demo clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Unit and emulator tests only: no real Airflow processes, no browser.
+# Everything but the real-scheduler end-to-end test (and the later ui/slow marks).
 test-fast: venv
 	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
 

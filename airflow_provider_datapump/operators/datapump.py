@@ -125,13 +125,13 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._init_waiter(allowed_ora_codes)
         if endpoint not in ("jobs", "export", "import"):
             raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {endpoint!r}")
-        if not _looks_templated(self._payload_args()):
+        if not _looks_templated(self._payload_args(parse_time=True)):
             # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
-            self.build_body()
+            self.build_body(parse_time=True)
 
     # ---------------------------------------------------------------- the body
 
-    def _payload_args(self) -> dict[str, Any]:
+    def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
         return {
             "job_mode": self.job_mode,
             "schemas": self.schemas,
@@ -150,9 +150,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             "remap_schemas": self.remap_schemas,
         }
 
-    def build_body(self) -> dict[str, Any]:
+    def build_body(self, parse_time: bool = False) -> dict[str, Any]:
         """The validated ORDS body; raises DataPumpValidationError naming the field."""
-        return build_payload(self.operation, **self._payload_args())
+        return build_payload(self.operation, **self._payload_args(parse_time))
 
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name")}
@@ -274,10 +274,10 @@ class DataPumpExportOperator(_DataPumpJobOperator):
 
     operation = "EXPORT"
 
-    def _payload_args(self) -> dict[str, Any]:
+    def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
         if self.from_job is not None:
             raise DataPumpValidationError("from_job", "only applies to an import: it names the dump set to import")
-        return super()._payload_args()
+        return super()._payload_args(parse_time)
 
 
 class DataPumpImportOperator(_DataPumpJobOperator):
@@ -294,8 +294,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
     operation = "IMPORT"
 
-    def _payload_args(self) -> dict[str, Any]:
-        args = super()._payload_args()
+    def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
+        args = super()._payload_args(parse_time)
         source = _job_dict(self.from_job) if self.from_job is not None and not _looks_templated(self.from_job) else None
         if source is not None:
             if str(source.get("operation") or "EXPORT").strip().upper() != "EXPORT":
@@ -309,7 +309,11 @@ class DataPumpImportOperator(_DataPumpJobOperator):
                 args["datapump_dir"] = source["datapump_dir"]
             self._inherit_selection(args, source)
         elif self.from_job is not None:
-            args["file_name"] = args["file_name"] or "PENDING_TEMPLATE.DMP"
+            if not parse_time:
+                raise DataPumpValidationError("from_job", f"was not rendered into an export result: {str(self.from_job)[:80]!r}")
+            # At parse time from_job is still an XComArg: stand in for the file name it will give,
+            # so that everything else is checked now. This name is never sent.
+            args["file_name"] = args["file_name"] or _PARSE_TIME_FILE_NAME
         return args
 
 
@@ -332,6 +336,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         args["schemas"] = sorted({str(o["schema"]) for o in objects})
         if mode == "TABLE":
             args["tables"] = sorted({str(o["name"]) for o in objects})
+
+
+_PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"
 
 
 def _job_dict(value: Any) -> dict[str, Any]:

@@ -316,3 +316,15 @@ def test_graceful_shutdown_then_retry(ords_conn, monkeypatch, cancel_on_kill, po
     result = export(cancel_on_kill=cancel_on_kill).execute(context(store))
     assert result["outcome"] == outcome
     assert len(creates(ords_conn)) == posts
+
+
+def test_from_job_still_unrendered_at_run_time_is_refused_before_sending(ords_conn):
+    from airflow.sdk import DAG
+
+    with DAG("d", schedule=None):
+        exp = export()
+        imp = DataPumpImportOperator(task_id="import", from_job=exp.output, remap_schemas={"TESTUSER1": "TESTUSER2"}, **FAST)
+    imp.from_job = "{{ ti.xcom_pull('export') }}"  # as if rendering had not happened
+    with pytest.raises(DataPumpValidationError, match="from_job"):
+        imp.execute(context())
+    assert ords_conn.requests() == []
