@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-.PHONY: venv test test-fast emulator demo clean
+.PHONY: venv browser test test-fast stress bench emulator demo clean
 
 venv: $(STAMP)
 
@@ -17,12 +17,31 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-test: venv
+# The browser tests (tests/ui) drive Debian's chromium. As root it is installed from Debian's
+# archive; otherwise nothing is downloaded and the UI tests skip, naming this command.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	else echo "chromium is missing and this is not root: the UI tests will skip; run 'sudo apt-get install chromium'"; fi
+
+test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the real-scheduler end-to-end test (and the later ui/slow marks).
 test-fast: venv
 	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
+
+# The long adversarial runs behind the README's guarantees table (fuzzing at full size).
+STRESS_EXAMPLES ?= 10000
+stress: venv
+	DATAPUMP_FUZZ_EXAMPLES=$(STRESS_EXAMPLES) $(PY) -m pytest -m "fuzz or stress" -p no:randomly -q $(PYTEST_ARGS)
+
+# Benchmarks: each script prints a table and writes bench/results/<name>.json.
+bench: venv
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 # The project's main job: both example DAGs end to end on the embedded emulator, then a summary.
 demo: venv
