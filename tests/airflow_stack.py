@@ -1,0 +1,383 @@
+"""A real Airflow 3 deployment on loopback, beside the emulator, for the e2e and UI suites.
+
+Each Airflow component (api-server, scheduler, dag-processor, triggerer) runs as its own process
+group with its own log, so a test can kill one and start it again; ``airflow standalone`` would hide
+them behind one supervisor. Every wait is bounded, and :meth:`AirflowStack.stop` stops every process
+this module started, whatever happened, then sweeps stragglers found by their ``AIRFLOW_HOME``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_DAGS = REPO / "example_dags"
+EMULATOR_USER = "dbapi_user"
+EMULATOR_PASSWORD = "DbApiUserPassword1"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 80) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"<{path}: {exc}>"
+
+
+class StackError(AssertionError):
+    pass
+
+
+class AirflowStack:
+    """Start with :meth:`start`, always end with :meth:`stop` (or use it as a context manager)."""
+
+    def __init__(
+        self,
+        work: Path,
+        dag_files: Iterable[Path],
+        *,
+        job_seconds: float = 4,
+        ords_connection_env: bool = True,
+        users: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+        emulator_args: Iterable[str] = (),
+    ):
+        self.work = Path(work)
+        self.home, self.dags, self.outputs = self.work / "airflow_home", self.work / "dags", self.work / "outputs"
+        for d in (self.home, self.dags, self.outputs):
+            d.mkdir(parents=True, exist_ok=True)
+        for f in dag_files:
+            shutil.copy2(f, self.dags / Path(f).name)
+        self.emu_port, self.api_port = free_port(), free_port()
+        self.emulator_url = f"http://127.0.0.1:{self.emu_port}"
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.job_seconds = job_seconds
+        self.users = users
+        self.emulator_args = list(emulator_args)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        self._handles: list = []
+        self._restarts: dict[str, int] = {}
+        self.killed: set[str] = set()  # components a test killed on purpose; their death is no failure
+        self.started = time.monotonic()
+        self.env = self._environment(ords_connection_env, extra_env or {})
+        self._client: httpx.Client | None = None
+
+    # ------------------------------------------------------------ set-up
+
+    def _environment(self, ords_connection_env: bool, extra: dict[str, str]) -> dict[str, str]:
+        venv_bin = str(Path(sys.executable).parent)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+        env.update({
+            "AIRFLOW_HOME": str(self.home),
+            # Airflow starts task processes as `airflow ...` found through PATH.
+            "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
+            "PYTHONUNBUFFERED": "1",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # tests unpause what they run
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+        })
+        if self.users:
+            pw_file = self.work / "simple_auth_passwords.json"
+            pw_file.write_text(json.dumps(self.users))
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(f"{u}:admin" for u in self.users)
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(pw_file)
+        else:
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+        if ords_connection_env:
+            env["AIRFLOW_CONN_ORDS_DEFAULT"] = json.dumps({
+                "conn_type": "ords", "host": f"{self.emulator_url}/ords/{EMULATOR_USER}",
+                "login": EMULATOR_USER, "password": EMULATOR_PASSWORD,
+            })
+        env.update(extra)
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        n = self._restarts.get(name, 0)
+        log = self.outputs / (f"{name}.log" if n == 0 else f"{name}.{n}.log")
+        out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self._handles.append(out)
+        self.logs[name] = log
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env or self.env, cwd=str(self.work), start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def airflow(self, *args: str) -> list[str]:
+        return [shutil.which("airflow", path=self.env["PATH"]) or "airflow", *args]
+
+    def start(self, components: Iterable[str] = COMPONENTS) -> AirflowStack:
+        self._spawn("emulator", [
+            sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1",
+            "--port", str(self.emu_port), "--job-seconds", str(self.job_seconds), "--access-log",
+            *self.emulator_args,
+        ], env={**self.env, "AIRFLOW_HOME": str(self.work / "emulator-home")})
+        self.wait_for("the emulator", lambda: httpx.get(f"{self.emulator_url}/_emulator/health", timeout=2).is_success,
+                      timeout=30, interval=0.3)
+        migrate = subprocess.run(self.airflow("db", "migrate"), env=self.env, cwd=str(self.work),
+                                 capture_output=True, text=True, timeout=180)
+        (self.outputs / "db-migrate.log").write_text(migrate.stdout + migrate.stderr)
+        if migrate.returncode != 0:
+            raise StackError(f"airflow db migrate failed:\n{tail(self.outputs / 'db-migrate.log')}")
+        for name in components:
+            self.start_component(name)
+        return self
+
+    def start_component(self, name: str) -> subprocess.Popen:
+        if name in self.procs and self.procs[name].poll() is None:
+            raise StackError(f"{name} is already running")
+        if name in self.procs:
+            self._restarts[name] = self._restarts.get(name, 0) + 1
+        self.killed.discard(name)
+        return self._spawn(name, self.airflow(name))
+
+    def kill_component(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill a component's whole process group at once, as an OOM kill or a crashed host would."""
+        proc = self.procs[name]
+        self.killed.add(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    # ------------------------------------------------------------ waiting
+
+    def wait_for(self, what: str, check: Callable[[], object], timeout: float, interval: float = 1.0):
+        """Poll ``check`` until it returns something truthy; fail fast when a process this stack owns died."""
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while True:
+            dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None and n not in self.killed}
+            if dead:
+                raise StackError(f"while waiting for {what}: {dead} exited\n" + self.diagnostics(keep=False))
+            try:
+                last = check()
+                if last:
+                    return last
+            except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+                last = exc
+            if time.monotonic() >= deadline:
+                raise StackError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+            time.sleep(interval)
+
+    # ------------------------------------------------------------ Airflow's REST API
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            headers = {}
+            if self.users:
+                user, password = next(iter(self.users.items()))
+                token = httpx.post(f"{self.api_url}/auth/token", json={"username": user, "password": password},
+                                   timeout=10).raise_for_status().json()["access_token"]
+                headers["Authorization"] = f"Bearer {token}"
+            self._client = httpx.Client(base_url=self.api_url, timeout=15, headers=headers)
+        return self._client
+
+    def wait_ready(self, dag_ids: Iterable[str], budget: float = 150) -> float:
+        """API served, every DAG parsed, scheduler and triggerer heartbeating; returns seconds taken."""
+        ends = time.monotonic() + budget
+        self.wait_for("the api-server", lambda: httpx.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).is_success,
+                      timeout=budget)
+        for dag_id in dag_ids:
+            self.wait_for(f"DAG {dag_id} to be parsed", lambda d=dag_id: self.client.get(f"/api/v2/dags/{d}").is_success,
+                          timeout=max(30, ends - time.monotonic()))
+        self.wait_healthy(("scheduler", "triggerer"), timeout=max(30, ends - time.monotonic()))
+        return time.monotonic() - self.started
+
+    def wait_healthy(self, parts: Iterable[str], timeout: float) -> None:
+        def healthy():
+            health = self.client.get("/api/v2/monitor/health").json()
+            return all((health.get(p) or {}).get("status") == "healthy" for p in parts)
+
+        self.wait_for(f"{', '.join(parts)} to heartbeat", healthy, timeout=timeout)
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        resp = self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        if resp.status_code != 200:
+            raise StackError(f"unpausing {dag_id}: {resp.status_code} {resp.text}")
+        body = {"logical_date": None, **({"conf": conf} if conf else {})}
+        resp = self.client.post(f"/api/v2/dags/{dag_id}/dagRuns", json=body)
+        if resp.status_code not in (200, 201):
+            raise StackError(f"triggering {dag_id}: {resp.status_code} {resp.text}")
+        return resp.json()["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        def finished():
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        return self.wait_for(f"run {run_id} to finish", finished, timeout=timeout, interval=2)
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        tis = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        return {ti["task_id"]: ti for ti in tis}
+
+    def task_log_dir(self, dag_id: str, run_id: str, task_id: str) -> Path:
+        return self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, attempt: int) -> str:
+        path = self.task_log_dir(dag_id, run_id, task_id) / f"attempt={attempt}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # ------------------------------------------------------------ the emulator
+
+    def emulator(self, what: str):
+        body = httpx.get(f"{self.emulator_url}/_emulator/{what}", timeout=10).json()
+        return body.get(what, body) if isinstance(body, dict) and what in ("jobs", "requests") else body
+
+    def creates(self) -> list[dict]:
+        return [r for r in self.emulator("requests")
+                if r["method"] == "POST" and r["path"].rstrip("/").endswith("/database/datapump/jobs")]
+
+    # ------------------------------------------------------------ evidence and clean-up
+
+    def secret_leaks(self, secrets: Iterable[str]) -> list[str]:
+        """Files Airflow wrote (task, trigger, component logs) that contain any of ``secrets``.
+        The emulator's own log is not scanned: its banner prints its credentials by design."""
+        scanned = [p for p in (self.home / "logs").rglob("*") if p.is_file()]
+        scanned += [p for n, p in self.logs.items() if n != "emulator"]
+        return [str(p) for p in scanned for s in secrets if s.encode() in p.read_bytes()]
+
+    def diagnostics(self, keep: bool = True) -> str:
+        lines = ["======== airflow stack diagnostics ========"]
+        if keep:
+            # pytest's tmp dirs rotate quickly; keep the evidence somewhere stable.
+            dest = Path(tempfile.mkdtemp(prefix="datapump-e2e-failure-"))
+            for src in (self.home / "logs", self.outputs):
+                if src.exists():
+                    shutil.copytree(src, dest / src.name, dirs_exist_ok=True, ignore_dangling_symlinks=True)
+            lines.append(f"logs kept in {dest}")
+        for name, path in self.logs.items():
+            lines.append(f"---- tail of {name} ({path}) ----\n{tail(path, 40)}")
+        for pattern in ("logs/dag_id=*/**/*",):
+            for path in sorted(self.home.glob(pattern))[-8:]:
+                if path.is_file():
+                    lines.append(f"---- tail of {path} ----\n{tail(path, 40)}")
+        return "\n".join(lines)
+
+    def stop(self) -> list[int]:
+        if self._client is not None:
+            self._client.close()
+        for name in reversed(list(self.procs)):
+            stop_group(self.procs[name])
+        leftovers = sweep(f"AIRFLOW_HOME={self.home}")
+        for h in self._handles:
+            h.close()
+        return leftovers
+
+    def __enter__(self) -> AirflowStack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        leftovers = self.stop()
+        if leftovers:
+            print(f"airflow stack clean-up: killed {len(leftovers)} straggler process(es): {leftovers}")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def pids_with_env(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (task processes may outlive their group)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def alive(pids: Iterable[int]) -> list[int]:
+    live = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            live.append(pid)
+    return live
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+def sweep(env_marker: str, timeout: float = 10.0) -> list[int]:
+    """SIGTERM, then SIGKILL, whatever still runs with this stack's AIRFLOW_HOME."""
+    found = pids = alive(pids_with_env(env_marker))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while alive(pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pids = alive(pids)
+        if not pids:
+            break
+    return found
+
+
+def process_titles() -> dict[int, str]:
+    """pid → command line as Airflow titles it (setproctitle), for finding a task's processes."""
+    titles = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                titles[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+    return titles
