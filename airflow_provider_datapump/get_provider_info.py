@@ -46,13 +46,16 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["extra"],
                     "relabeling": {
                         "host": "ORDS base URL",
+                        # Airflow 3.3.2's list Test button sends port 0 for a connection without one
+                        # and the API refuses the test (apache/airflow#73298): ask for it by name.
+                        "port": "Port (repeat the URL's port)",
                         "schema": "ORDS path (if the URL has none)",
                         "login": "User or OAuth2 client id",
                         "password": "Password or OAuth2 client secret",
                     },
                     "placeholders": {
                         "host": "https://db.example.com:8443/ords/pdb1/dbapi_user",
-                        "port": "8443 (keep it equal to the port in the URL)",
+                        "port": "8443, as in the URL (443 if the URL has none)",
                         "schema": "ords/pdb1/dbapi_user",
                         "login": "dbapi_user",
                         "password": "the database user's password, or the OAuth2 client secret",

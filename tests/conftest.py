@@ -28,6 +28,9 @@ pytest_plugins = ["pytester"] + ([] if _registered else ["airflow_provider_datap
 
 PASSWORD = "DbApiUserPassword1"
 CLIENT_SECRET = "DbApiClientSecret1"
+WRONG_PASSWORD = "Wr0ngSecret!"
+# The Airflow UI user of the browser tests (tests/ui): a credential like the others, so scanned too.
+UI_PASSWORD = "UiTesterPassw0rd1"
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def fast_hook(ords_conn):
 # test credentials and for every OAuth token the emulator issued. A hit fails the test.
 # ---------------------------------------------------------------------------------------------
 
-STATIC_SECRETS = (PASSWORD, CLIENT_SECRET, "Wr0ngSecret!")
+STATIC_SECRETS = (PASSWORD, CLIENT_SECRET, WRONG_PASSWORD, UI_PASSWORD)
 
 
 def _issued_tokens(item) -> list[str]:
