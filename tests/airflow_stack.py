@@ -262,13 +262,47 @@ class AirflowStack:
         return [r for r in self.emulator("requests")
                 if r["method"] == "POST" and r["path"].rstrip("/").endswith("/database/datapump/jobs")]
 
+    def control(self, method: str, what: str, body: object = None):
+        """Call the emulator's control surface (``/_emulator/<what>``): faults, scenarios, jobs."""
+        resp = httpx.request(method, f"{self.emulator_url}/_emulator/{what}", json=body, timeout=10)
+        if resp.status_code >= 400:
+            raise StackError(f"{method} /_emulator/{what}: {resp.status_code} {resp.text}")
+        return resp.json() if resp.content else None
+
+    def add_fault(self, **spec) -> dict:
+        return self.control("POST", "faults", spec)
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def patch_job(self, owner: str, job_name: str, **changes) -> dict:
+        return self.control("PATCH", f"jobs/{owner},{job_name}", changes)
+
+    # ------------------------------------------------------------ a running task's processes
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        return self.client.get(path + (f"/{map_index}" if map_index >= 0 else "")).json()
+
+    @staticmethod
+    def task_processes(ti_id: str) -> dict[str, list[int]]:
+        """A running try's supervisor and task processes, found by the titles Airflow gives them."""
+        found: dict[str, list[int]] = {"supervisor": [], "task": []}
+        for pid, title in process_titles().items():
+            if title == f"airflow worker -- LocalExecutor: {ti_id}":
+                found["supervisor"].append(pid)
+            elif title == f"airflow worker -- {ti_id}":
+                found["task"].append(pid)
+        return found
+
     # ------------------------------------------------------------ evidence and clean-up
 
     def secret_leaks(self, secrets: Iterable[str]) -> list[str]:
         """Files Airflow wrote (task, trigger, component logs) that contain any of ``secrets``.
         The emulator's own log is not scanned: its banner prints its credentials by design."""
         scanned = [p for p in (self.home / "logs").rglob("*") if p.is_file()]
-        scanned += [p for n, p in self.logs.items() if n != "emulator"]
+        # Every component log, a restarted component's earlier ones too.
+        scanned += [p for p in self.outputs.glob("*.log") if not p.name.startswith("emulator")]
         return [str(p) for p in scanned for s in secrets if s.encode() in p.read_bytes()]
 
     def diagnostics(self, keep: bool = True) -> str:
@@ -305,6 +339,32 @@ class AirflowStack:
         leftovers = self.stop()
         if leftovers:
             print(f"airflow stack clean-up: killed {len(leftovers)} straggler process(es): {leftovers}")
+
+
+# ---------------------------------------------------------------- Airflow 3.3.2's stale-success race
+
+STALE_SUCCESS = "finished with state success, but the task instance's state attribute is queued"
+
+
+def assert_retry_was_airflows_stale_success_race(stack: AirflowStack, dag_id: str, run_id: str, task_id: str,
+                                                 reattach_marker: str | None = "A previous try started") -> None:
+    """A second try is allowed for one cause only, and it must have reattached, not resubmitted.
+
+    Airflow 3.3.2's scheduler sometimes drains the executor's "success" for the try that deferred
+    after the trigger has already re-queued the task, calls it a state mismatch and retries
+    (apache/airflow#67287, #72716; the fixes are not in 3.3.2). It shows on a loaded 2-core machine.
+    The provider's answer is reattach: the retry must adopt the job the first try started. A task
+    that starts no job (a sensor) passes ``reattach_marker=None``.
+    """
+    scheduler_log = "\n".join(p.read_text(errors="replace") for p in stack.outputs.glob("scheduler*.log"))
+    race = [line for line in scheduler_log.splitlines() if STALE_SUCCESS in line and f"{dag_id}.{task_id} {run_id} " in line]
+    first_log = stack.task_log_dir(dag_id, run_id, task_id) / "attempt=1.log"
+    assert race, f"{task_id} needed a retry without Airflow's stale-success race:\n{tail(first_log, 30)}"
+    if reattach_marker is not None:
+        retry_log = stack.task_log(dag_id, run_id, task_id, 2)
+        assert reattach_marker in retry_log, f"{task_id}'s retry did not reattach:\n{retry_log[-3000:]}"
+    print(f"\n{task_id}: Airflow's stale-success race forced a retry"
+          + ("; the retry reattached to the first job" if reattach_marker else ""))
 
 
 # ---------------------------------------------------------------- processes

@@ -15,7 +15,12 @@ import time
 
 import pytest
 
-from tests.airflow_stack import EMULATOR_PASSWORD, EXAMPLE_DAGS, AirflowStack, tail
+from tests.airflow_stack import (
+    EMULATOR_PASSWORD,
+    EXAMPLE_DAGS,
+    AirflowStack,
+    assert_retry_was_airflows_stale_success_race,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -59,7 +64,7 @@ def test_refresh_dag_defers_to_the_triggerer_and_lands_in_testuser2(deployment):
         for task_id in DEFERRABLE_TASKS:
             task_log_dir = stack.task_log_dir(DAG_ID, run_id, task_id)
             if tis[task_id]["try_number"] > 1:
-                assert_retry_was_airflows_stale_success_race(stack, run_id, task_id)
+                assert_retry_was_airflows_stale_success_race(stack, DAG_ID, run_id, task_id)
             try_number = 1  # the try that deferred; a deferral itself does not add a try
             # The triggerer writes what a trigger logs to <task log>.trigger.<triggerer job id>.log; the
             # file exists only when a triggerer process ran the trigger (inline runs have none).
@@ -96,22 +101,3 @@ def test_refresh_dag_defers_to_the_triggerer_and_lands_in_testuser2(deployment):
     finally:
         if failed:
             print(stack.diagnostics())
-
-
-STALE_SUCCESS = "finished with state success, but the task instance's state attribute is queued"
-
-
-def assert_retry_was_airflows_stale_success_race(stack, run_id: str, task_id: str) -> None:
-    """A second try is allowed for one cause only, and it must have reattached, not resubmitted.
-
-    Airflow 3.3.2's scheduler sometimes drains the executor's "success" for the try that deferred
-    after the trigger has already re-queued the task, calls it a state mismatch and retries
-    (apache/airflow#67287, #72716; the fixes are not in 3.3.2). It shows on a loaded 2-core machine.
-    The provider's answer is reattach: the retry must adopt the job the first try started.
-    """
-    scheduler_log = "\n".join(p.read_text(errors="replace") for n, p in stack.logs.items() if n.startswith("scheduler"))
-    race = [line for line in scheduler_log.splitlines() if STALE_SUCCESS in line and f".{task_id} " in line]
-    retry_log = stack.task_log(DAG_ID, run_id, task_id, 2)
-    assert race, f"{task_id} needed a retry without Airflow's stale-success race:\n{tail(stack.task_log_dir(DAG_ID, run_id, task_id) / 'attempt=1.log', 30)}"
-    assert "A previous try started" in retry_log, f"{task_id}'s retry did not reattach:\n{retry_log[-3000:]}"
-    print(f"\n{task_id}: Airflow's stale-success race forced a retry; the retry reattached to the first job")

@@ -1,0 +1,378 @@
+"""Faults in a real deployment (issue 8, part 3): kill the triggerer, kill a worker, take ORDS away
+for 30 s, and fail a job with ORA errors, each under a real Airflow (api-server, scheduler,
+dag-processor and triggerer as separate processes, LocalExecutor) against the emulator process.
+
+One deployment serves every scenario: starting Airflow costs 20-60 s on this machine and the
+scenarios do not disturb each other (each has its own DAG, and faults and queued scenarios are
+cleared around each). The emulator runs every job for 10 minutes unless a scenario ends it through
+the control surface, so each scenario decides exactly when its jobs end instead of racing a timer.
+
+Every wait is bounded, every process is stopped on every path (``tests/airflow_stack.py``), and each
+scenario prints its figures (wall time, outage or kill length, retries, polls, creates); run with -s.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.airflow_stack import (
+    EMULATOR_PASSWORD,
+    EMULATOR_USER,
+    AirflowStack,
+    assert_retry_was_airflows_stale_success_race,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+DAGS = Path(__file__).parent / "dags"
+DAG_IDS = ("fault_triggerer_kill", "fault_worker_kill", "fault_ords_outage", "fault_ora_errors")
+STARTUP_BUDGET = 180
+RUN_BUDGET = 180  # seconds for a scenario's run to finish once its fault is over
+JOB_SECONDS = 600  # every job runs until its scenario finishes it (PATCH finish_now)
+OUTAGE_SECONDS = 30
+TRIGGERER_DOWN_SECONDS = 5
+# What a dead triggerer's triggers wait for before another triggerer adopts them (default 30 s).
+TRIGGERER_HEALTH_CHECK_THRESHOLD = 15
+# The hook's per-call budget (RetryPolicy: 5 attempts); more 503s than this on one job means a
+# wait rode out more than one call's worth of outage.
+RETRY_ATTEMPTS = 5
+SECRETS = (EMULATOR_PASSWORD, base64.b64encode(f"{EMULATOR_USER}:{EMULATOR_PASSWORD}".encode()).decode())
+
+FIGURES: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    work = tmp_path_factory.mktemp("faults")
+    with AirflowStack(
+        work,
+        sorted(DAGS.glob("fault_*.py")),
+        job_seconds=JOB_SECONDS,
+        extra_env={
+            "DATAPUMP_FAULT_BACKUP_URL": f"file://{work}/backups/",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_CHECK_THRESHOLD),
+        },
+    ) as s:
+        s.start()
+        try:
+            s.ready_after = s.wait_ready(DAG_IDS, budget=STARTUP_BUDGET)
+        except BaseException:
+            print(s.diagnostics())
+            raise
+        print(f"\nfaults: airflow ready after {s.ready_after:.0f}s")
+        yield s
+        print("\nfault figures: " + json.dumps(FIGURES, indent=1))
+
+
+@pytest.fixture
+def scenario(stack, request):
+    """Clean emulator controls before and after; the scenario's figures; diagnostics on failure."""
+    stack.clear_faults()
+    stack.control("DELETE", "scenario/next")
+    started_wall, started = time.time(), time.monotonic()
+    figures = FIGURES.setdefault(request.node.name, {})
+    failed = True
+    try:
+        yield started_wall, figures
+        failed = False
+    finally:
+        figures["wall_seconds"] = round(time.monotonic() - started, 1)
+        print(f"\n{request.node.name}: {json.dumps(figures)}")
+        try:
+            stack.clear_faults()
+            stack.control("DELETE", "scenario/next")
+        finally:
+            if failed:
+                print(stack.diagnostics())
+
+
+# ---------------------------------------------------------------- evidence helpers
+
+
+def requests_since(stack: AirflowStack, since: float) -> list[dict]:
+    return [r for r in stack.emulator("requests") if r["timestamp"] >= since]
+
+
+def creates_since(stack: AirflowStack, since: float) -> list[dict]:
+    return [r for r in requests_since(stack, since)
+            if r["method"] == "POST" and r["path"].rstrip("/").endswith("/database/datapump/jobs")]
+
+
+def jobs_since(stack: AirflowStack, since: float) -> list[dict]:
+    return [j for j in stack.emulator("jobs") if not j["foreign"] and j["created"] >= since - 1]
+
+
+def job_for_schema(stack: AirflowStack, since: float, schema: str) -> dict | None:
+    return next((j for j in jobs_since(stack, since) if j["schemas"] == [schema]), None)
+
+
+def events(path: Path) -> list[str]:
+    """The messages of a structured (JSON lines) Airflow task or trigger log."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(str(json.loads(line).get("event", "")))
+            except ValueError:
+                continue
+    return out
+
+
+def log_text(path: Path) -> str:
+    """Every string in a structured log, decoded (quotes in ORA lines are escaped in the raw JSON)."""
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            out.extend(strings(json.loads(line)))
+        except ValueError:
+            out.append(line)
+    return "\n".join(out)
+
+
+def trigger_logs(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, attempt: int = 1) -> dict[int, Path]:
+    """triggerer job id → the log the trigger wrote while that triggerer ran it."""
+    found = stack.task_log_dir(dag_id, run_id, task_id).glob(f"attempt={attempt}.log.trigger.*.log")
+    return {int(p.name.rsplit(".", 2)[-2]): p for p in found}
+
+
+def all_tis(stack: AirflowStack, dag_id: str, run_id: str) -> list[dict]:
+    body = stack.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
+    return body["task_instances"]
+
+
+def assert_first_try_or_race(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, deferred: bool,
+                             reattach_marker: str | None = "A previous try started") -> int:
+    try_number = stack.task_instance(dag_id, run_id, task_id)["try_number"]
+    if try_number > 1:
+        assert deferred, f"{task_id} (not deferrable) needed {try_number} tries"
+        assert try_number == 2, f"{task_id} needed {try_number} tries"
+        assert_retry_was_airflows_stale_success_race(stack, dag_id, run_id, task_id, reattach_marker)
+    return try_number
+
+
+def assert_no_leaks(stack: AirflowStack) -> None:
+    leaks = stack.secret_leaks(SECRETS)
+    assert not leaks, f"a credential appears in {sorted(set(leaks))}"
+
+
+def pause(stack: AirflowStack, seconds: float, what: str) -> None:
+    """Sleep, but fail at once if a process the stack owns dies meanwhile."""
+    until = time.monotonic() + seconds
+    stack.wait_for(what, lambda: time.monotonic() >= until, timeout=seconds + 5, interval=0.5)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def test_job_failing_with_ora_errors_fails_the_dag_and_fetch_writes_nothing(stack, scenario):
+    """Two exports end badly, one "completed with 2 error(s)", one "stopped due to fatal error":
+    the run fails with Data Pump's ORA lines in each task log, and no file (so no manifest) ever
+    reaches the backup destination, neither through the fetch the trigger rule skips nor through
+    a fetch that runs anyway."""
+    since, figures = scenario
+    dag_id = "fault_ora_errors"
+    run_id = stack.trigger(dag_id)
+    jobs = stack.wait_for("both exports to start their jobs", lambda: (
+        (a, b) if (a := job_for_schema(stack, since, "TESTUSER1")) and (b := job_for_schema(stack, since, "TESTUSER3"))
+        else None), timeout=RUN_BUDGET)
+    endings = {
+        "TESTUSER1": {"outcome": "errors", "error_count": 2, "ora_codes": ["ORA-39083", "ORA-01917"]},
+        "TESTUSER3": {"outcome": "fatal", "ora_codes": ["ORA-39126", "ORA-01652"]},
+    }
+    for job in jobs:
+        stack.patch_job(job["owner_name"], job["job_name"], finish_now=True, **endings[job["schemas"][0]])
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    tis = {(ti["task_id"], ti["map_index"]): ti for ti in all_tis(stack, dag_id, run_id)}
+    figures.update(run_state=state, ti_states={f"{t}[{i}]": ti["state"] for (t, i), ti in tis.items()})
+    assert state == "failed"
+
+    finished = {j["job_name"]: j for j in stack.emulator("jobs")}
+    for map_index, job in enumerate(jobs):
+        assert tis[("export", map_index)]["state"] == "failed"
+        assert tis[("export", map_index)]["try_number"] == 1
+        log = log_text(stack.task_log_dir(dag_id, run_id, "export") / f"map_index={map_index}" / "attempt=1.log")
+        ora_lines = finished[job["job_name"]]["errors"]
+        assert len(ora_lines) == 2 and all(line.startswith("ORA-") for line in ora_lines), ora_lines
+        for line in ora_lines:
+            assert line in log, f"export[{map_index}]'s log lacks Data Pump's line {line!r}:\n{log[-3000:]}"
+        ending = "completed with 2 error(s)" if map_index == 0 else "stopped due to fatal error"
+        assert ending in log, f"export[{map_index}]'s log lacks {ending!r}"
+    figures["ora_lines_in_task_logs"] = sum(len(finished[j["job_name"]]["errors"]) for j in jobs)
+
+    # Airflow's trigger rule keeps the fetch from running at all...
+    fetch_states = {i: ti["state"] for (t, i), ti in tis.items() if t == "fetch"}
+    assert set(fetch_states.values()) == {"upstream_failed"}, fetch_states
+    # ...and a fetch that runs anyway refuses the failed job's set before writing anything.
+    assert tis[("fetch_anyway", -1)]["state"] == "failed"
+    fetch_log = stack.task_log(dag_id, run_id, "fetch_anyway", 1)
+    assert "its dump set is not complete, so it is not copied" in fetch_log, fetch_log[-3000:]
+    written = [str(p) for p in (stack.work / "backups").rglob("*") if p.is_file()]
+    assert written == [], f"files reached the backup destination: {written}"
+    figures["files_written"] = len(written)
+
+    creates = creates_since(stack, since)
+    figures["creates"] = len(creates)
+    assert len(creates) == 2, creates
+    assert_no_leaks(stack)
+
+
+def test_killed_worker_retry_reattaches_to_the_running_export(stack, scenario):
+    """SIGKILL of the task process of a non-deferrable export mid-job: no on_kill runs (a SIGKILL
+    cannot be caught), so cancel_on_kill does nothing and the job runs on; Airflow's retry reads
+    the job from the task-state store and adopts it. Exactly one export POST."""
+    since, figures = scenario
+    dag_id, task_id = "fault_worker_kill", "export"
+    run_id = stack.trigger(dag_id)
+    job = stack.wait_for("the export's job", lambda: job_for_schema(stack, since, "TESTUSER1"), timeout=RUN_BUDGET)
+    # "is EXECUTING" comes from the wait loop, which starts after the job id is in the task-state
+    # store; a kill before that would (by design of ResumableJobMixin) submit again.
+    stack.wait_for("try 1 to poll the job", lambda: "is EXECUTING" in stack.task_log(dag_id, run_id, task_id, 1),
+                   timeout=RUN_BUDGET, interval=0.5)
+    ti = stack.task_instance(dag_id, run_id, task_id)
+    assert ti["state"] == "running" and ti["try_number"] == 1, ti
+    procs = stack.task_processes(ti["id"])
+    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
+    os.kill(procs["task"][0], signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    stack.wait_for("try 2 to adopt the job", lambda: "A previous try started" in stack.task_log(dag_id, run_id, task_id, 2),
+                   timeout=RUN_BUDGET, interval=0.5)
+    figures["kill_to_reattach_seconds"] = round(time.monotonic() - killed_at, 1)
+    assert job_for_schema(stack, since, "TESTUSER1")["running"], "the job ended with its task"
+    stack.patch_job(job["owner_name"], job["job_name"], finish_now=True)
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    ti = stack.task_instance(dag_id, run_id, task_id)
+    figures.update(run_state=state, try_number=ti["try_number"])
+    assert state == "success" and ti["try_number"] == 2, (state, ti)
+
+    first, retry = stack.task_log(dag_id, run_id, task_id, 1), stack.task_log(dag_id, run_id, task_id, 2)
+    # on_kill would have said the job "keeps running" (no oracle_conn_id to stop it with).
+    assert "keeps running" not in first, "on_kill ran although the task was SIGKILLed"
+    adopted = f"A previous try started {job['owner_name']},{job['job_name']}; it is running"
+    assert adopted in retry, retry[-3000:]
+    assert "Started Data Pump EXPORT job" not in retry, "the retry submitted a new export"
+    finished = {j["job_name"]: j for j in stack.emulator("jobs")}[job["job_name"]]
+    assert finished["outcome"] == "success", finished
+
+    creates = creates_since(stack, since)
+    figures["creates"] = len(creates)
+    assert len(creates) == 1, creates
+    assert_no_leaks(stack)
+
+
+def test_thirty_seconds_of_503_during_the_waits_is_ridden_out(stack, scenario):
+    """ORDS answers 503 (Retry-After: 1, as the emulator and most proxies send it) to every request
+    for 30 s while one export waits in the triggerer and another on a worker. One call's retry
+    budget is ~4 s; the waits must poll on through the outage and both tasks succeed on try 1."""
+    since, figures = scenario
+    dag_id = "fault_ords_outage"
+    run_id = stack.trigger(dag_id)
+    job_d = stack.wait_for("the deferred export's job", lambda: job_for_schema(stack, since, "TESTUSER1"), timeout=RUN_BUDGET)
+    job_s = stack.wait_for("the sync export's job", lambda: job_for_schema(stack, since, "TESTUSER3"), timeout=RUN_BUDGET)
+
+    def both_polling():
+        deferred = stack.task_instance(dag_id, run_id, "export_deferred")["state"] == "deferred" and any(
+            "is EXECUTING" in p.read_text(errors="replace") for p in trigger_logs(stack, dag_id, run_id, "export_deferred").values())
+        return deferred and "is EXECUTING" in stack.task_log(dag_id, run_id, "export_sync", 1)
+
+    stack.wait_for("the trigger and the sync task to poll their jobs", both_polling, timeout=RUN_BUDGET)
+    fault = stack.add_fault(kind="status", status=503, seconds=OUTAGE_SECONDS)
+    outage_from = time.time()
+    pause(stack, OUTAGE_SECONDS + 1, "the outage to pass")
+    seen = requests_since(stack, outage_from)
+    refused = [r for r in seen if r["status"] == 503]
+    # The rule's 30 s began a moment before outage_from (when the emulator took it): stay inside.
+    inside = [r for r in seen if r["timestamp"] <= outage_from + OUTAGE_SECONDS - 1]
+    per_job = {name: sum(j["job_name"] in r["path"] for r in refused) for name, j in (("deferred", job_d), ("sync", job_s))}
+    figures.update(outage_seconds=OUTAGE_SECONDS, retry_after=fault.get("retry_after"), requests_refused=len(refused),
+                   refused_span_seconds=round(refused[-1]["timestamp"] - refused[0]["timestamp"], 1) if refused else 0,
+                   refused_polls_per_job=per_job)
+    assert all(r["status"] == 503 for r in inside), [r for r in inside if r["status"] != 503][:5]
+    for who, count in per_job.items():
+        # More than one call's budget was refused, so the wait outlived a call that gave up.
+        assert count > 2 * RETRY_ATTEMPTS, f"the {who} wait saw only {count} 503s: {per_job}"
+
+    for job in (job_d, job_s):
+        stack.patch_job(job["owner_name"], job["job_name"], finish_now=True)
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    figures["run_state"] = state
+    assert state == "success", {t: ti["state"] for t, ti in stack.task_instances(dag_id, run_id).items()}
+
+    sync_events = events(stack.task_log_dir(dag_id, run_id, "export_sync") / "attempt=1.log")
+    trigger_events = [e for p in trigger_logs(stack, dag_id, run_id, "export_deferred").values() for e in events(p)]
+    for who, evts in (("sync task", sync_events), ("trigger", trigger_events)):
+        gave_up_on = [e for e in evts if e.startswith("ORDS did not answer the poll")]
+        assert gave_up_on, f"the {who} never saw a call fail through its retry budget"
+        assert any(e.startswith("ORDS answered again") for e in evts), f"the {who} never saw ORDS come back"
+        figures[f"{who.split()[0]}_polls_ridden_out"] = len(gave_up_on)
+    figures["tries"] = {
+        "export_sync": assert_first_try_or_race(stack, dag_id, run_id, "export_sync", deferred=False),
+        "export_deferred": assert_first_try_or_race(stack, dag_id, run_id, "export_deferred", deferred=True),
+    }
+    creates = creates_since(stack, since)
+    figures["creates"] = len(creates)
+    assert len(creates) == 2, creates
+    assert_no_leaks(stack)
+
+
+def test_killed_triggerer_restarts_and_the_deferred_sensor_still_succeeds(stack, scenario):
+    """SIGKILL of the triggerer's process group while a deferred sensor waits; restarted after a few
+    seconds, a triggerer adopts the trigger (once the dead one's heartbeat is stale), polls the same
+    job, and the run succeeds. The sensor creates nothing; the one export POST is the submit task's."""
+    since, figures = scenario
+    dag_id = "fault_triggerer_kill"
+    run_id = stack.trigger(dag_id)
+    job = stack.wait_for("the submitted job", lambda: job_for_schema(stack, since, "TESTUSER1"), timeout=RUN_BUDGET)
+
+    def polling_in(exclude: set[int]):
+        if stack.task_instance(dag_id, run_id, "wait")["state"] != "deferred":
+            return None
+        return next((tid for tid, p in trigger_logs(stack, dag_id, run_id, "wait").items()
+                     if tid not in exclude and "is EXECUTING" in p.read_text(errors="replace")), None)
+
+    first = stack.wait_for("the sensor's trigger to poll in the triggerer", lambda: polling_in(set()), timeout=RUN_BUDGET)
+    stack.kill_component("triggerer", signal.SIGKILL)
+    killed_at = time.monotonic()
+    pause(stack, TRIGGERER_DOWN_SECONDS, "the triggerer to stay down")
+    stack.start_component("triggerer")
+    restarted_at = time.monotonic()
+    second = stack.wait_for("a restarted triggerer to poll the same job", lambda: polling_in({first}),
+                            timeout=TRIGGERER_HEALTH_CHECK_THRESHOLD + RUN_BUDGET)
+    adopted_at = time.monotonic()
+    figures.update(triggerer_down_seconds=round(restarted_at - killed_at, 1),
+                   restart_to_adoption_seconds=round(adopted_at - restarted_at, 1),
+                   triggerer_ids=[first, second])
+    assert stack.task_instance(dag_id, run_id, "wait")["state"] == "deferred"
+
+    stack.patch_job(job["owner_name"], job["job_name"], finish_now=True)
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    figures["run_state"] = state
+    assert state == "success", {t: ti["state"] for t, ti in stack.task_instances(dag_id, run_id).items()}
+    after = events(trigger_logs(stack, dag_id, run_id, "wait")[second])
+    assert "Trigger fired event" in after, after
+    figures["sensor_try"] = assert_first_try_or_race(stack, dag_id, run_id, "wait", deferred=True, reattach_marker=None)
+    creates = creates_since(stack, since)
+    figures["creates"] = len(creates)
+    assert len(creates) == 1, creates
+    polled = [r for r in requests_since(stack, since) if r["method"] == "GET" and job["job_name"] in r["path"]]
+    figures["job_polls"] = len(polled)
+    stack.wait_healthy(("triggerer",), timeout=60)  # leave the deployment whole for whatever runs next
+    assert_no_leaks(stack)
+
