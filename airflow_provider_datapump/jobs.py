@@ -193,14 +193,16 @@ def classify_file_name(name: str, rel: str | None = None) -> str | None:
 _PREFIX = r"^(?:\S+ \S+: )?"  # LOGTIME=ALL puts "02-JUL-25 13:43:11.295: " before each line
 _FINAL_LINES = (
     ("success", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" successfully completed at .*$')),
-    ("errors", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" completed with (\d+) error\(s\) at .*$')),
+    ("errors", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" completed with (\d{1,9}) error\(s\) at .*$')),
     ("fatal", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" stopped due to fatal error at .*$')),
     ("stopped", re.compile(_PREFIX + r'Job "([^"]+)"\."([^"]+)" stopped by user request at .*$')),
 )
 _ORA = re.compile(r"\b(ORA-\d{5})\b")
+# Numbers are bounded so that a corrupt or hostile line is skipped rather than crashing the
+# parser: "1.2.3" is no float, and int() refuses more than 4300 digits.
 _OBJECT_ROW = re.compile(
     _PREFIX + r'\. \. (?P<verb>exported|imported) "(?P<schema>[^"]+)"\."(?P<name>[^"]+)"(?::"(?P<part>[^"]+)")?'
-    r"\s+(?P<size>[\d.]+)\s+(?P<unit>[KMGT]?B)\s+(?P<rows>\d+)\s+rows"
+    r"\s+(?P<size>\d{1,20}(?:\.\d{1,20})?)\s+(?P<unit>[KMGT]?B)\s+(?P<rows>\d{1,20})\s+rows"
 )
 _DUMP_SET = re.compile(_PREFIX + r"Dump file set for \S+ is:\s*$")
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}

@@ -120,7 +120,7 @@ def build_payload(
         raw_payload = parse_raw_payload(payload)
         if "operation" in raw_payload and str(raw_payload["operation"]).strip().upper() != op:
             raise DataPumpValidationError(
-                "payload.operation", f"is {raw_payload['operation']!r}, but this is an {op} task"
+                "payload.operation", f"is {_show(raw_payload['operation'])}, but this is an {op} task"
             )
         body.update(raw_payload)
     if body.get("job_mode") is None:
@@ -144,7 +144,9 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
     unknown = [key for key in body if key not in FIELDS]
     if unknown:
         key = str(unknown[0])
-        raise DataPumpValidationError(f"payload.{key}", _unknown_key_reason(key))
+        # The key is echoed into task logs: a control character in it would forge log lines.
+        shown = key if key.isprintable() and len(key) <= 60 else _show(key)
+        raise DataPumpValidationError(f"payload.{shown}", _unknown_key_reason(key))
     if "operation" not in body:
         raise DataPumpValidationError("operation", "is required (EXPORT or IMPORT)")
     op = _enum("operation", body["operation"], OPERATIONS)
@@ -288,7 +290,7 @@ def _expression_items(kind: str, raw: Any) -> list[dict[str, str]]:
         if isinstance(item, Mapping):
             extra = set(item) - {"expression"}
             if extra:
-                raise DataPumpValidationError(field, f"has unknown key(s) {sorted(map(str, extra))}; only 'expression' exists")
+                raise DataPumpValidationError(field, f"has unknown key(s) {_show(sorted(map(str, extra)))}; only 'expression' exists")
             item = item.get("expression")
             field += ".expression"
         items.append({"expression": validate_expression(field, item)})
@@ -321,7 +323,10 @@ def _object_store_uri(text: str) -> str:
     bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ord(ch) == 127), None)
     if bad is not None:
         raise DataPumpValidationError("file_name", f"contains {bad!r}, which has no place in an object-store URI")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as err:  # e.g. an unclosed IPv6 bracket
+        raise DataPumpValidationError("file_name", f"is not a valid URI ({err})") from None
     if parts.scheme != "https" or not parts.netloc or not parts.path.strip("/"):
         raise DataPumpValidationError(
             "file_name", "must be an https:// object-store URI (bucket and object) when credential_name is set"
@@ -364,8 +369,11 @@ def normalize_remaps(value: Any) -> list[dict[str, str]]:
 
 def _threads(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        # A rendered template gives text. Only ASCII digits, and few of them: str.isdigit() also
+        # says yes to "²", which int() refuses, and int() refuses more than 4300 digits.
+        text = value.strip() if isinstance(value, str) else ""
+        if text.isascii() and text.isdigit() and len(text) <= 9:
+            value = int(text)
         else:
             raise DataPumpValidationError("threads", f"must be a whole number, not {_show(value)}")
     if not 1 <= value <= 99:

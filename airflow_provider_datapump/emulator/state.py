@@ -219,18 +219,36 @@ def _local(ts: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ts)
 
 
+# Data Pump's substitution variables: %U and %L number the files of a set; %D, %M, %Y, %T
+# (YYYYMMDD) and %H are the date and hour when the file is created. A template such as
+# "nightly_%T_%U.dmp" must never leave a literal '%' in a file name.
+_SUBSTITUTION_RE = re.compile(r"%([UuLlDdMmYyTtHh])")
+_SUBSTITUTION_DIGITS = {"U": r"\d{2,3}", "L": r"\d{2,10}", "D": r"\d{2}", "M": r"\d{2}", "Y": r"\d{4}", "T": r"\d{8}", "H": r"\d{2}"}
+_SUBSTITUTION_DATES = {"D": "%d", "M": "%m", "Y": "%Y", "T": "%Y%m%d", "H": "%H"}
+
+
 def _pattern_regex(file_name: str) -> re.Pattern[str]:
-    parts = re.split(r"(%[Uu])", file_name)
-    rx = "".join(r"\d{2,3}" if p in ("%U", "%u") else re.escape(p) for p in parts)
-    return re.compile(rx)
+    out, pos = [], 0
+    for m in _SUBSTITUTION_RE.finditer(file_name):
+        out += [re.escape(file_name[pos : m.start()]), _SUBSTITUTION_DIGITS[m.group(1).upper()]]
+        pos = m.end()
+    out.append(re.escape(file_name[pos:]))
+    return re.compile("".join(out))
 
 
 def _has_substitution(file_name: str) -> bool:
-    return "%U" in file_name or "%u" in file_name
+    """Whether the template names a numbered set of files (%U or %L)."""
+    return re.search(r"%[UuLl]", file_name) is not None
 
 
-def _expand(template: str, index: int) -> str:
-    return template.replace("%U", f"{index:02d}").replace("%u", f"{index:02d}")
+def _expand(template: str, index: int, when: _dt.datetime | None = None) -> str:
+    moment = when or _dt.datetime.now()
+
+    def one(m: re.Match[str]) -> str:
+        var = m.group(1).upper()
+        return f"{index:02d}" if var in "UL" else moment.strftime(_SUBSTITUTION_DATES[var])
+
+    return _SUBSTITUTION_RE.sub(one, template)
 
 
 def _validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -805,7 +823,7 @@ class EmulatorState:
             if operation == "EXPORT":
                 template = req["file_name"] or "EXPDAT%U-" + when.strftime("%Y%m%d_%H_%M_%S") + ".DMP"
                 count = req["threads"] if _has_substitution(template) else 1
-                dump_names = [_expand(template, i) for i in range(1, count + 1)]
+                dump_names = [_expand(template, i, when) for i in range(1, count + 1)]
                 if object_store:
                     dump_paths = [self._object_path(u) for u in dump_names]
                 else:

@@ -234,6 +234,8 @@ class RetryPolicy:
 
     @staticmethod
     def error_is_retryable(error: Exception, *, idempotent: bool) -> bool:
+        if _certificate_error(error):
+            return False  # an untrusted certificate stays untrusted: say so now, not after backoff
         if idempotent:
             return isinstance(error, (httpx.TransportError, OSError, http.client.HTTPException, DataPumpTransferError))
         # The request never left: safe to send again even for a POST.
@@ -321,10 +323,13 @@ def check_file_name(name: Any) -> str:
 
 
 def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        return urlunsplit((parts.scheme, f"***@{host}" + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
+    try:
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            host = parts.hostname or ""
+            return urlunsplit((parts.scheme, f"***@{host}" + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
+    except ValueError:  # a server's link with an unclosed IPv6 bracket or an impossible port
+        return "<a malformed URL>"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
@@ -367,7 +372,7 @@ class _OrdsAuth(httpx.Auth):
             body = response.json()
             token = body["access_token"]
             ttl = float(body.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise DataPumpProtocolError("the OAuth2 token endpoint answered without an access_token") from None
         self._mask(token)
         self._token = token
@@ -443,7 +448,7 @@ def _http_error(response: httpx.Response | None, method: str, url: str, *, what:
     if body:
         try:
             doc = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if isinstance(doc, dict):
             code = _short(doc.get("code") or doc.get("title"))
@@ -455,6 +460,8 @@ def _http_error(response: httpx.Response | None, method: str, url: str, *, what:
             message = _short(" ".join(text.split())) or None
     if status is None and error is not None:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if _certificate_error(error):
+            message += "; the server's TLS certificate is not trusted: set the connection extra 'verify' to its CA bundle"
     if status == 401:
         message = (message + "; " if message else "") + "check the connection's login and password (or OAuth2 client)"
     err = DataPumpHTTPError(
@@ -466,6 +473,18 @@ def _http_error(response: httpx.Response | None, method: str, url: str, *, what:
         retry_after=parse_retry_after(headers.get("Retry-After")),
     )
     return err
+
+
+def _certificate_error(error: BaseException) -> bool:
+    """Whether TLS certificate verification failed somewhere in the chain (httpx wraps it twice)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _short(value: Any, limit: int = 300) -> str | None:
@@ -558,13 +577,15 @@ class DataPumpHook(BaseHook):
         self.timeout_override = timeout
         self._async_settings: OrdsSettings | None = None
         self._async_links: LinkPolicy | None = None
+        self._warned_tls_off = False
 
     # ---------------------------------------------------------------------------- settings
 
     def _finish_settings(self, settings: OrdsSettings) -> OrdsSettings:
         if self.timeout_override:
             settings = OrdsSettings(**{**settings.__dict__, "timeout": float(self.timeout_override)})
-        if settings.verify is False:
+        if settings.verify is False and not self._warned_tls_off:
+            self._warned_tls_off = True  # once per hook, whether it is used sync, async or both
             self.log.warning(
                 "TLS certificate verification is OFF for connection %r: anyone on the network path can "
                 "read the credentials sent to %s. Point the 'verify' extra at a CA bundle instead.",
@@ -1037,7 +1058,7 @@ def _answer(response: httpx.Response, call: _Call) -> _Answer:
         return _Answer(response.text)
     try:
         body = response.json() if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
         raise DataPumpProtocolError(
             f"{call.method} {_redact_url(call.url)} answered HTTP {response.status_code} with a body that is not JSON"
         ) from None

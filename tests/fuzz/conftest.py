@@ -1,0 +1,25 @@
+"""Writes the fuzz run's measured example counts to ``$DATAPUMP_FUZZ_REPORT`` (see budget.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.fuzz.budget import EXAMPLES, RESULTS
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = os.environ.get("DATAPUMP_FUZZ_REPORT")
+    if not path or not RESULTS:
+        return
+    summary = {
+        "examples_per_property": EXAMPLES,
+        "exit_status": int(exitstatus),
+        "total_examples": sum(int(r.get("examples", 0)) for r in RESULTS.values()),
+        "tests": RESULTS,
+    }
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(summary, out, indent=2)
+        out.write("\n")
