@@ -37,7 +37,9 @@ test-fast: venv
 # The long adversarial runs behind the README's guarantees table (fuzzing at full size).
 STRESS_EXAMPLES ?= 10000
 stress: venv
-	DATAPUMP_FUZZ_EXAMPLES=$(STRESS_EXAMPLES) $(PY) -m pytest -m "fuzz or stress" -q $(PYTEST_ARGS)
+	@mkdir -p .artifacts/stress
+	DATAPUMP_FUZZ_EXAMPLES=$(STRESS_EXAMPLES) DATAPUMP_FUZZ_REPORT=.artifacts/stress/fuzz.json \
+	  $(PY) -m pytest -m "fuzz or stress" -q $(PYTEST_ARGS)
 
 # Benchmarks: each script prints a table and writes bench/results/<name>.json.
 bench: venv

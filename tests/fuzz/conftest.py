@@ -1,4 +1,5 @@
-"""Writes the fuzz run's measured example counts to ``$DATAPUMP_FUZZ_REPORT`` (see budget.py)."""
+"""Writes the fuzz run's measured example counts to ``$DATAPUMP_FUZZ_REPORT`` (see budget.py) and
+prints them as a table at the end of the run, so the README's figures come from one command."""
 
 from __future__ import annotations
 
@@ -8,6 +9,17 @@ import os
 import pytest
 
 from tests.fuzz.budget import EXAMPLES, RESULTS
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
+    if not RESULTS:
+        return
+    write = terminalreporter.write_line
+    write(f"fuzz examples measured (budget {EXAMPLES} per property):")
+    for name, r in RESULTS.items():
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted((r.get("outcomes") or {}).items()))
+        write(f"  {name}: {r.get('examples', 0)} examples{' (' + outcomes + ')' if outcomes else ''}")
+    write(f"  total: {sum(int(r.get('examples', 0)) for r in RESULTS.values())}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
