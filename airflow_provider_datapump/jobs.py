@@ -303,6 +303,12 @@ class Verdict:
     def ora_codes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(e.code for e in self.errors))
 
+    @property
+    def running(self) -> bool:
+        # Lets operators, the sensor and waiting.py ask without importing Outcome: they import
+        # this module only at run time, keeping it out of DAG parsing (bench/import_time.py).
+        return self.outcome is Outcome.RUNNING
+
 
 _FINAL_TO_OUTCOME = {
     "success": Outcome.SUCCEEDED,

@@ -9,12 +9,57 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_datapump.exceptions import DataPumpError, DataPumpJobError
-from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, normalize_ora_code, verdict_from_xcom
+from airflow_provider_datapump.exceptions import DataPumpError, DataPumpHTTPError, DataPumpJobError
+# jobs (the parser and the verdict rules) is imported where it is used: DAG parsing never needs it.
 
 if TYPE_CHECKING:
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
     from airflow_provider_datapump.jobs import JobResult
+
+
+# How long a wait rides out ORDS not answering before it fails. Each call already retries within the
+# hook's RetryPolicy, but that budget is seconds (5 attempts, ~4 s with Retry-After: 1) and a restart
+# of ORDS or of the proxy in front of it lasts longer; the job runs on in the database meanwhile, so
+# failing the task would only trade a short outage for a retry (or a failed run).
+OUTAGE_TOLERANCE = 600.0
+
+
+def is_transient(err: BaseException) -> bool:
+    """ORDS was unreachable or answered 429/5xx even after the hook's own retries."""
+    from airflow_provider_datapump.hooks.datapump import RetryPolicy
+
+    return isinstance(err, DataPumpHTTPError) and (err.status is None or err.status in RetryPolicy.RETRY_STATUSES)
+
+
+class Outage:
+    """Consecutive failed polls of one job: ridden out while transient and shorter than ``tolerance``."""
+
+    def __init__(self, log: Any, ident: str, tolerance: float | None = None) -> None:
+        self.log, self.ident = log, ident
+        self.tolerance = OUTAGE_TOLERANCE if tolerance is None else tolerance
+        self.since: float | None = None
+        self.failures = 0
+
+    def failed(self, err: DataPumpError) -> None:
+        """Log and return when the wait should poll on; raise ``err`` when it should fail."""
+        if not is_transient(err):
+            raise err
+        now = time.monotonic()
+        self.since = now if self.since is None else self.since
+        self.failures += 1
+        if now - self.since >= self.tolerance:
+            raise err
+        self.log.warning(
+            "ORDS did not answer the poll of Data Pump job %s (%s); the job runs on in the database, so the "
+            "wait polls on (%d failed poll(s) in %.0fs; it gives up after %.0fs)",
+            self.ident, err, self.failures, now - self.since, self.tolerance,
+        )
+
+    def answered(self) -> None:
+        if self.since is not None:
+            self.log.info("ORDS answered again for Data Pump job %s after %.0fs and %d failed poll(s)",
+                          self.ident, time.monotonic() - self.since, self.failures)
+        self.since, self.failures = None, 0
 
 
 class JobWaiter:
@@ -30,6 +75,8 @@ class JobWaiter:
 
     def _init_waiter(self, allowed_ora_codes: Iterable[str] | str | None) -> None:
         codes = [allowed_ora_codes] if isinstance(allowed_ora_codes, str) else list(allowed_ora_codes or ())
+        if codes:
+            from airflow_provider_datapump.jobs import normalize_ora_code
         try:
             self.allowed_ora_codes = [normalize_ora_code(code) for code in codes]
         except ValueError as err:
@@ -52,6 +99,8 @@ class JobWaiter:
         if state != getattr(self, "_last_state", None):
             self.log.info("Data Pump job %s is %s", result.job.ident, state)
             self._last_state = state
+        from airflow_provider_datapump.jobs import Outcome
+
         if result.verdict.outcome is Outcome.RUNNING and self.oracle_conn_id:
             try:
                 percent = self.hook.job_progress(result.job.owner_name, result.job.job_name)
@@ -63,10 +112,17 @@ class JobWaiter:
 
     def _wait_sync(self, job: Mapping[str, Any], extras: Mapping[str, Any]) -> dict[str, Any]:
         """Poll on the worker until the job ends; return the judged result dict."""
+        outage = Outage(self.log, f"{job.get('owner_name')},{job.get('job_name')}")
         while True:
-            result = self.hook.resolve(job, **extras)
+            try:
+                result = self.hook.resolve(job, **extras)
+            except DataPumpHTTPError as err:
+                outage.failed(err)
+                time.sleep(self.poll_interval)
+                continue
+            outage.answered()
             self._observe(result)
-            if result.verdict.outcome is not Outcome.RUNNING:
+            if not result.verdict.running:
                 return self._judge(result.to_xcom())
             time.sleep(self.poll_interval)
 
@@ -110,6 +166,8 @@ class JobWaiter:
     # ---------------------------------------------------------------- judging
 
     def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, verdict_from_xcom
+
         verdict = verdict_from_xcom(result)
         if accepts(verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes):
             if verdict.outcome is Outcome.SUCCEEDED_WITH_ERRORS:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
-from airflow_provider_datapump.jobs import Outcome, accepts, verdict_from_xcom
 from airflow_provider_datapump.payloads import build_payload
 from airflow_provider_datapump.waiting import JobWaiter
 
@@ -55,6 +54,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         "payload",
         "remap_schemas",
         "from_job",
+        # Not an argument: the body ORDS will receive, filled in after rendering (see below) so that
+        # the UI's Rendered Template view shows it as JSON, as DAG authors look for it there.
+        "rendered_body",
     )
     template_ext: Sequence[str] = (".json",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json", "rendered_body": "json"}
@@ -157,6 +159,17 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name")}
 
+    def _do_render_template_fields(self, parent: Any, template_fields: Any, context: Any, jinja_env: Any, seen_oids: Any) -> None:
+        # Overridden here, not in render_template_fields, because a mapped task renders its unmapped
+        # copy through this method only. Airflow stores the rendered fields right after this call,
+        # before execute(), so this is the only moment the view can get the body.
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self:
+            try:
+                self.rendered_body = self.build_body()
+            except DataPumpValidationError:
+                self.rendered_body = None  # execute() raises it, naming the field, without retries
+
     # ---------------------------------------------------------------- execute
 
     def execute(self, context: Context) -> Any:
@@ -191,9 +204,11 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         return result["outcome"]
 
     def is_job_active(self, status: str) -> bool:
-        return status == Outcome.RUNNING.value
+        return status == "running"  # Outcome.RUNNING, without importing jobs at DAG-parse time
 
     def is_job_succeeded(self, status: str) -> bool:
+        from airflow_provider_datapump.jobs import accepts, verdict_from_xcom
+
         result = self._last_status_result
         return result is not None and accepts(
             verdict_from_xcom(result), fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes
@@ -206,7 +221,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         if self.deferrable:
             first = self.hook.resolve(job, **extras)
             self._observe(first)
-            if first.verdict.outcome is Outcome.RUNNING:
+            if first.verdict.running:
                 self.defer(
                     trigger=self._trigger(job, end_time=None, cancel_on_kill=self.cancel_on_kill, extras=extras),
                     method_name="execute_complete",
@@ -238,7 +253,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         ORDS has no stop endpoint, so this needs ``oracle_conn_id``. Airflow also calls on_kill when
         a worker shuts down gracefully; with ``cancel_on_kill=True`` the job is then stopped and the
         retry submits a new one. Set ``cancel_on_kill=False`` to let the job run on and have the
-        retry reattach to it instead.
+        retry reattach to it instead. A task process that is SIGKILLed (OOM killer, lost host) gets
+        no on_kill whatever ``cancel_on_kill`` says: its job runs on and the retry reattaches.
         """
         job = self.job_ref
         if not job or not self.cancel_on_kill or self._result is not None:

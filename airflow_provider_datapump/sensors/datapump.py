@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_datapump.exceptions import DataPumpJobError
-from airflow_provider_datapump.jobs import Outcome
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         result = self.hook.resolve(self._job_ref())
         self._observe(result)
-        if result.verdict.outcome is Outcome.RUNNING:
+        if result.verdict.running:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._judge(result.to_xcom()))
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_datapump.jobs import Outcome, accepts
 
 EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
 
@@ -19,7 +18,8 @@ class DataPumpJobTrigger(BaseTrigger):
 
     Every argument is JSON-safe, so the trigger serializes exactly and survives triggerer restarts.
     Deadlines are absolute epoch seconds computed on the worker, because a relative timeout would
-    start again each time a triggerer re-creates the trigger.
+    start again each time a triggerer re-creates the trigger. ORDS answering 429/5xx or not at all is
+    ridden out (the job runs on in the database) for up to ``waiting.OUTAGE_TOLERANCE`` seconds.
 
     :param job: ``{"owner_name", "job_name", "self_url"}`` (extra keys are passed through).
     :param end_time: give up with a ``timeout`` event at this time (a sensor's ``timeout``).
@@ -85,10 +85,16 @@ class DataPumpJobTrigger(BaseTrigger):
         return min(candidates) if candidates else (None, "")
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Imported here: a DAG file that imports this module at parse time never needs them.
+        from airflow_provider_datapump.exceptions import DataPumpHTTPError
+        from airflow_provider_datapump.jobs import Outcome, accepts
+        from airflow_provider_datapump.waiting import Outage
+
         hook = self._hook()
         ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
         deadline, why = self._deadline()
         last_state: str | None = None
+        outage = Outage(self.log, ident)
         try:
             async with hook.async_client() as shared:
                 while True:
@@ -100,7 +106,13 @@ class DataPumpJobTrigger(BaseTrigger):
                             "job": self.job,
                         })
                         return
-                    result = await hook.aresolve(self.job, client=shared.client, **self.result_extras)
+                    try:
+                        result = await hook.aresolve(self.job, client=shared.client, **self.result_extras)
+                    except DataPumpHTTPError as err:
+                        outage.failed(err)  # raises into the error event when not transient or too long
+                        await asyncio.sleep(self._pause(deadline))
+                        continue
+                    outage.answered()
                     outcome = result.verdict.outcome
                     if outcome is Outcome.RUNNING:
                         state = result.job.state
@@ -108,10 +120,7 @@ class DataPumpJobTrigger(BaseTrigger):
                             self.log.info("Data Pump job %s is %s", ident, state)
                             last_state = state
                         await self._log_progress(hook, result)
-                        pause = self.poll_interval
-                        if deadline is not None:
-                            pause = max(0.0, min(pause, deadline - time.time()))
-                        await asyncio.sleep(pause)
+                        await asyncio.sleep(self._pause(deadline))
                         continue
                     ok = accepts(result.verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes)
                     status = "success" if ok else "cancelled" if outcome is Outcome.STOPPED else "error"
@@ -121,6 +130,11 @@ class DataPumpJobTrigger(BaseTrigger):
         except Exception as err:  # one event with the reason beats a trigger that dies opaquely
             self._fired = True
             yield TriggerEvent({"status": "error", "message": f"{type(err).__name__}: {err}", "job": self.job})
+
+    def _pause(self, deadline: float | None) -> float:
+        if deadline is None:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, deadline - time.time()))
 
     async def _log_progress(self, hook: Any, result: Any) -> None:
         if not self.oracle_conn_id:

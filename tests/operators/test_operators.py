@@ -328,3 +328,14 @@ def test_from_job_still_unrendered_at_run_time_is_refused_before_sending(ords_co
     with pytest.raises(DataPumpValidationError, match="from_job"):
         imp.execute(context())
     assert ords_conn.requests() == []
+
+
+def test_sync_wait_rides_out_an_outage_longer_than_the_retry_budget(ords_conn):
+    ords_conn.set_scenario(duration=1.5)
+    # Only the polls of the job fail (its URL is .../jobs/OWNER,NAME/): the create goes through first.
+    ords_conn.add_fault(kind="status", status=503, retry_after=None, seconds=1.0, method="GET", path=r"/jobs/[^/]+,")
+    op = export(deferrable=False, hook_params={"retry_attempts": 2, "retry_backoff": 0.01, "retry_max_backoff": 0.02})
+    result = op.execute(context())
+    assert result["outcome"] == "succeeded"
+    assert sum(r["status"] == 503 for r in ords_conn.requests()) >= 4
+    assert len(creates(ords_conn)) == 1

@@ -52,3 +52,42 @@ def test_polls_no_faster_than_asked(ords_conn, fast_hook):
     assert event.payload["status"] == "success"
     gets = [r for r in ords_conn.requests() if r["path"].endswith(job.job_name + "/")]
     assert 2 <= len(gets) <= 4  # ~1.2 s at one poll per 0.5 s
+
+
+# ---- ORDS outages longer than one call's retry budget (issue 8, "Faults in a real deployment")
+
+OUTAGE_HOOK = {"retry_attempts": 2, "retry_backoff": 0.01, "retry_max_backoff": 0.02}
+
+
+def _running_job(ords_conn, fast_hook, duration: float):
+    ords_conn.set_scenario(duration=duration)
+    job = fast_hook.create_job({"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]})
+    return {"owner_name": job.owner_name, "job_name": job.job_name}
+
+
+def test_rides_out_an_outage_longer_than_the_retry_budget(ords_conn, fast_hook):
+    job = _running_job(ords_conn, fast_hook, duration=1.5)
+    # No Retry-After: the hook's own backoff gives up within ~0.05 s, thirty times shorter than the outage.
+    ords_conn.add_fault(kind="status", status=503, retry_after=None, seconds=1.0)
+    event = run_trigger(DataPumpJobTrigger(job=job, poll_interval=0.1, hook_params=OUTAGE_HOOK))
+    assert event.payload["status"] == "success", event.payload
+    assert sum(r["status"] == 503 for r in ords_conn.requests()) >= 2 * OUTAGE_HOOK["retry_attempts"]
+
+
+def test_an_outage_longer_than_the_tolerance_is_one_error_event(ords_conn, fast_hook, monkeypatch):
+    from airflow_provider_datapump import waiting
+
+    monkeypatch.setattr(waiting, "OUTAGE_TOLERANCE", 0.3)
+    job = _running_job(ords_conn, fast_hook, duration=30)
+    ords_conn.add_fault(kind="status", status=502, retry_after=None)
+    event = run_trigger(DataPumpJobTrigger(job=job, poll_interval=0.05, hook_params=OUTAGE_HOOK), timeout=10)
+    assert event.payload["status"] == "error" and "HTTP 502" in event.payload["message"], event.payload
+
+
+def test_a_permanent_error_is_not_ridden_out(ords_conn, fast_hook):
+    job = _running_job(ords_conn, fast_hook, duration=30)
+    ords_conn.clear_requests()
+    ords_conn.add_fault(kind="status", status=403)
+    event = run_trigger(DataPumpJobTrigger(job=job, poll_interval=0.05, hook_params=OUTAGE_HOOK), timeout=10)
+    assert event.payload["status"] == "error" and "HTTP 403" in event.payload["message"], event.payload
+    assert len(ords_conn.requests()) == 1
