@@ -1,7 +1,7 @@
 """DataPumpFetchFilesOperator: copy a job's dump set and logs into object storage, verified, or a log into XCom.
 
 Guarantees:
-* memory stays flat: bodies stream in 1 MiB chunks straight into ``ObjectStoragePath.open("wb")``;
+* memory stays flat: bodies stream in 512 KiB chunks straight into ``ObjectStoragePath.open("wb")``;
 * a file at its final path is complete: it is written under a temporary name, its length checked
   against ``Content-Length`` and its SHA-256 computed while streaming, then renamed (on object
   stores that have no rename, fsspec copies it and deletes the temporary one);
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import queue
 import threading
 import time
 import uuid
@@ -319,6 +320,41 @@ class _Cancelled(DataPumpError):
     """Another file of the set failed (or the task was killed); this transfer stops."""
 
 
+class _BackgroundSha256:
+    """SHA-256 on a thread of its own, fed copies of the chunks through a short queue.
+
+    Hashed inline, a 2 GiB fetch ran at 0.4x the speed of the same download without the hash
+    (bench/download.py --out-dir /dev/shm; 0.73x with this). hashlib releases the GIL on large
+    buffers, so the hash runs beside the socket reads and file writes instead of after each of them.
+    The queue bounds the memory.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._thread = threading.Thread(target=self._run, name="dp-sha256", daemon=True)
+        self._thread.start()
+        self._finished = False
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._sha.update(chunk)
+
+    def update(self, data: Any) -> None:
+        # A copy: the hook reads the next chunk into the same buffer as soon as write() returns.
+        self._queue.put(bytes(data))
+
+    def finish(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.finish()
+        return self._sha.hexdigest()
+
+
 class _HashingWriter:
     """A temporary file in the destination that counts, hashes and reports progress as it is written.
 
@@ -333,10 +369,10 @@ class _HashingWriter:
         self.log = log
         self.abort = abort
         self.existing = existing
-        self.sha256 = hashlib.sha256()
         self.bytes = 0
         self.expected: int | None = None
         self._out = path.open("wb") if path is not None else None
+        self.sha256 = _BackgroundSha256()  # after the open, so a failed open leaves no thread behind
         self._start = self._last = time.monotonic()
 
     def announce(self, length: int | None) -> None:
@@ -362,10 +398,12 @@ class _HashingWriter:
         return len(data)
 
     def close(self) -> None:
+        self.sha256.finish()
         if self._out is not None and not self._out.closed:
             self._out.close()
 
     def discard(self) -> None:
+        self.sha256.finish()
         if self.path is None:
             return
         try:

@@ -1,0 +1,111 @@
+"""Smoke runs of the benchmark scripts (issue 10) at a tiny size: they run, and their JSON holds real,
+sane measurements. Not timed tests and not targets: the figures at full size come from make bench.
+
+The four scripts start together (each runs its clients in fresh processes), so the whole smoke
+run takes about as long as the slowest one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+
+ROOT = Path(__file__).resolve().parents[2]
+MiB = 1024 * 1024
+TINY = {
+    "import_time": ["--repeat", "2"],
+    "download": ["--sizes-mib", "4", "--rounds", "2", "--memory-max-mib", "4", "--no-profile"],
+    "parallel_fetch": ["--files", "2", "--file-mib", "1", "--parallel", "1,2", "--rounds", "2"],
+    "waiting": ["--n", "2,4", "--interval", "1", "--window", "1.5", "--rounds", "1", "--no-profile"],
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench-results")
+    env = {**os.environ, "DATAPUMP_BENCH_RESULTS": str(out)}
+    procs = {name: subprocess.Popen([sys.executable, f"bench/{name}.py", *args], cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for name, args in TINY.items()}
+    logs = {name: proc.communicate(timeout=240)[0] for name, proc in procs.items()}
+    return {name: (procs[name].returncode, logs[name], out / f"{name}.json") for name in TINY}
+
+
+def load(results, name):
+    code, log, path = results[name]
+    assert code == 0, log[-4000:]
+    assert "written to" in log  # the table was printed
+    data = json.loads(path.read_text())
+    assert data["benchmark"] == name and data["date"]
+    assert data["machine"]["cores"] >= 1 and data["machine"]["memory_bytes"] > 0 and data["machine"]["cpu_model"]
+    assert data["versions"]["python"] and data["versions"]["airflow"] and data["versions"]["httpx"]
+    return data
+
+
+def test_import_time(results):
+    data = load(results, "import_time")
+    assert data["median_added_ms"] > 0 and data["median_sdk_ms"] > data["median_added_ms"]
+    assert "airflow_provider_datapump.operators.datapump" in data["modules_added"]
+    assert data["forbidden_loaded"] == []
+    assert data["importtime_top_self"], "the -X importtime breakdown is missing"
+
+
+def test_download(results):
+    data = load(results, "download")
+    (size,) = data["sizes"]
+    assert size["size_bytes"] == 4 * MiB and set(size["clients"]) == set("ABCDE")
+    for kind, client in size["clients"].items():
+        assert len(client["runs"]) == 2 and all(r["bytes"] == 4 * MiB for r in client["runs"]), kind
+        assert client["median_mb_s"] > 0 and client["median_seconds"] > 0
+    # The RSS readings see real allocations: the naive client holds the whole body, ours does not.
+    assert size["clients"]["C"]["median_rss_growth_bytes"] >= 4 * MiB
+    assert size["clients"]["B"]["median_rss_growth_bytes"] < size["clients"]["C"]["median_rss_growth_bytes"]
+    assert size["ratio_B_over_curl"] > 0 and set(size["targets"]) == {
+        "B_ratio_ge_0.9", "B_rss_growth_lt_64MiB", "fetch_file_not_halved"}
+
+
+def test_parallel_fetch(results):
+    data = load(results, "parallel_fetch")
+    assert data["params"]["total_bytes"] == 2 * MiB
+    assert set(data["variants"]) == {"1", "2"}
+    for v in data["variants"].values():
+        assert len(v["runs"]) == 2 and v["median_seconds"] > 0 and all(r["bytes"] == 2 * MiB for r in v["runs"])
+    assert data["speedup_over_first"]["1"] == pytest.approx(1.0)
+
+
+def test_waiting(results):
+    data = load(results, "waiting")
+    for n in ("2", "4"):
+        per = data["per_n"][n]
+        assert per["median_polls_per_window"] >= 1 and per["median_cpu_ms_per_poll"] > 0
+        assert per["pooled_clients"] == 1 and per["events"] == 0
+        assert per["min_gap_seconds"] >= 1.0 * 0.98  # never faster than the interval
+    assert "marginal_rss_bytes_per_job" in data
+    poke = data["poke_worker"]
+    assert poke["processes"] == 2 and poke["pokes_seen"] >= 2
+    assert poke["pss_sum"] <= poke["rss_sum"] and poke["rss_sum"] > 50 * MiB
+
+
+def test_profile_summarizes_py_spy(tmp_path):
+    """What names a missed target's cause: py-spy's samples folded by marker."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from _common import profile
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    code = "import hashlib\ndef spin():\n    for _ in range(400): hashlib.sha256(bytes(1 << 20)).digest()\nspin()\n"
+    (tmp_path / "spin.py").write_text(code)
+    result = profile([sys.executable, str(tmp_path / "spin.py")], env=dict(os.environ), focus="spin",
+                     markers={"spin": "spin (", "nothing": "no-such-frame"})
+    if "error" in result and "ptrace" in result["error"].lower():
+        pytest.skip(f"py-spy cannot attach here: {result['error'][:200]}")
+    assert result["samples"] > 0, result
+    assert result["share"] == {"spin": 1.0, "nothing": 0.0}
+    assert result["top_self_frames"]
