@@ -106,6 +106,14 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     return path
 
 
+def publish(name: str, result: dict[str, Any], print_tables: Any) -> dict[str, Any]:
+    """Every script ends the same way: the JSON file first (so a crash in printing loses nothing), then the table."""
+    path = write_result(name, result)
+    print_tables(result)
+    print(f"written to {path}")
+    return result
+
+
 # ---------------------------------------------------------------- numbers and tables
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import MB, MiB, PY, emulator, export_and_wait, fmt, median, profile, run_json, table, write_result  # noqa: E402
+from _common import MB, MiB, PY, emulator, export_and_wait, fmt, median, profile, run_json, publish, table  # noqa: E402
 
 CLIENTS = {
     "A": "curl",
@@ -219,10 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     causes = {f"{s['size_bytes'] // MiB} MiB": s["cause"] for s in result["sizes"] if "cause" in s}
     if causes:
         result["cause"] = causes
-    path = write_result(args.name, result)
-    print_tables(result)
-    print(f"written to {path}")
-    return result
+    return publish(args.name, result, print_tables)
 
 
 if __name__ == "__main__":

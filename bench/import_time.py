@@ -25,7 +25,7 @@ import tempfile
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import PY, ROOT, fmt, median, table, write_result  # noqa: E402
+from _common import PY, ROOT, fmt, median, publish, table  # noqa: E402
 
 MODULES = (
     "airflow_provider_datapump.operators.datapump",
@@ -114,10 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "targets": {"added_le_30ms": added <= TARGET_MS, "no_forbidden_modules": not loaded},
     }
     result["targets_met"] = all(result["targets"].values())
-    path = write_result(args.name, result)
-    print_tables(result)
-    print(f"written to {path}")
-    return result
+    return publish(args.name, result, print_tables)
 
 
 def print_tables(result: dict[str, Any]) -> None:

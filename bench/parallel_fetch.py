@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import MB, MiB, PY, emulator, export_and_wait, fmt, median, run_json, table, write_result  # noqa: E402
+from _common import MB, MiB, PY, emulator, export_and_wait, fmt, median, run_json, publish, table  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -76,10 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "variants": variants_out,
         "speedup_over_first": {k: serial / v["median_seconds"] for k, v in variants_out.items()},
     }
-    path = write_result(args.name, result)
-    print_tables(result)
-    print(f"written to {path}")
-    return result
+    return publish(args.name, result, print_tables)
 
 
 def print_tables(result: dict[str, Any]) -> None:

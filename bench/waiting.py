@@ -36,7 +36,7 @@ from typing import Any
 # Each deferring sensor warns that it runs outside a task runner; a thousand times is noise.
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import MiB, PY, ROOT, emulator, fmt, median, proc_status, profile, run_json, table, write_result  # noqa: E402
+from _common import MiB, PY, ROOT, emulator, fmt, median, proc_status, profile, run_json, publish, table  # noqa: E402
 
 TARGET_MB_PER_JOB = 0.1
 TARGET_MS_PER_POLL = 0.5
@@ -233,10 +233,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["targets_met"] = all(result["targets"].values())
     if not result["targets"]["cpu_per_poll_le_0.5ms"]:
         result["cause"] = cause or "not profiled (--no-profile)"
-    path = write_result(args.name, result)
-    print_tables(result)
-    print(f"written to {path}")
-    return result
+    return publish(args.name, result, print_tables)
 
 
 def print_tables(result: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ add nothing): a task-state store that survives 'retries' and a TI that records X
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 from typing import Any
 
@@ -58,3 +60,37 @@ def wait_done(hook, job, timeout: float = 10.0, pause: float = 0.05):
             return result
         time.sleep(pause)
     raise AssertionError("job did not finish")
+
+
+class Recorder:
+    """A bare TCP listener standing in for a foreign host of the link tests: it records whatever reaches it."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    self.received.append(conn.recv(65536))
+                except OSError:
+                    pass
+
+    def close(self):
+        # shutdown wakes the thread blocked in accept(); close alone would leave the port bound.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import time
 
 import pytest
 
-from tests.helpers import wait_done
+from tests.helpers import Recorder, wait_done
 
 from airflow_provider_datapump.exceptions import (
     DataPumpConfigError,
@@ -311,31 +309,6 @@ def test_unrewindable_sink_is_not_silently_appended_to(fast_hook, ords_conn):
 
 
 # ------------------------------------------------------------------ the link policy
-
-
-class Recorder:
-    """A bare TCP listener that records whatever reaches it: the foreign host of the link tests."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.received: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    self.received.append(conn.recv(65536))
-                except OSError:
-                    pass
 
 
 @pytest.mark.parametrize("foreign", ["recorder", "https-same-host"])

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import io
-import socket
-import threading
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,43 +21,9 @@ import pytest
 
 from airflow_provider_datapump.exceptions import DataPumpLinkError
 from airflow_provider_datapump.jobs import Outcome
-from tests.helpers import wait_done
+from tests.helpers import Recorder, wait_done
 
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}
-
-
-class Recorder:
-    """A bare TCP listener standing in for the foreign host: it records whatever reaches it."""
-
-    def __init__(self, host: str, port: int = 0):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.received: list[bytes] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    self.received.append(conn.recv(65536))
-                except OSError:
-                    pass
-
-    def close(self):
-        # shutdown wakes the thread blocked in accept(); close alone would leave the port bound.
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
 
 
 @pytest.fixture
