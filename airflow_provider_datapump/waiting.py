@@ -99,9 +99,7 @@ class JobWaiter:
         if state != getattr(self, "_last_state", None):
             self.log.info("Data Pump job %s is %s", result.job.ident, state)
             self._last_state = state
-        from airflow_provider_datapump.jobs import Outcome
-
-        if result.verdict.outcome is Outcome.RUNNING and self.oracle_conn_id:
+        if result.verdict.running and self.oracle_conn_id:
             try:
                 percent = self.hook.job_progress(result.job.owner_name, result.job.job_name)
             except Exception as err:

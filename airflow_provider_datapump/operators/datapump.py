@@ -204,7 +204,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         return result["outcome"]
 
     def is_job_active(self, status: str) -> bool:
-        return status == "running"  # Outcome.RUNNING, without importing jobs at DAG-parse time
+        from airflow_provider_datapump.jobs import Outcome
+
+        return status == Outcome.RUNNING.value
 
     def is_job_succeeded(self, status: str) -> bool:
         from airflow_provider_datapump.jobs import accepts, verdict_from_xcom
