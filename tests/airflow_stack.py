@@ -255,7 +255,9 @@ class AirflowStack:
     # ------------------------------------------------------------ the emulator
 
     def emulator(self, what: str):
-        body = httpx.get(f"{self.emulator_url}/_emulator/{what}", timeout=10).json()
+        # The request log settles first: a request is logged only when its response has ended.
+        params = {"wait_idle": 2} if what == "requests" else None
+        body = httpx.get(f"{self.emulator_url}/_emulator/{what}", params=params, timeout=10).json()
         return body.get(what, body) if isinstance(body, dict) and what in ("jobs", "requests") else body
 
     def creates(self) -> list[dict]:

@@ -225,6 +225,7 @@ class OrdsMiddleware:
         req_state: dict[str, Any] = scope.setdefault("state", {})
         faults = self.state.take_faults(method, path)
         status_holder: dict[str, Any] = {"status": None, "bytes": 0}
+        seq = self.state.begin_request()
         try:
             delay = sum(f["seconds"] for f in faults if f["kind"] == "delay")
             if delay:
@@ -269,6 +270,7 @@ class OrdsMiddleware:
                     raise
         finally:
             self.state.log_request(
+                seq,
                 {
                     "timestamp": started,
                     "method": method,
@@ -768,7 +770,10 @@ def _add_control_routes(app: FastAPI, state: EmulatorState) -> None:
         return Response(status_code=204)
 
     @app.get("/_emulator/requests", **hidden)
-    async def get_requests() -> Response:
+    async def get_requests(wait_idle: float = 0.0) -> Response:
+        if wait_idle > 0:
+            # On a worker thread: the requests being waited for finish on this event loop.
+            await anyio.to_thread.run_sync(state.wait_idle, min(wait_idle, 60.0))
         return json_response(state.requests())
 
     @app.delete("/_emulator/requests", **hidden)

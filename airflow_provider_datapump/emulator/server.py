@@ -76,11 +76,21 @@ class EmulatorHandle:
     def clear_faults(self) -> None:
         self.state.clear_faults()
 
-    def requests(self) -> list[dict[str, Any]]:
+    def requests(self, *, wait_idle: float = 2.0) -> list[dict[str, Any]]:
+        """The request log, once the requests already begun have ended (waiting at most ``wait_idle`` s).
+
+        The server logs a request when its response ends, which can be after the client has read
+        the last byte, so reading the log straight after a call could otherwise miss that call.
+        """
+        if wait_idle > 0:
+            self.state.wait_idle(wait_idle)
         return self.state.requests()
 
     def clear_requests(self) -> None:
         self.state.clear_requests()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        return self.state.wait_idle(timeout)
 
     def catalog(self) -> dict[str, Any]:
         return self.state.catalog_data()

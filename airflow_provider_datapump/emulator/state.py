@@ -356,6 +356,13 @@ class EmulatorState:
         self._faults: list[_Fault] = []
         self._fault_ids = itertools.count(1)
         self._requests: deque[dict[str, Any]] = deque(maxlen=request_log_size)
+        # A request is logged when its response ends, which a client may see before the server
+        # gets there. Numbering requests as they begin lets clear_requests() forget a request that
+        # began before it but ends after it, and lets wait_idle() wait for those still in flight.
+        self._request_seq = 0
+        self._cleared_through = 0
+        self._in_flight: set[int] = set()
+        self._idle = threading.Condition(self._lock)
 
     # ------------------------------------------------------------------ helpers
 
@@ -1284,6 +1291,7 @@ class EmulatorState:
             self._faults.clear()
             self._queue.clear()
             self._requests.clear()
+            self._cleared_through = self._request_seq
             self.catalog = self._initial_catalog.copy()
             self.settings = dict(self._initial_settings)
 
@@ -1528,9 +1536,24 @@ class EmulatorState:
 
     # request log --------------------------------------------------------------
 
-    def log_request(self, entry: dict[str, Any]) -> None:
+    def begin_request(self) -> int:
         with self._lock:
-            self._requests.append(entry)
+            self._request_seq += 1
+            self._in_flight.add(self._request_seq)
+            return self._request_seq
+
+    def log_request(self, seq: int, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(seq)
+            if seq > self._cleared_through:
+                self._requests.append(entry)
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until every request begun so far has been logged; False if some still run at the timeout."""
+        with self._lock:
+            pending = set(self._in_flight)
+            return self._idle.wait_for(lambda: not (pending & self._in_flight), timeout=timeout)
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -1539,3 +1562,4 @@ class EmulatorState:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._cleared_through = self._request_seq

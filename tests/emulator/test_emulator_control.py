@@ -67,6 +67,33 @@ def test_request_log(client, ctl):
     assert ctl.get("/_emulator/requests").json() == []
 
 
+def test_request_log_with_requests_in_flight(client, ctl, emu):
+    """A request is logged when its response ends. Clearing forgets one that began before the
+    clear, and wait_idle waits for the ones begun before it, over HTTP and on the handle."""
+    emu.add_fault(kind="delay", seconds=0.6, times=2, method="GET", path=r"/jobs/$")
+
+    def slow_get():
+        thread = threading.Thread(target=client.get, args=("jobs/",))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not emu.state._in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert emu.state._in_flight, "the delayed GET never began"
+        return thread
+
+    first = slow_get()
+    assert ctl.delete("/_emulator/requests").status_code == 204
+    assert emu.wait_idle(0.05) is False  # the delayed GET is still running
+    first.join()
+    assert emu.wait_idle(5) is True
+    assert ctl.get("/_emulator/requests").json() == []  # it began before the clear
+
+    second = slow_get()
+    entries = ctl.get("/_emulator/requests", params={"wait_idle": 5}).json()
+    assert [(e["method"], e["status"], e["faults"]) for e in entries] == [("GET", 200, ["delay"])]
+    second.join()
+
+
 def test_scenario_endpoints(ctl, client, h):
     r = ctl.put("/_emulator/scenario", json={"duration": 0, "outcome": "errors", "error_count": 2, "ora_codes": ["ORA-31684"], "dump_size": 8192})
     assert r.status_code == 200 and r.json()["error_count"] == 2

@@ -506,8 +506,11 @@ def test_operators_send_nothing_refused_and_everything_accepted_once(request, em
         return check
 
     tally = run_property(request, prop)
-    assert tally.outcomes["sent and created"] >= tally.examples * 0.05
-    assert tally.outcomes["refused before sending"] >= tally.examples * 0.05
+    # Both sides of the property must really have been exercised. About 6.5% of the examples
+    # are created (648 of 10,000 in make stress; 9 to 18 of 200 in make test), so a floor of
+    # 5% failed one run in seven at the small budget; 2% still proves the side was reached.
+    assert tally.outcomes["sent and created"] >= max(1, tally.examples * 0.02)
+    assert tally.outcomes["refused before sending"] >= max(1, tally.examples * 0.02)
 
 
 # ============================================================================================
