@@ -88,9 +88,9 @@ def test_delay(client, emu):
     started = time.monotonic()
     assert client.get("jobs/").status_code == 200
     assert time.monotonic() - started >= 0.3
-    started = time.monotonic()
     client.get("jobs/")
-    assert time.monotonic() - started < 0.3
+    # times=1: only the first GET was delayed (read from the log, not a clock a loaded CI can stall)
+    assert [e["faults"] for e in emu.requests()] == [["delay"], []]
 
 
 def test_delay_triggers_client_timeout(emu, h):
