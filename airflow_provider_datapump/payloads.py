@@ -193,6 +193,18 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+ENDPOINTS = ("jobs", "export", "import")
+
+
+def validate_endpoint(endpoint: Any, operation: str) -> str:
+    """The create URL to POST to: ``jobs/`` takes either operation, ``export`` and ``import`` only their own."""
+    if endpoint not in ENDPOINTS:
+        raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {_show(endpoint)}")
+    if endpoint != "jobs" and str(operation).lower() != endpoint:
+        raise DataPumpValidationError("endpoint", f"{endpoint} cannot run an {operation} payload")
+    return endpoint
+
+
 def identifier(field: str, value: Any) -> str:
     """An unquoted Oracle identifier, upper-cased as Oracle stores it."""
     if not isinstance(value, str):

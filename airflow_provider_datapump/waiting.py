@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from airflow_provider_datapump.jobs import JobResult
 
 
+# The four events a DataPumpJobTrigger sends; anything else is refused, never read as success.
+EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
+
 # How long a wait rides out ORDS not answering before it fails. Each call already retries within the
 # hook's RetryPolicy, but that budget is seconds (5 attempts, ~4 s with Retry-After: 1) and a restart
 # of ORDS or of the proxy in front of it lasts longer; the job runs on in the database meanwhile, so
@@ -147,7 +150,7 @@ class JobWaiter:
 
     def _event_result(self, event: Mapping[str, Any] | None) -> dict[str, Any]:
         """Check a trigger event's shape and return the judged result, or raise."""
-        if not isinstance(event, Mapping) or event.get("status") not in ("success", "error", "timeout", "cancelled"):
+        if not isinstance(event, Mapping) or event.get("status") not in EVENT_STATUSES:
             # Falling through to success on a malformed event would report a job we never judged.
             raise DataPumpError(f"the trigger sent an event this task cannot read: {event!r:.300}")
         job = event.get("job") or {}

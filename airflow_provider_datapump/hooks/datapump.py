@@ -23,6 +23,7 @@ import base64
 import contextlib
 import email.utils
 import http.client
+import inspect
 import json
 import random
 import re
@@ -30,7 +31,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -59,7 +60,7 @@ from airflow_provider_datapump.jobs import (
     dump_template_from_names,
     parse_log,
 )
-from airflow_provider_datapump.payloads import validate_payload
+from airflow_provider_datapump.payloads import validate_endpoint, validate_payload
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -89,13 +90,17 @@ def _extra(extras: Mapping[str, Any], key: str, default: Any = None) -> Any:
     return default
 
 
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
 def _as_bool(field_name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
+    if text in _TRUE:
         return True
-    if text in ("false", "0", "no", "off"):
+    if text in _FALSE:
         return False
     raise DataPumpConfigError(f"connection extra {field_name!r} must be true or false, not {value!r}")
 
@@ -174,7 +179,7 @@ class OrdsSettings:
             raise DataPumpConfigError(f"connection {conn.conn_id!r} needs a {who} (login and password fields)")
         verify_raw = _extra(extras, "verify", True)
         verify: bool | str
-        if isinstance(verify_raw, str) and verify_raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+        if isinstance(verify_raw, str) and verify_raw.strip().lower() not in _TRUE + _FALSE:
             verify = verify_raw.strip()
         else:
             verify = _as_bool("verify", verify_raw)
@@ -348,13 +353,27 @@ class _OrdsAuth(httpx.Auth):
     requires_response_body = False
     EXPIRY_MARGIN = 30.0
 
-    def __init__(self, settings: OrdsSettings, masker: Callable[[str], None]) -> None:
+    def __init__(self, settings: OrdsSettings, masker: Callable[[str], Any]) -> None:
         self.settings = settings
-        self._basic = "Basic " + base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
+        self._masker = masker
+        # An async masker's registrations, awaited by async_auth_flow before it sends anything.
+        self._pending_masks: list[Awaitable[Any]] = []
+        credentials = base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
+        self._basic = "Basic " + credentials
+        # Airflow masks the password, but not its base64 form inside a Basic header.
+        self._mask(credentials)
         self._token: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
-        self._mask = masker
+
+    def _mask(self, secret: str) -> None:
+        registered = self._masker(secret)
+        if inspect.isawaitable(registered):
+            self._pending_masks.append(registered)
+
+    async def _await_masks(self) -> None:
+        while self._pending_masks:
+            await self._pending_masks.pop()
 
     @property
     def token_url(self) -> str:
@@ -416,6 +435,7 @@ class _OrdsAuth(httpx.Auth):
         flow = self.auth_flow(request)
         outgoing = next(flow)
         while True:
+            await self._await_masks()
             response = yield outgoing
             if outgoing.url.path.endswith("/oauth/token"):
                 await response.aread()
@@ -655,6 +675,7 @@ class DataPumpHook(BaseHook):
         settings = await self.asettings()
         shared = _AsyncClientPool.acquire(settings, self._client_kwargs, self._amask)
         try:
+            await shared.auth._await_masks()  # the Basic credentials, registered as the client was made
             yield shared
         finally:
             await _AsyncClientPool.release(shared)
@@ -762,11 +783,7 @@ class DataPumpHook(BaseHook):
     def _create_flow(self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str) -> Flow[DataPumpJob]:
         body = validate_payload(payload)  # never send what we would reject
         operation = body["operation"]
-        if endpoint not in ("jobs", "export", "import"):
-            raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {endpoint!r}")
-        if endpoint != "jobs":
-            if body["operation"].lower() != endpoint:
-                raise DataPumpValidationError("endpoint", f"{endpoint} cannot run an {body['operation']} payload")
+        if validate_endpoint(endpoint, operation) != "jobs":
             body = {k: v for k, v in body.items() if k != "operation"}
         url = links.settings.api_root + ("jobs/" if endpoint == "jobs" else endpoint)
         known = {job.ident for job in (yield from self._all_jobs_flow(links))}
@@ -1264,8 +1281,8 @@ class _FileReader:
 
 
 class _SharedAsyncClient:
-    def __init__(self, key: tuple, client: httpx.AsyncClient) -> None:
-        self.key, self.client = key, client
+    def __init__(self, key: tuple, client: httpx.AsyncClient, auth: _OrdsAuth) -> None:
+        self.key, self.client, self.auth = key, client, auth
         self.users = 0
 
 
@@ -1281,10 +1298,10 @@ class _AsyncClientPool:
         key = (id(loop), settings)
         shared = cls._clients.get(key)
         if shared is None or shared.client.is_closed:
-            auth = _OrdsAuth(settings, lambda token: asyncio.ensure_future(amask(token)))
+            auth = _OrdsAuth(settings, amask)
             kwargs = client_kwargs(settings)
             kwargs["limits"] = httpx.Limits(max_connections=cls.MAX_CONNECTIONS, max_keepalive_connections=cls.MAX_CONNECTIONS)
-            shared = _SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs))
+            shared = _SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs), auth)
             cls._clients[key] = shared
             weakref.finalize(loop, cls._clients.pop, key, None)
         shared.users += 1

@@ -10,9 +10,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
-EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
-
-
 class DataPumpJobTrigger(BaseTrigger):
     """Poll a job until it ends and yield one event: success, error, timeout or cancelled.
 

@@ -210,6 +210,41 @@ async def test_oauth2_async(ords_conn, monkeypatch):
     assert (await DataPumpHook().alist_jobs()).count == 0
 
 
+def test_basic_credentials_and_oauth_tokens_are_masked_sync_and_async(ords_conn, monkeypatch):
+    """Airflow masks a connection's password, not its base64 form in a Basic header, nor a token
+    the hook fetches: the hook registers both, and the async path awaits the registration."""
+    import asyncio
+    import base64
+
+    from airflow.sdk.log import redact
+
+    def b64(login, password):
+        return base64.b64encode(f"{login}:{password}".encode()).decode()
+
+    sync_conn = ords_conn.airflow_connection(login="masked_sync_user", password="MaskedSyncPw1")
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(sync_conn))
+    DataPumpHook()._auth  # built for the first request
+    assert b64("masked_sync_user", "MaskedSyncPw1") not in redact(f"Basic {b64('masked_sync_user', 'MaskedSyncPw1')}")
+
+    async_conn = ords_conn.airflow_connection(login="masked_async_user", password="MaskedAsyncPw1")
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(async_conn))
+
+    async def acquire():
+        async with DataPumpHook().async_client() as shared:
+            return shared.auth._pending_masks
+
+    assert asyncio.run(acquire()) == []  # awaited before the client is handed out
+    assert b64("masked_async_user", "MaskedAsyncPw1") not in redact(b64("masked_async_user", "MaskedAsyncPw1"))
+
+    oauth = ords_conn.airflow_connection(login="dbapi_client", password="DbApiClientSecret1", extra=json.dumps({"auth_type": "oauth2"}))
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(oauth))
+    for call in (lambda: DataPumpHook().list_jobs(), lambda: asyncio.run(DataPumpHook().alist_jobs())):
+        ords_conn.state._tokens.clear()
+        call()
+        (token,) = ords_conn.state._tokens
+        assert token not in redact(f"Bearer {token}")
+
+
 # ------------------------------------------------------------------ faults and retries
 
 
