@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
-from airflow_provider_datapump.payloads import build_payload
+from airflow_provider_datapump.payloads import build_payload, validate_endpoint
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
@@ -125,8 +125,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._result: dict[str, Any] | None = None
         self._last_status_result: dict[str, Any] | None = None
         self._init_waiter(allowed_ora_codes)
-        if endpoint not in ("jobs", "export", "import"):
-            raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {endpoint!r}")
+        validate_endpoint(endpoint, self.operation)
         if not _looks_templated(self._payload_args(parse_time=True)):
             # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
             self.build_body(parse_time=True)
@@ -191,13 +190,19 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         _, _, url = self.hook.locate(job)
         self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url}
         self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, url)
+        self._publish_job_ref(context)
+        return self.job_ref
+
+    def _publish_job_ref(self, context: Context) -> None:
+        # For the "ORDS job" link. Airflow clears a try's XComs when the next try starts, so a
+        # retry that reattaches must push the job again or the link goes blank.
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(key=XCOM_JOB_KEY, value=self.job_ref)
-        return self.job_ref
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         self.job_ref = dict(external_id)
+        self._publish_job_ref(context)
         result = self.hook.resolve(self.job_ref, **self._extras(self.rendered_body or {})).to_xcom()
         self._last_status_result = result
         self.log.info("A previous try started %s,%s; it is %s", result["owner_name"], result["job_name"], result["outcome"])

@@ -144,17 +144,22 @@ def test_retry_reattaches_instead_of_posting_again(ords_conn, monkeypatch):
         patch.setattr(waiting.time, "sleep", die)
         export().execute(context(store))  # try 1 dies mid-job, after storing the job identity
     assert len(creates(ords_conn)) == 1 and store.data["datapump_job"]
-    result = export().execute(context(store))  # try 2
+    retry = context(store)
+    result = export().execute(retry)  # try 2
     assert result["outcome"] == "succeeded" and result["job_name"] == store.data["datapump_job"]["job_name"]
     assert len(creates(ords_conn)) == 1
+    # Airflow cleared try 1's XComs; the reattaching try pushes the job again for the extra link.
+    assert retry["ti"].pushed["datapump_job"] == store.data["datapump_job"]
 
 
 def test_retry_after_success_returns_the_result_without_waiting(ords_conn):
     ords_conn.set_scenario(duration=0)
     store = StateStore()
     first = export().execute(context(store))
-    again = export().execute(context(store))
+    retry = context(store)
+    again = export().execute(retry)
     assert again["job_name"] == first["job_name"] and len(creates(ords_conn)) == 1
+    assert retry["ti"].pushed["datapump_job"]["job_name"] == first["job_name"]
 
 
 def test_retry_after_failure_submits_again(ords_conn):
@@ -259,6 +264,8 @@ def test_trigger_on_kill_stops_exactly_once(ords_conn, monkeypatch):
         (lambda: DataPumpExportOperator(task_id="t", payload={"parallel": 4}), "payload.parallel"),
         (lambda: DataPumpExportOperator(task_id="t", allowed_ora_codes=["nope"]), "allowed_ora_codes"),
         (lambda: DataPumpExportOperator(task_id="t", endpoint="delete"), "endpoint"),
+        (lambda: DataPumpExportOperator(task_id="t", endpoint="import"), "endpoint"),
+        (lambda: DataPumpImportOperator(task_id="t", file_name="A.DMP", endpoint="export"), "endpoint"),
     ],
 )
 def test_invalid_arguments_fail_at_parse_time(make, field):
