@@ -335,8 +335,9 @@ def classify(
             return _from_final(log.final, errors, prefix="the job is gone from ORDS; its log says: ")
         return Verdict(
             Outcome.VANISHED,
-            "the job disappeared from ORDS (404) before a verdict could be read; "
-            "with keep_master=0 a successful job vanishes too, so its outcome is unknown",
+            "ORDS does not know the job (404): either the owner or job name is wrong, or the job "
+            "went away before a verdict could be read (with keep_master=0 a successful job goes "
+            "too), so its outcome is unknown",
             errors=errors,
         )
     state = (job.state or "").upper()

@@ -74,6 +74,7 @@ class JobWaiter:
     fail_on_errors: bool
     allowed_ora_codes: Iterable[str]
     hook_params: dict[str, Any] | None
+    cancel_on_kill: bool
     log: Any
 
     def _init_waiter(self, allowed_ora_codes: Iterable[str] | str | None) -> None:
@@ -93,6 +94,26 @@ class JobWaiter:
         from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
         return DataPumpHook(ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **(self.hook_params or {}))
+
+    def _stop_job_on_kill(self, job: Mapping[str, Any] | None, *, finished: bool) -> None:
+        """Stop a job the task is killed while watching (best effort, never raises).
+
+        ORDS has no stop endpoint, so this goes through ``oracle_conn_id`` and DBMS_DATAPUMP.
+        """
+        if not job or not self.cancel_on_kill or finished:
+            return
+        owner, name = job.get("owner_name"), job.get("job_name")
+        if not self.oracle_conn_id:
+            self.log.warning(
+                "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
+                "so the task can stop it with DBMS_DATAPUMP", owner, name,
+            )
+            return
+        try:
+            stopped = self.hook.stop_job(owner, name)
+            self.log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
+        except Exception as err:
+            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
 
     # ---------------------------------------------------------------- observing
 

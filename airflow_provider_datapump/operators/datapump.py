@@ -263,21 +263,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         retry reattach to it instead. A task process that is SIGKILLed (OOM killer, lost host) gets
         no on_kill whatever ``cancel_on_kill`` says: its job runs on and the retry reattaches.
         """
-        job = self.job_ref
-        if not job or not self.cancel_on_kill or self._result is not None:
-            return
-        owner, name = job.get("owner_name"), job.get("job_name")
-        if not self.oracle_conn_id:
-            self.log.warning(
-                "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
-                "so the task can stop it with DBMS_DATAPUMP", owner, name,
-            )
-            return
-        try:
-            stopped = self.hook.stop_job(owner, name)
-            self.log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
-        except Exception as err:
-            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
+        self._stop_job_on_kill(self.job_ref, finished=self._result is not None)
 
 
 class DataPumpExportOperator(_DataPumpJobOperator):

@@ -26,7 +26,9 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     A job that failed, was stopped, crashed or vanished fails the sensor at once, with Data Pump's
     final line and the ORA- lines; the sensor never pokes on until its timeout for a job that has
     already ended. Works in poke, reschedule and deferrable modes. It does not own the job, so a
-    killed sensor leaves the job running unless ``cancel_on_kill=True``.
+    killed sensor leaves the job running unless ``cancel_on_kill=True`` (which needs
+    ``oracle_conn_id``: ORDS cannot stop a job). In poke mode the sensor stops the job itself; while
+    deferred, its trigger does; in reschedule mode nothing runs between pokes to be killed.
     """
 
     template_fields: Sequence[str] = ("job", "ords_conn_id", "oracle_conn_id")
@@ -56,6 +58,8 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         self.fail_on_errors = fail_on_errors
         self.cancel_on_kill = cancel_on_kill
         self.hook_params = hook_params
+        self._watched: dict[str, Any] | None = None  # the located job, for on_kill
+        self._ended = False
         self._init_waiter(allowed_ora_codes)
 
     @property
@@ -64,14 +68,20 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
 
     def _job_ref(self) -> Mapping[str, Any] | str:
         owner, name, url = self.hook.locate(self.job)
-        return {"owner_name": owner, "job_name": name, "self_url": url}
+        self._watched = {"owner_name": owner, "job_name": name, "self_url": url}
+        return self._watched
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         result = self.hook.resolve(self._job_ref())
         self._observe(result)
         if result.verdict.running:
             return False
+        self._ended = True
         return PokeReturnValue(is_done=True, xcom_value=self._judge(result.to_xcom()))
+
+    def on_kill(self) -> None:
+        """With ``cancel_on_kill=True``, stop the job this sensor was killed while waiting for."""
+        self._stop_job_on_kill(self._watched, finished=self._ended)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

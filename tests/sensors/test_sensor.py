@@ -73,3 +73,32 @@ def test_logs_state_changes(ords_conn, fast_hook, capsys):
     sensor(job.ident).execute(context())
     out = capsys.readouterr().out
     assert "is EXECUTING" in out and "is NOT RUNNING" in out and "successfully completed" in out
+
+
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_killed_poke_mode_sensor_stops_the_job_only_when_asked(ords_conn, fast_hook, cancel_on_kill):
+    from tests.unit.test_oracle_sql import FakeOracle
+
+    job = start(ords_conn, fast_hook, duration=30)
+    task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=cancel_on_kill)
+    assert task.poke(context()) is False  # still running
+    db = FakeOracle()
+    task.hook.__dict__["oracle_hook"] = db
+    task.on_kill()
+    if cancel_on_kill:
+        sql, binds = db.executed[0]
+        assert "DBMS_DATAPUMP.STOP_JOB" in sql and (binds["owner"], binds["job_name"]) == (job.owner_name, job.job_name)
+    else:
+        assert db.executed == []
+
+
+def test_killed_sensor_leaves_an_ended_job_alone(ords_conn, fast_hook):
+    from tests.unit.test_oracle_sql import FakeOracle
+
+    job = start(ords_conn, fast_hook, duration=0)
+    task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=True)
+    task.poke(context())
+    db = FakeOracle()
+    task.hook.__dict__["oracle_hook"] = db
+    task.on_kill()
+    assert db.executed == []
