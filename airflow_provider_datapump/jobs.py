@@ -298,10 +298,19 @@ class Verdict:
     message: str
     errors: tuple[OraError, ...] = ()
     error_count: int = 0
+    # Set when ``errors`` holds only the first ORA lines (a result read back from XCom): how many
+    # were read from the log, and the codes of all of them.
+    errors_seen: int | None = None
+    more_codes: tuple[str, ...] = ()
 
     @property
     def ora_codes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.code for e in self.errors))
+        return tuple(dict.fromkeys([*(e.code for e in self.errors), *self.more_codes]))
+
+    @property
+    def seen(self) -> int:
+        """The number of ORA lines read from the log."""
+        return len(self.errors) if self.errors_seen is None else max(self.errors_seen, len(self.errors))
 
     @property
     def running(self) -> bool:
@@ -384,7 +393,7 @@ def accepts(verdict: Verdict, *, fail_on_errors: bool = True, allowed_ora_codes:
     codes = set(verdict.ora_codes)
     # Every error must be proven allowed: a count larger than the ORA lines we could read means
     # some error went unseen, and an unseen error cannot be allowed.
-    return bool(codes) and codes <= allowed and len(verdict.errors) >= verdict.error_count
+    return bool(codes) and codes <= allowed and verdict.seen >= verdict.error_count
 
 
 def normalize_ora_code(code: str | int) -> str:
@@ -400,6 +409,14 @@ def normalize_ora_code(code: str | int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# A result crosses XCom and the trigger's event, both kept in Airflow's database and shown in its
+# UI. A FULL export of a large database lists tens of thousands of objects, and an import into
+# existing tables can log as many ORA lines, so the dict keeps the first of each and the totals.
+# Nothing is judged on the cut lists: errors_seen and ora_codes cover every line read.
+XCOM_MAX_OBJECTS = 1000
+XCOM_MAX_ERRORS = 200
+
+
 @dataclass(frozen=True)
 class JobResult:
     job: DataPumpJob
@@ -411,9 +428,21 @@ class JobResult:
     datapump_dir: str | None = None
     log_file: str | None = None  # the job's own log, once it ended and the log was read
 
+    def objects_json(self, limit: int | None = None) -> list[dict[str, Any]]:
+        return [
+            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows, "bytes": o.bytes}
+            for o in self.objects[:limit]
+        ]
+
     def to_xcom(self) -> dict[str, Any]:
-        """A small JSON dict; the sensor, the import's from_job and the fetch operator accept it."""
-        return {
+        """A small JSON dict; the sensor, the import's from_job and the fetch operator accept it.
+
+        ``errors`` and ``objects`` hold at most the first XCOM_MAX_ERRORS and XCOM_MAX_OBJECTS
+        entries; ``errors_seen``, ``ora_codes``, ``object_count`` and ``schemas`` (and ``tables``
+        for a TABLE-mode job) are complete.
+        """
+        errors = self.verdict.errors
+        result = {
             "owner_name": self.job.owner_name,
             "job_name": self.job.job_name,
             "operation": self.job.operation,
@@ -428,12 +457,16 @@ class JobResult:
             "log_file": self.log_file,
             "files": [dict(f) for f in self.files],
             "error_count": self.verdict.error_count,
-            "errors": [{"code": e.code, "line": e.line} for e in self.verdict.errors],
-            "objects": [
-                {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows, "bytes": o.bytes}
-                for o in self.objects
-            ],
+            "errors": [{"code": e.code, "line": e.line} for e in errors[:XCOM_MAX_ERRORS]],
+            "errors_seen": self.verdict.seen,
+            "ora_codes": list(self.verdict.ora_codes),
+            "objects": self.objects_json(XCOM_MAX_OBJECTS),
+            "object_count": len(self.objects),
+            "schemas": sorted({o.schema for o in self.objects}),
         }
+        if (self.job.job_mode or "").upper() == "TABLE":
+            result["tables"] = sorted({o.name for o in self.objects})
+        return result
 
 
 def dump_template_from_names(names: Iterable[str]) -> str | None:
@@ -464,11 +497,15 @@ def verdict_from_xcom(result: Mapping[str, Any]) -> Verdict:
         for e in result.get("errors") or ()
         if isinstance(e, Mapping)
     )
+    seen = result.get("errors_seen")
+    codes = result.get("ora_codes")
     return Verdict(
         outcome=outcome,
         message=str(result.get("message") or outcome.value),
         errors=errors,
         error_count=int(result.get("error_count") or 0),
+        errors_seen=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
+        more_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
     )
 
 
@@ -477,10 +514,10 @@ def failure_message(result: Mapping[str, Any], verdict: Verdict, *, max_lines: i
     ident = f'{result.get("owner_name")}.{result.get("job_name")}'
     lines = [f"Data Pump job {ident} ended {verdict.outcome.value}: {verdict.message}"]
     if verdict.errors:
-        lines.append(f"ORA- lines from the log ({len(verdict.errors)}):")
+        lines.append(f"ORA- lines from the log ({verdict.seen}):")
         lines.extend(f"  {e.line}" for e in verdict.errors[:max_lines])
-        if len(verdict.errors) > max_lines:
-            lines.append(f"  ... and {len(verdict.errors) - max_lines} more")
+        if verdict.seen > min(max_lines, len(verdict.errors)):
+            lines.append(f"  ... and {verdict.seen - min(max_lines, len(verdict.errors))} more")
     if result.get("self_url"):
         lines.append(f"Job: {result['self_url']}")
     return "\n".join(lines)

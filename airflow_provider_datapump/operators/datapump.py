@@ -341,10 +341,12 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         mode = str(source.get("job_mode") or "SCHEMA").upper()
         if not objects or mode not in ("SCHEMA", "TABLE"):
             return
+        # "schemas" and "tables" are complete where "objects" may be cut short (jobs.XCOM_MAX_OBJECTS).
+        schemas, tables = source.get("schemas"), source.get("tables")
         args["job_mode"] = mode
-        args["schemas"] = sorted({str(o["schema"]) for o in objects})
+        args["schemas"] = list(schemas) if isinstance(schemas, list) else sorted({str(o["schema"]) for o in objects})
         if mode == "TABLE":
-            args["tables"] = sorted({str(o["name"]) for o in objects})
+            args["tables"] = list(tables) if isinstance(tables, list) else sorted({str(o["name"]) for o in objects})
 
 
 _PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"

@@ -190,7 +190,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 "self_url": _without_credentials(job.get("self_url")),
             },
             "files": copied,
-            "objects": job.get("objects", []),
+            "objects": result.objects_json(),  # every object: XCom's copy may be cut short
         }
         manifest_path = dest / manifest_name
         tmp = dest / _temp_name(manifest_name)

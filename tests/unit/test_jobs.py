@@ -138,3 +138,63 @@ def test_dump_template():
 @pytest.mark.parametrize("code, norm", [("ORA-31684", "ORA-31684"), (31684, "ORA-31684"), ("ora-1", "ORA-00001")])
 def test_ora_codes(code, norm):
     assert normalize_ora_code(code) == norm
+
+
+# ------------------------------------------------------------------ a big job's result in XCom
+
+
+def _big_result(mode: str, tables: int, errors: list[str], error_count: int):
+    from airflow_provider_datapump.jobs import JobResult, ObjectRow, OraError, Verdict
+
+    return JobResult(
+        job=job(job_mode=mode),
+        verdict=Verdict(
+            Outcome.SUCCEEDED_WITH_ERRORS if error_count else Outcome.SUCCEEDED,
+            "done",
+            errors=tuple(OraError(code=c, line=f"{c}: line {i}") for i, c in enumerate(errors)),
+            error_count=error_count,
+        ),
+        self_url=BASE,
+        files=({"name": "EXPDAT01.DMP", "kind": "dump", "url": BASE + "EXPDAT01.DMP"},),
+        objects=tuple(ObjectRow(schema=f"S{i % 7}", name=f"T{i:05d}", rows=i, bytes=8 * i, size="8 KB") for i in range(tables)),
+        dump_file_template="EXPDAT%U.DMP",
+    )
+
+
+def test_a_big_jobs_xcom_is_cut_short_but_judged_on_everything():
+    import json
+
+    from airflow_provider_datapump.jobs import XCOM_MAX_ERRORS, XCOM_MAX_OBJECTS, failure_message, verdict_from_xcom
+
+    # 3,000 allowed ORA-31684 lines, then one ORA-01031 past the cut: the XCom copy must still fail it.
+    codes = ["ORA-31684"] * 3000 + ["ORA-01031"]
+    big = _big_result("SCHEMA", 20000, codes, len(codes))
+    data = big.to_xcom()
+    assert len(json.dumps(data)) < 200_000  # it was ~2.3 MB whole
+    assert len(data["objects"]) == XCOM_MAX_OBJECTS and data["object_count"] == 20000
+    assert data["schemas"] == [f"S{i}" for i in range(7)] and "tables" not in data
+    assert len(data["errors"]) == XCOM_MAX_ERRORS and data["errors_seen"] == 3001
+    assert data["ora_codes"] == ["ORA-31684", "ORA-01031"]
+    back = verdict_from_xcom(json.loads(json.dumps(data)))
+    assert not accepts(back, allowed_ora_codes=["ORA-31684"])
+    assert accepts(back, allowed_ora_codes=["ORA-31684", "ORA-01031"])
+    message = failure_message(data, back)
+    assert "ORA- lines from the log (3001):" in message and "... and 2981 more" in message
+
+    # A count above the lines read stays unprovable after the trip, as before it.
+    unseen = _big_result("SCHEMA", 10, ["ORA-31684"] * 300, 301).to_xcom()
+    assert not accepts(verdict_from_xcom(unseen), allowed_ora_codes=["ORA-31684"])
+
+
+def test_a_table_mode_import_inherits_every_table_past_the_cut(monkeypatch):
+    import airflow_provider_datapump.jobs as jobs
+    from airflow_provider_datapump.operators.datapump import DataPumpImportOperator
+
+    # A smaller cut, so that the inherited IN list stays under the 4,000-character expression limit.
+    monkeypatch.setattr(jobs, "XCOM_MAX_OBJECTS", 100)
+    data = _big_result("TABLE", 300, [], 0).to_xcom()
+    assert len(data["objects"]) == 100 and len(data["tables"]) == 300
+    body = DataPumpImportOperator(task_id="imp", from_job=data).build_body()
+    assert body["job_mode"] == "TABLE"
+    names = " ".join(e["expression"] for e in body.get("name_expressions", []))
+    assert "'T00000'" in names and "'T00299'" in names
