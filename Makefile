@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-.PHONY: venv browser test test-fast stress bench emulator demo clean
+.PHONY: venv browser test test-fast test-floor stress bench emulator demo clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,17 @@ test: venv browser
 test-fast: venv
 	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
 
+# The same suite (less the browser tests, which follow one Airflow release's UI) on the oldest
+# versions pyproject.toml admits, in a venv of their own.
+FLOOR_VENV ?= .venv-floor
+FLOOR_PINS ?= apache-airflow==3.3.0 apache-airflow-providers-common-compat==1.23.0
+test-floor:
+	@test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install -q --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install -q $(FLOOR_PINS) -e '.[test]'
+	$(FLOOR_VENV)/bin/python -m pip list 2>/dev/null | grep -E '^apache-airflow(-task-sdk|-providers-common-compat)? '
+	$(FLOOR_VENV)/bin/python -m pytest -m "not ui" $(PYTEST_ARGS)
+
 # The long adversarial runs behind the README's guarantees table (fuzzing at full size).
 STRESS_EXAMPLES ?= 10000
 stress: venv
@@ -53,4 +64,4 @@ emulator: venv
 	$(PY) -m airflow_provider_datapump.emulator --host 127.0.0.1 --port $(PORT)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .hypothesis

@@ -681,8 +681,11 @@ class DataPumpHook(BaseHook):
             await _AsyncClientPool.release(shared)
 
     async def _amask(self, secret: str) -> None:
-        from airflow.sdk.log import amask_secret
-
+        try:
+            from airflow.sdk.log import amask_secret
+        except ImportError:  # a task SDK without the async variant: the sync one still masks locally
+            self._mask(secret)
+            return
         await amask_secret(secret)
 
     # ---------------------------------------------------------------------------- drivers
