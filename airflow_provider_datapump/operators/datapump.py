@@ -173,7 +173,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
-        self.log.info("ORDS %s payload:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))
+        # Full bodies only at DEBUG (Airflow's rule for payloads); the Rendered Template view shows it too.
+        self.log.info("ORDS %s request with %s", self.operation, ", ".join(sorted(self.rendered_body)))
+        self.log.debug("ORDS %s body:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))
         if not self.wait_for_completion:
             if self.deferrable:
                 self.log.warning("deferrable=True has no effect with wait_for_completion=False")

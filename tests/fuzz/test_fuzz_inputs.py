@@ -430,7 +430,7 @@ def emulator(datapump_emulator_server):
 
 @pytest.fixture(scope="module")
 def quiet_operators():
-    # The operators log each body at INFO; ten thousand bodies would only slow the run down.
+    # The operators log a line per body at INFO; ten thousand of them would only slow the run down.
     import logging
 
     logger = logging.getLogger("airflow.task.operators")

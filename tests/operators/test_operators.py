@@ -346,3 +346,11 @@ def test_sync_wait_rides_out_an_outage_longer_than_the_retry_budget(ords_conn):
     assert result["outcome"] == "succeeded"
     assert sum(r["status"] == 503 for r in ords_conn.requests()) >= 4
     assert len(creates(ords_conn)) == 1
+
+
+def test_the_body_is_not_logged_whole_above_debug(ords_conn, capsys):
+    ords_conn.set_scenario(duration=0)
+    export(wait_for_completion=False).execute(context())
+    out = capsys.readouterr().out
+    assert "ORDS EXPORT request with job_mode, operation, schema_expressions" in out
+    assert "IN ('TESTUSER1')" not in out  # Airflow's rule: full payloads only at DEBUG
