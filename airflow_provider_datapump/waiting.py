@@ -27,6 +27,25 @@ EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
 OUTAGE_TOLERANCE = 600.0
 
 
+def stop_job_best_effort(hook: DataPumpHook, job: Mapping[str, Any], log: Any) -> None:
+    """Stop a killed task's job with DBMS_DATAPUMP (ORDS has no stop endpoint); never raises.
+
+    The one stop-on-kill path for the operators, the sensor and the trigger.
+    """
+    owner, name = job.get("owner_name"), job.get("job_name")
+    if not hook.oracle_conn_id:
+        log.warning(
+            "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
+            "so the task can stop it with DBMS_DATAPUMP", owner, name,
+        )
+        return
+    try:
+        stopped = hook.stop_job(owner, name)
+        log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
+    except Exception as err:
+        log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
+
+
 def is_transient(err: BaseException) -> bool:
     """ORDS was unreachable or answered 429/5xx even after the hook's own retries."""
     from airflow_provider_datapump.hooks.datapump import RetryPolicy
@@ -102,18 +121,7 @@ class JobWaiter:
         """
         if not job or not self.cancel_on_kill or finished:
             return
-        owner, name = job.get("owner_name"), job.get("job_name")
-        if not self.oracle_conn_id:
-            self.log.warning(
-                "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
-                "so the task can stop it with DBMS_DATAPUMP", owner, name,
-            )
-            return
-        try:
-            stopped = self.hook.stop_job(owner, name)
-            self.log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
-        except Exception as err:
-            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
+        stop_job_best_effort(self.hook, job, self.log)
 
     # ---------------------------------------------------------------- observing
 

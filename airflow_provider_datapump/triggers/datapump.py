@@ -149,15 +149,11 @@ class DataPumpJobTrigger(BaseTrigger):
         if self._killed or self._fired or not self.cancel_on_kill:
             return
         self._killed = True
-        owner, name = self.job.get("owner_name"), self.job.get("job_name")
-        if not self.oracle_conn_id:
-            self.log.warning(
-                "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job, and no "
-                "oracle_conn_id is set to stop it with DBMS_DATAPUMP", owner, name,
-            )
-            return
+        from airflow_provider_datapump.waiting import stop_job_best_effort
+
         try:
-            stopped = await asyncio.wait_for(asyncio.to_thread(self._hook().stop_job, owner, name), timeout=60)
-            self.log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
-        except Exception as err:
-            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
+            # On a thread (the SQL call blocks), bounded so a hung listener cannot hold the triggerer.
+            await asyncio.wait_for(asyncio.to_thread(stop_job_best_effort, self._hook(), self.job, self.log), timeout=60)
+        except asyncio.TimeoutError:
+            self.log.warning("Stopping Data Pump job %s,%s took over 60 s; gave up waiting",
+                             self.job.get("owner_name"), self.job.get("job_name"))

@@ -239,7 +239,8 @@ def test_trigger_on_kill_stops_exactly_once(ords_conn, monkeypatch):
 
     calls = []
     trigger = DataPumpJobTrigger(job={"owner_name": "DBAPI_USER", "job_name": "J"}, oracle_conn_id="oracle_default")
-    monkeypatch.setattr(DataPumpJobTrigger, "_hook", lambda self: type("H", (), {"stop_job": lambda s, o, j: calls.append((o, j)) or True})())
+    fake = {"oracle_conn_id": "oracle_default", "stop_job": lambda s, o, j: calls.append((o, j)) or True}
+    monkeypatch.setattr(DataPumpJobTrigger, "_hook", lambda self: type("H", (), fake)())
 
     async def kill_twice():
         await trigger.on_kill()
