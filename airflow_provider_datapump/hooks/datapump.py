@@ -356,7 +356,7 @@ class _OrdsAuth(httpx.Auth):
     def __init__(self, settings: OrdsSettings, masker: Callable[[str], Any]) -> None:
         self.settings = settings
         self._masker = masker
-        # An async masker's registrations, awaited by async_auth_flow before it sends anything.
+        # An async masker's registrations, awaited by async_auth_flow before any request leaves.
         self._pending_masks: list[Awaitable[Any]] = []
         credentials = base64.b64encode(f"{settings.login}:{settings.password}".encode()).decode()
         self._basic = "Basic " + credentials
@@ -675,17 +675,13 @@ class DataPumpHook(BaseHook):
         settings = await self.asettings()
         shared = _AsyncClientPool.acquire(settings, self._client_kwargs, self._amask)
         try:
-            await shared.auth._await_masks()  # the Basic credentials, registered as the client was made
             yield shared
         finally:
             await _AsyncClientPool.release(shared)
 
     async def _amask(self, secret: str) -> None:
-        try:
-            from airflow.sdk.log import amask_secret
-        except ImportError:  # a task SDK without the async variant: the sync one still masks locally
-            self._mask(secret)
-            return
+        from airflow.sdk.log import amask_secret
+
         await amask_secret(secret)
 
     # ---------------------------------------------------------------------------- drivers
