@@ -80,3 +80,18 @@ class DataPumpJobError(DataPumpError):
     def __init__(self, message: str, result: JobResult | dict[str, Any] | None = None) -> None:
         self.result = result
         super().__init__(message)
+
+
+class DataPumpAmbiguousJobError(DataPumpError):
+    """A create request's answer was lost and the evidence cannot yet tell which new job is ours.
+
+    Other clients of the same ORDS user (mapped tasks, other DAGs, people) may have created jobs at
+    the same moment. Rather than adopt one of theirs, or start a second export behind the task's
+    back, the try fails naming the candidates. ``pending`` (JSON) is what a retry needs to settle it
+    once the candidates have ended: the request as sent and the candidate jobs.
+    """
+
+    def __init__(self, message: str, *, candidates: list[str], pending: dict[str, Any]) -> None:
+        self.candidates = candidates
+        self.pending = pending
+        super().__init__(message)

@@ -427,6 +427,11 @@ class JobResult:
     dump_file_template: str | None = None
     datapump_dir: str | None = None
     log_file: str | None = None  # the job's own log, once it ended and the log was read
+    # What the log says ran, compared with the request (selection.check_selection), when the
+    # request was known and the job has ended.
+    selection: Mapping[str, Any] | None = None
+    # The dump set as the log's "Dump file set" lines name it (file names only).
+    log_dump_files: tuple[str, ...] = ()
 
     def objects_json(self, limit: int | None = None) -> list[dict[str, Any]]:
         return [
@@ -466,6 +471,8 @@ class JobResult:
         }
         if (self.job.job_mode or "").upper() == "TABLE":
             result["tables"] = sorted({o.name for o in self.objects})
+        if self.selection is not None:
+            result["selection_check"] = dict(self.selection)
         return result
 
 

@@ -195,14 +195,99 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
 
 ENDPOINTS = ("jobs", "export", "import")
 
+# The keys each create endpoint documents, over every ORDS version whose reference was read (19c
+# dbrst to ORDS 26.3 orrst; shared/reference/ords-datapump-api.md §3.1, §4.1). ORDS drops any other
+# key without a word, so a key outside its endpoint's list is refused before anything is sent:
+# `filter` on import would import the whole dump, `remap_schemas` on export would do nothing.
+ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
+    "jobs": (
+        "operation", "job_mode", "datapump_dir", "file_name", "credential_name", "filter", "name_expressions",
+        "schema_expressions", "tablespace_expressions", "remap_schemas", "threads",
+    ),
+    "export": (
+        "job_mode", "datapump_dir", "file_name", "credential_name", "filter", "name_expressions",
+        "schema_expressions", "tablespace_expressions", "threads", "keep_master",
+    ),
+    "import": (
+        "job_mode", "datapump_dir", "file_name", "credential_name", "name_expressions", "schema_expressions",
+        "tablespace_expressions", "remap_schemas", "threads", "keep_master",
+    ),
+}
+# Keys that arrived in a later ORDS version than the endpoint itself: (endpoint, key) -> the first
+# version whose reference documents it. With the connection's ords_version set, older servers are
+# not sent keys they would drop. jobs/ has no page after 24.4.
+_FIELD_SINCE: dict[tuple[str, str], str] = {
+    ("jobs", "credential_name"): "21.3",
+    ("export", "credential_name"): "21.3",
+    ("import", "credential_name"): "21.3",
+    ("export", "file_name"): "21.3",
+    ("export", "keep_master"): "25.4",
+    ("import", "keep_master"): "25.4",
+}
+_JOBS_ENDPOINT_UNTIL = "24.4"
+_FIELD_HINTS = {
+    ("import", "filter"): "an import has no filter; select with tables=, schemas= or name_expressions",
+    ("export", "remap_schemas"): "remapping happens on import",
+    ("jobs", "keep_master"): "keep_master is documented only on the export and import endpoints (ORDS 25.4+)",
+}
+
 
 def validate_endpoint(endpoint: Any, operation: str) -> str:
-    """The create URL to POST to: ``jobs/`` takes either operation, ``export`` and ``import`` only their own."""
+    """The create URL to POST to. ``None`` is the operation's own endpoint (``export`` or ``import``),
+    documented in every ORDS version; ``jobs`` (documented up to ORDS 24.4) takes either operation."""
+    if endpoint is None:
+        return str(operation).strip().lower()
     if endpoint not in ENDPOINTS:
-        raise DataPumpValidationError("endpoint", f"must be jobs, export or import, not {_show(endpoint)}")
-    if endpoint != "jobs" and str(operation).lower() != endpoint:
+        raise DataPumpValidationError("endpoint", f"must be export, import or jobs, not {_show(endpoint)}")
+    if endpoint != "jobs" and str(operation).strip().lower() != endpoint:
         raise DataPumpValidationError("endpoint", f"{endpoint} cannot run an {operation} payload")
     return endpoint
+
+
+def parse_ords_version(value: Any) -> tuple[int, int] | None:
+    """``"24.4"`` or ``"24.4.1.r1234"`` → (24, 4); None or "" → None (unknown: every version's keys)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    match = re.match(r"\s*(\d{1,2})\.(\d{1,2})", str(value))
+    if not match:
+        raise DataPumpValidationError("ords_version", f"{_show(value)} is not an ORDS version such as 24.4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def body_for_endpoint(body: Mapping[str, Any], endpoint: Any, ords_version: Any = None) -> tuple[str, dict[str, Any]]:
+    """(endpoint, the body it receives) for a validated body; refuses any key the endpoint (or the
+    connection's ORDS version) does not document, naming the key and the endpoint."""
+    operation = body["operation"]
+    chosen = validate_endpoint(endpoint, operation)
+    version = parse_ords_version(ords_version)
+    if chosen == "jobs" and version is not None and version > _version(_JOBS_ENDPOINT_UNTIL):
+        raise DataPumpValidationError(
+            "endpoint", f"jobs/ is not documented for ORDS {version[0]}.{version[1]} (last seen in {_JOBS_ENDPOINT_UNTIL}); "
+            "leave endpoint unset to use the export and import endpoints"
+        )
+    allowed = ENDPOINT_FIELDS[chosen]
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "operation" and chosen != "jobs":
+            continue
+        if key not in allowed:
+            hint = _FIELD_HINTS.get((chosen, key), "")
+            raise DataPumpValidationError(
+                key, f"is not a field of the ORDS {chosen} endpoint, which would drop it silently" + (f"; {hint}" if hint else "")
+            )
+        since = _FIELD_SINCE.get((chosen, key))
+        if since and version is not None and version < _version(since):
+            raise DataPumpValidationError(
+                key, f"is documented on the ORDS {chosen} endpoint only from {since}; the connection says ORDS "
+                f"{version[0]}.{version[1]}, which would drop it silently"
+            )
+        out[key] = value
+    return chosen, out
 
 
 def identifier(field: str, value: Any) -> str:

@@ -195,11 +195,39 @@ class JobWaiter:
 
     # ---------------------------------------------------------------- judging
 
+    # Whether what the log says ran must match what was asked (operators: on by default; the sensor
+    # watches jobs it did not submit, so it has no request to compare).
+    verify_selection: bool = False
+
+    def _judge_selection(self, result: dict[str, Any]) -> None:
+        """Fail a job that ran on another selection than the one sent: ORDS drops keys silently."""
+        check = result.get("selection_check")
+        if not isinstance(check, Mapping):
+            return
+        if check.get("unchecked"):
+            self.log.info("Not checked against the log: %s", "; ".join(map(str, check["unchecked"])))
+        mismatches = list(check.get("mismatches") or ())
+        if not mismatches:
+            if check.get("checked"):
+                self.log.info("The log shows the job ran what was asked (%s)", ", ".join(map(str, check["checked"])))
+            return
+        message = (
+            f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} did not do what was asked "
+            "(ORDS drops request keys it does not know without a word):\n" + "\n".join(f"  {m}" for m in mismatches)
+        )
+        if not self.verify_selection:
+            self.log.warning("%s\nAccepted: verify_selection is off", message)
+            return
+        message += "\nTo accept it anyway, set verify_selection=False."
+        self.log.error("%s", message)
+        raise DataPumpJobError(message, result)
+
     def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, verdict_from_xcom
 
         verdict = verdict_from_xcom(result)
         if accepts(verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes):
+            self._judge_selection(result)
             if verdict.outcome is Outcome.SUCCEEDED_WITH_ERRORS:
                 self.log.warning("%s\nAccepted: %s", failure_message(result, verdict),
                                  "fail_on_errors is off" if not self.fail_on_errors else "every ORA code is in allowed_ora_codes")

@@ -27,6 +27,7 @@ import inspect
 import json
 import random
 import re
+import secrets
 import ssl
 import threading
 import time
@@ -35,13 +36,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 import httpx
 from airflow.sdk import BaseHook
 
 from airflow_provider_datapump import __version__
 from airflow_provider_datapump.exceptions import (
+    DataPumpAmbiguousJobError,
     DataPumpConfigError,
     DataPumpError,
     DataPumpHTTPError,
@@ -60,7 +62,8 @@ from airflow_provider_datapump.jobs import (
     dump_template_from_names,
     parse_log,
 )
-from airflow_provider_datapump.payloads import validate_endpoint, validate_payload
+from airflow_provider_datapump.payloads import body_for_endpoint, parse_ords_version, validate_payload
+from airflow_provider_datapump.selection import check_selection, file_template_regex
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -117,6 +120,9 @@ class OrdsSettings:
     password: str | None = field(default=None, repr=False)
     verify: bool | str = True
     timeout: float = DEFAULT_TIMEOUT
+    # The server's ORDS version when the user knows it (extra ``ords_version``): keys that version
+    # does not document are then refused instead of sent. None: every documented key is allowed.
+    ords_version: str | None = None
 
     @property
     def api_root(self) -> str:
@@ -189,6 +195,11 @@ class OrdsSettings:
             raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be a number of seconds") from None
         if timeout <= 0:
             raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be positive")
+        ords_version = _extra(extras, "ords_version")
+        try:
+            parsed = parse_ords_version(ords_version)
+        except DataPumpValidationError as err:
+            raise DataPumpConfigError(f"connection {conn.conn_id!r}: {err}") from None
         return cls(
             conn_id=conn.conn_id,
             base_url=base,
@@ -198,6 +209,7 @@ class OrdsSettings:
             password=conn.password,
             verify=verify,
             timeout=timeout,
+            ords_version=f"{parsed[0]}.{parsed[1]}" if parsed else None,
         )
 
 
@@ -288,15 +300,17 @@ class LinkPolicy:
     def trusted(self, href: str) -> bool:
         try:
             parts = urlsplit(href)
-            return _origin(href) == self.origin and (parts.path + "/").startswith(self.base_path)
+            # A fragment means the server put a raw '#' (legal in owner names: C##USER) into the
+            # path; such a link does not name the resource it means to.
+            return _origin(href) == self.origin and not parts.fragment and (parts.path + "/").startswith(self.base_path)
         except ValueError:
             return False
 
     def job_url(self, owner: str, job: str) -> str:
-        return f"{self.settings.api_root}jobs/{quote(owner, safe='$#_')},{quote(job, safe='$#_')}/"
+        return f"{self.settings.api_root}jobs/{quote(owner, safe='$_')},{quote(job, safe='$_')}/"
 
     def file_url(self, owner: str, job: str, file_name: str) -> str:
-        return self.job_url(owner, job) + quote(check_file_name(file_name), safe="$#_.-%")
+        return self.job_url(owner, job) + quote(check_file_name(file_name), safe="$_.-")
 
     def follow(self, href: str | None, owner: str, job: str, file_name: str | None = None) -> str:
         """The URL to request for a job (or one of its files) that the server linked as ``href``."""
@@ -533,6 +547,19 @@ class _Call:
     # Read a text file (a log) instead of JSON.
     text: bool = False
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        # Oracle documents logs as text/plain; a server that negotiates strictly refuses a log
+        # asked for as application/json (the client's default) with 406.
+        return {"Accept": "text/plain, */*;q=0.5"} if self.text else None
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    """A flow asks its driver to wait, without a request."""
+
+    seconds: float
+
 
 @dataclass(frozen=True)
 class _Answer:
@@ -556,9 +583,70 @@ class JobPage:
     limit: int | None
     offset: int | None
     count: int
+    next_href: str | None = None  # the server's link to the next page, when it gave one
 
 
-Flow = Generator[_Call, _Answer, T]
+# Walking the job list: pages of this size, never more than this many pages for one question.
+LIST_PAGE_SIZE = 500
+LIST_MAX_PAGES = 20
+# ORA-31634 (a job of this owner was named in the same second) is retried this many times.
+NAME_CLASH_ATTEMPTS = 10
+# The database's local time (in which ORDS names jobs) lies within 12 hours behind UTC and 14
+# ahead; the search window opens early enough for any of them, and a few minutes of clock skew.
+_WINDOW_BEHIND = 12 * 3600 + 600
+_DEFAULT_DUMP_NAME = re.compile(r"EXPDAT\d{2}", re.I)
+
+
+def unique_dump_template(now: float | None = None) -> str:
+    """A dump file template no other submission uses: ORDS's own pattern plus a random part."""
+    stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"EXPDAT%U-{stamp}-{secrets.token_hex(4).upper()}.DMP"
+
+
+@dataclass(frozen=True)
+class _SearchWindow:
+    """Jobs one create may have started: its operation's REST jobs named after ``lower``."""
+
+    operation: str
+    lower: str  # a job name: DATAPUMP_REST_<OP>_<YYYYMMDDHH24MISS>
+
+    @classmethod
+    def around(cls, operation: str, now: float) -> _SearchWindow:
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now - _WINDOW_BEHIND))
+        return cls(operation, f"DATAPUMP_REST_{operation}_{stamp}")
+
+    @property
+    def prefix(self) -> str:
+        return f"DATAPUMP_REST_{self.operation}_"
+
+    @property
+    def q(self) -> dict[str, Any]:
+        return {"job_name": {"$gt": self.lower}}
+
+    def matches(self, job: DataPumpJob) -> bool:
+        return job.job_name.startswith(self.prefix) and job.job_name > self.lower and (
+            (job.operation or self.operation).upper() == self.operation
+        )
+
+
+@dataclass(frozen=True)
+class _Decision:
+    ours: DataPumpJob | None
+    undecided: set[str]
+    why: str
+
+
+def _is_name_clash(err: BaseException) -> bool:
+    return "ORA-31634" in str(err)
+
+
+def _dump_file_exists(err: BaseException) -> bool:
+    """ORA-31641/ORA-27038: the dump file exists. On a one-off name only a job of ours can hold it."""
+    text = str(err)
+    return "ORA-31641" in text or "ORA-27038" in text
+
+
+Flow = Generator["_Call | _Sleep", _Answer, T]
 
 
 # ============================================================================================
@@ -575,6 +663,8 @@ class DataPumpHook(BaseHook):
     :param retry_attempts: attempts per idempotent call, including the first.
     :param retry_backoff: base of the exponential backoff, in seconds.
     :param timeout: seconds per request; overrides the connection's ``timeout`` extra.
+    :param identity_settle: after a create whose answer was lost, how many seconds (beyond the
+        grace window) the hook waits for the evidence that tells which new job is ours.
     """
 
     conn_name_attr = "ords_conn_id"
@@ -591,9 +681,11 @@ class DataPumpHook(BaseHook):
         retry_backoff: float = 1.0,
         retry_max_backoff: float = 30.0,
         timeout: float | None = None,
+        identity_settle: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.identity_settle = max(0.0, float(identity_settle))
         self.ords_conn_id = ords_conn_id
         self.oracle_conn_id = oracle_conn_id
         self.retry = RetryPolicy(attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff)
@@ -690,7 +782,7 @@ class DataPumpHook(BaseHook):
         state = _Attempts(self.retry, call, self.log)
         while True:
             try:
-                response = self.client.request(call.method, call.url, json=call.json, params=call.params)
+                response = self.client.request(call.method, call.url, json=call.json, params=call.params, headers=call.headers)
             except httpx.HTTPError as exc:
                 wait = state.after_error(exc)
                 time.sleep(wait)
@@ -703,7 +795,7 @@ class DataPumpHook(BaseHook):
         state = _Attempts(self.retry, call, self.log)
         while True:
             try:
-                response = await client.request(call.method, call.url, json=call.json, params=call.params)
+                response = await client.request(call.method, call.url, json=call.json, params=call.params, headers=call.headers)
             except httpx.HTTPError as exc:
                 await asyncio.sleep(state.after_error(exc))
                 continue
@@ -715,8 +807,8 @@ class DataPumpHook(BaseHook):
         try:
             call = next(flow)
             while True:
-                if call.method == "SLEEP":
-                    time.sleep(float(call.url))
+                if isinstance(call, _Sleep):
+                    time.sleep(call.seconds)
                     call = flow.send(_Answer(None))
                     continue
                 try:
@@ -735,8 +827,8 @@ class DataPumpHook(BaseHook):
         try:
             call = next(flow)
             while True:
-                if call.method == "SLEEP":
-                    await asyncio.sleep(float(call.url))
+                if isinstance(call, _Sleep):
+                    await asyncio.sleep(call.seconds)
                     call = flow.send(_Answer(None))
                     continue
                 try:
@@ -779,68 +871,222 @@ class DataPumpHook(BaseHook):
 
     # ---------------------------------------------------------------------------- flows
 
-    def _create_flow(self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str) -> Flow[DataPumpJob]:
+    def _create_flow(self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str | None) -> Flow[DataPumpJob]:
         body = validate_payload(payload)  # never send what we would reject
         operation = body["operation"]
-        if validate_endpoint(endpoint, operation) != "jobs":
-            body = {k: v for k, v in body.items() if k != "operation"}
-        url = links.settings.api_root + ("jobs/" if endpoint == "jobs" else endpoint)
-        known = {job.ident for job in (yield from self._all_jobs_flow(links))}
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                answer = yield _Call("POST", url, json=body, idempotent=False, ok=frozenset({200, 201}))
-            except _AmbiguousCreate as ambiguous:
-                # ORDS may still be creating the job our lost request asked for, so look for it
-                # over a grace window of two request timeouts before concluding it does not exist.
-                grace_until = time.monotonic() + (0 if ambiguous.answered else 2 * links.settings.timeout)
-                while True:
-                    created = [
-                        job
-                        for job in (yield from self._all_jobs_flow(links))
-                        if job.ident not in known and (job.operation or "").upper() == operation
-                    ]
-                    if created or time.monotonic() >= grace_until:
-                        break
-                    yield _Call("SLEEP", str(min(1.0, max(0.0, grace_until - time.monotonic()))))
-                if len(created) == 1:
-                    self.log.warning("The create request failed (%s) but ORDS did create %s; using it", ambiguous, created[0].ident)
-                    return (yield from self._get_flow(links, created[0]))
-                if len(created) > 1:
-                    raise DataPumpError(
-                        f"the create request failed ({ambiguous}) and {len(created)} new {operation} jobs appeared "
-                        f"meanwhile ({', '.join(j.ident for j in created)}); refusing to guess which one is ours"
-                    ) from ambiguous.cause
-                if attempt == self.retry.attempts:
-                    raise ambiguous.cause from None
-                wait = self.retry.delay(attempt, getattr(ambiguous.cause, "retry_after", None)) or 0.0
-                self.log.warning("The create request failed (%s) and created no job; sending it again in %.1fs", ambiguous, wait)
-                yield _Call("SLEEP", str(wait))
-                continue
-            return DataPumpJob.from_json(answer.body)
-        raise AssertionError("unreachable")
-
-    def _all_jobs_flow(self, links: LinkPolicy, page: int = 500) -> Flow[list[DataPumpJob]]:
-        jobs: list[DataPumpJob] = []
-        offset = 0
+        generated = operation == "EXPORT" and body.get("file_name") is None and self._unique_names(links)
+        if generated:
+            # A name no other submission uses: when the create's answer is lost, the dump set of a
+            # new job proves whether it is ours (see _identify_flow). ORDS's own default name is
+            # EXPDAT%U-<timestamp>.DMP, the same for every job created in one second.
+            body["file_name"] = unique_dump_template()
+        chosen, sent = body_for_endpoint(body, endpoint, links.settings.ords_version)
+        url = links.settings.api_root + ("jobs/" if chosen == "jobs" else chosen)
+        window = _SearchWindow.around(operation, time.time())
+        known, _ = yield from self._search_flow(links, window)
+        attempt = clashes = 0
         while True:
-            result = yield from self._list_flow(links, page, offset)
-            jobs.extend(result.items)
-            if not result.has_more or not result.items:
-                return jobs
-            offset += len(result.items)
+            attempt += 1
+            try:
+                answer = yield _Call("POST", url, json=sent, idempotent=False, ok=frozenset({200, 201}))
+                return DataPumpJob.from_json(answer.body)
+            except (_AmbiguousCreate, DataPumpHTTPError) as failure:
+                cause = failure.cause if isinstance(failure, _AmbiguousCreate) else failure
+                if _is_name_clash(cause) and clashes < NAME_CLASH_ATTEMPTS:
+                    # ORA-31634: another job of this owner got this second's name first (ORDS names
+                    # jobs by the second). Nothing was created; the next second is free.
+                    clashes += 1
+                    attempt -= 1
+                    wait = 1.0 + random.uniform(0, 1.5)
+                    self.log.info("ORDS named the job after one created in the same second (ORA-31634); "
+                                  "sending the create again in %.1fs", wait)
+                    yield _Sleep(wait)
+                    continue
+                ours_may_exist = isinstance(failure, _AmbiguousCreate) or (generated and _dump_file_exists(cause))
+                if not ours_may_exist:
+                    raise
+                answered = not isinstance(failure, _AmbiguousCreate) or failure.answered
+            grace = 0.0 if answered else 2 * links.settings.timeout
+            job = yield from self._identify_flow(links, body, window, {j.ident for j in known}, cause,
+                                                 grace=grace, settle=grace + self.identity_settle)
+            if job is not None:
+                return job
+            if attempt >= self.retry.attempts:
+                raise cause
+            wait = self.retry.delay(attempt, getattr(cause, "retry_after", None)) or 0.0
+            self.log.warning("The create request failed (%s) and no new job is ours; sending it again in %.1fs", cause, wait)
+            yield _Sleep(wait)
 
-    def _list_flow(self, links: LinkPolicy, limit: int | None, offset: int | None) -> Flow[JobPage]:
-        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
-        answer = yield _Call("GET", links.settings.api_root + "jobs/", params=params or None)
+    def _unique_names(self, links: LinkPolicy) -> bool:
+        # The export endpoint documents file_name from ORDS 21.3; an older one would drop it.
+        version = parse_ords_version(links.settings.ords_version)
+        return version is None or version >= (21, 3)
+
+    def _identify_flow(
+        self, links: LinkPolicy, body: Mapping[str, Any], window: _SearchWindow, known: set[str],
+        cause: Exception, *, grace: float, settle: float,
+    ) -> Flow[DataPumpJob | None]:
+        """Which new job, if any, did our unanswered create start? Decided from evidence only.
+
+        New jobs of the same operation are candidates; each is ours, not ours, or undecided
+        (``_evidence_flow``). Waits up to ``grace`` seconds for a job to appear (a request with no
+        answer may still be in the server's hands) and up to ``settle`` for the evidence to settle.
+        None: nothing new is ours, and sending the create again starts no second job.
+        """
+        started = time.monotonic()
+        while True:
+            jobs, complete = yield from self._search_flow(links, window)
+            candidates = [j for j in jobs if j.ident not in known]
+            if not complete:
+                self.log.warning("The job list was longer than %d pages; candidates past them are not considered", LIST_MAX_PAGES)
+            decision = yield from self._decide_flow(links, body, [c.ident for c in candidates])
+            elapsed = time.monotonic() - started
+            if decision.ours is not None:
+                self.log.warning("The create request failed (%s) but ORDS did create %s: %s",
+                                 cause, decision.ours.ident, decision.why)
+                return decision.ours
+            if not decision.undecided and elapsed >= grace:
+                if candidates:
+                    self.log.info("New %s job(s) %s belong to other submissions: %s", body["operation"],
+                                  ", ".join(c.ident for c in candidates), decision.why)
+                return None
+            if elapsed >= settle:
+                idents = sorted(decision.undecided)
+                pending = {"pending_create": True, "request": dict(body), "candidates": idents,
+                           "known": sorted(known), "window": window.lower}
+                raise DataPumpAmbiguousJobError(
+                    f"the create request failed ({cause}) and {len(idents)} new {body['operation']} job(s) may be ours: "
+                    f"{', '.join(idents)}. None is proven ours yet ({decision.why}); refusing to report another "
+                    "submission's job, or to start a second one. A retry of this task settles it once they end.",
+                    candidates=idents, pending=pending,
+                ) from cause
+            yield _Sleep(min(2.0, max(0.2, settle - elapsed)))
+
+    def _settle_flow(self, links: LinkPolicy, pending: Mapping[str, Any]) -> Flow[DataPumpJob | None]:
+        request, candidates = pending.get("request"), pending.get("candidates")
+        if not isinstance(request, Mapping) or not isinstance(candidates, list):
+            raise DataPumpValidationError("pending", "is not what DataPumpAmbiguousJobError.pending holds")
+        body = validate_payload(request)
+        # Jobs that appeared since the failed try are candidates too: our late create may be one.
+        window = _SearchWindow(body["operation"], str(pending.get("window") or _SearchWindow.around(body["operation"], time.time()).lower))
+        known = {str(k) for k in pending.get("known") or ()}
+        jobs, _ = yield from self._search_flow(links, window)
+        idents = list(dict.fromkeys([*map(str, candidates), *(j.ident for j in jobs if j.ident not in known)]))
+        decision = yield from self._decide_flow(links, body, idents)
+        if decision.ours is not None:
+            self.log.info("%s is the job the earlier create started: %s", decision.ours.ident, decision.why)
+            return decision.ours
+        if not decision.undecided:
+            self.log.info("None of %s is the earlier create's job (%s); nothing of ours was created", ", ".join(idents), decision.why)
+            return None
+        raise DataPumpAmbiguousJobError(
+            f"which of {', '.join(sorted(decision.undecided))} the earlier create started cannot be told yet "
+            f"({decision.why}); it can once they end",
+            candidates=sorted(decision.undecided), pending=dict(pending),
+        )
+
+    def _decide_flow(self, links: LinkPolicy, body: Mapping[str, Any], idents: list[str]) -> Flow[_Decision]:
+        evidence: dict[str, tuple[str, str, DataPumpJob | None]] = {}
+        for ident in idents:
+            evidence[ident] = yield from self._evidence_flow(links, body, ident)
+        strong = [job for kind, _, job in evidence.values() if kind == "ours!" and job is not None]
+        weak = [job for kind, _, job in evidence.values() if kind == "ours" and job is not None]
+        undecided = {i for i, (kind, _, _) in evidence.items() if kind == "undecided"}
+        why = "; ".join(f"{i}: {reason}" for i, (_, reason, _) in evidence.items()) or "no new job"
+        if len(strong) == 1:
+            return _Decision(strong[0], set(), why)
+        if len(strong) > 1:
+            # Two dump sets with our one-off name cannot both be ours: say so instead of guessing.
+            return _Decision(None, {j.ident for j in strong} | undecided, why)
+        if len(weak) == 1 and not undecided:
+            return _Decision(weak[0], set(), why)
+        return _Decision(None, undecided | {j.ident for j in weak}, why)
+
+    def _evidence_flow(self, links: LinkPolicy, body: Mapping[str, Any], ident: str) -> Flow[tuple[str, str, DataPumpJob | None]]:
+        """("ours!" proven by our one-off dump name | "ours" by its selection | "not ours" | "undecided", why, job)."""
+        result = yield from self._resolve_flow(links, ident, {"request": body})
+        job = result.job
+        if (job.operation or body["operation"]).upper() != body["operation"]:
+            return "not ours", f"a {job.operation} job", None
+        if result.verdict.outcome is Outcome.VANISHED:
+            return "not ours", "gone from ORDS", None
+        if result.verdict.running:
+            return "undecided", "still running: its dump set and log are written when it ends", None
+        check = result.selection or {}
+        mismatches = [m for m in check.get("mismatches", ()) if not m.startswith("file_name ")]
+        if mismatches:
+            return "not ours", mismatches[0], None
+        dumps = [f["name"] for f in result.files if f["kind"] == "dump"] or list(result.log_dump_files)
+        template = body.get("file_name")
+        if body["operation"] == "EXPORT" and isinstance(template, str) and "://" not in template:
+            if dumps and all(file_template_regex(template).match(d) for d in dumps):
+                return "ours!", f"its dump set {', '.join(dumps[:3])} has this request's name", job
+            if dumps and not all(_DEFAULT_DUMP_NAME.match(d) for d in dumps):
+                return "not ours", f"its dump set is {', '.join(dumps[:3])}", None
+            # ORDS's own default names: an older ORDS may have dropped our file_name.
+            return "undecided", "its dump set has ORDS's default names, which prove nothing", None
+        if check.get("objects_seen"):
+            return "ours", "what it processed matches this request", job
+        return "undecided", "it processed nothing that proves whose it is", None
+
+    def _search_flow(self, links: LinkPolicy, window: _SearchWindow) -> Flow[tuple[list[DataPumpJob], bool]]:
+        """REST jobs of one operation named after ``window.lower``: a bounded walk of the job list.
+
+        The list mirrors DBA_DATAPUMP_JOBS and only grows (control tables are kept by default), so
+        it is filtered with ``q`` (documented) and walked by its ``next`` links (``offset`` is not a
+        documented request parameter) for at most LIST_MAX_PAGES pages. The filter is applied here
+        too: a server may ignore ``q``, or refuse it (then the walk goes on without it).
+        """
+        url: str = links.settings.api_root + "jobs/"
+        params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": json.dumps(window.q, separators=(",", ":"))}
+        jobs: list[DataPumpJob] = []
+        firsts: set[str] = set()
+        for _ in range(LIST_MAX_PAGES):
+            try:
+                page = yield from self._list_flow(links, url=url, params=params)
+            except DataPumpHTTPError as err:
+                if err.status == 400 and params and "q" in params:
+                    self.log.info("ORDS refused the job-list filter q (%s); listing without it", err)
+                    url, params = links.settings.api_root + "jobs/", {"limit": LIST_PAGE_SIZE}
+                    continue
+                raise
+            jobs.extend(job for job in page.items if window.matches(job))
+            first = page.items[0].ident if page.items else ""
+            if not page.has_more or not page.items or first in firsts:
+                # The same first row twice: the server ignores paging, and walking on cannot end.
+                return jobs, not page.has_more or not page.items
+            firsts.add(first)
+            if page.next_href:
+                parts = urlsplit(page.next_href)
+                url = links.settings.api_root + "jobs/"
+                params = dict(parse_qsl(parts.query)) if parts.query else None
+            else:
+                params = {**(params or {}), "offset": (page.offset or 0) + page.count}
+        return jobs, False
+
+    def _list_flow(self, links: LinkPolicy, limit: int | None = None, offset: int | None = None, *,
+                   q: Mapping[str, Any] | None = None, url: str | None = None,
+                   params: Mapping[str, Any] | None = None) -> Flow[JobPage]:
+        if params is None:
+            params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
+            if q is not None:
+                params["q"] = json.dumps(q, separators=(",", ":"))
+        answer = yield _Call("GET", url or links.settings.api_root + "jobs/", params=params or None)
         body = answer.body
         if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
             raise DataPumpProtocolError("the job list has no items array")
+        next_href = next(
+            (link.get("href") for link in body.get("links") or ()
+             if isinstance(link, Mapping) and link.get("rel") == "next" and isinstance(link.get("href"), str)),
+            None,
+        )
         return JobPage(
             items=tuple(DataPumpJob.from_json(item) for item in body["items"]),
             has_more=bool(body.get("hasMore")),
             limit=body.get("limit") if isinstance(body.get("limit"), int) else None,
             offset=body.get("offset") if isinstance(body.get("offset"), int) else None,
             count=len(body["items"]),
+            next_href=next_href,
         )
 
     def _get_flow(self, links: LinkPolicy, job: JobRef) -> Flow[DataPumpJob]:
@@ -862,7 +1108,7 @@ class DataPumpHook(BaseHook):
             if err.status != 404:
                 raise
             gone = DataPumpJob(owner_name=owner, job_name=name)
-            return _result(gone, classify(None), url, (), extras)
+            return _result(gone, classify(None), url, None, extras)
         verdict = classify(current)
         logs: dict[str, tuple[LogSummary, bool]] = {}
         if verdict.outcome is not Outcome.RUNNING:
@@ -880,32 +1126,69 @@ class DataPumpHook(BaseHook):
         summary = primary[1] if primary else None
         if verdict.outcome is not Outcome.RUNNING:
             verdict = classify(current, summary, log_unavailable=summary is None)
-        return _result(current, verdict, url, summary.objects if summary else (), extras, links,
-                       log_file=primary[0] if primary else None)
+        return _result(current, verdict, url, summary, extras, links, log_file=primary[0] if primary else None)
 
     # ---------------------------------------------------------------------------- public API (sync)
 
-    def create_job(self, payload: Mapping[str, Any], endpoint: str = "jobs") -> DataPumpJob:
-        """Submit a validated payload (``operation`` included) to ``jobs/``, ``export`` or ``import``.
+    def create_job(self, payload: Mapping[str, Any], endpoint: str | None = None) -> DataPumpJob:
+        """Submit a validated payload (``operation`` included).
 
-        The POST is never retried blindly: after an ambiguous failure the job list is checked for a
-        job this call may have created, so a retry cannot start a second export.
+        ``endpoint`` None posts to the operation's own endpoint (``export`` or ``import``), which
+        every ORDS version documents; ``"jobs"`` posts to ``jobs/``, documented up to ORDS 24.4. A key
+        the endpoint does not document is refused before anything is sent.
+
+        An export without ``file_name`` gets a one-off dump name (``EXPDAT%U-<UTC time>-<random>.DMP``).
+        The POST is never retried blindly: after an ambiguous failure the new jobs in the job list
+        are examined, and one is adopted only when the evidence proves it ours (its dump set has
+        the one-off name, or what it processed matches the request). When that cannot be told yet,
+        DataPumpAmbiguousJobError names the candidates, and ``settle_create`` decides later.
         """
         return self._run(self._create_flow(self.links, payload, endpoint))
+
+    def settle_create(self, pending: Mapping[str, Any]) -> DataPumpJob | None:
+        """Decide a create that DataPumpAmbiguousJobError left open: the job that is ours, or None
+        when every candidate has proven another submission's (nothing of ours was created).
+        Raises DataPumpAmbiguousJobError again while the evidence is still open."""
+        return self._run(self._settle_flow(self.links, pending))
 
     def get_job(self, job: JobRef) -> DataPumpJob:
         return self._run(self._get_flow(self.links, job))
 
-    def list_jobs(self, limit: int | None = None, offset: int | None = None) -> JobPage:
-        return self._run(self._list_flow(self.links, limit, offset))
+    def list_jobs(self, limit: int | None = None, offset: int | None = None, q: Mapping[str, Any] | None = None) -> JobPage:
+        """One page of the job list (every owner's jobs, as DBA_DATAPUMP_JOBS). ``q`` is an ORDS
+        filter object, e.g. ``{"job_name": {"$like": "DATAPUMP_REST_EXPORT_%"}}``; ``offset`` is
+        not documented by Oracle for this endpoint (follow ``JobPage.next_href`` instead)."""
+        return self._run(self._list_flow(self.links, limit, offset, q=q))
 
     def get_file_text(self, job: JobRef, file_name: str) -> str:
         """A job's text file (its log), decoded; use stream_file for dumps."""
         return self._run(self._text_flow(self.links, job, file_name))
 
     def resolve(self, job: JobRef, **extras: Any) -> JobResult:
-        """The job's current verdict: running, or how it ended (reading its logs when it ended)."""
-        return self._run(self._resolve_flow(self.links, job, extras))
+        """The job's current verdict: running, or how it ended (reading its logs when it ended).
+
+        ``extras``: ``request`` (the body as sent: the result then says what the log shows ran
+        against it, in ``selection``), ``datapump_dir`` and ``file_name`` (carried into the result),
+        ``log_file`` (the job's own log: with ``keep_master=0`` a successful job leaves ORDS, and
+        with ``oracle_conn_id`` set its verdict is then read from that log through SQL).
+        """
+        return self._after_vanished(self._run(self._resolve_flow(self.links, job, extras)), extras)
+
+    def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:
+        """keep_master=0: a job that succeeded drops its control table, and ORDS forgets it (404).
+        Its log stays in the directory; Oracle can read it (UTL_FILE/BFILE) when ORDS no longer can."""
+        request = extras.get("request") if isinstance(extras.get("request"), Mapping) else {}
+        log_name = extras.get("log_file")
+        if (result.verdict.outcome is not Outcome.VANISHED or request.get("keep_master") != 0
+                or not self.oracle_conn_id or not isinstance(log_name, str)):
+            return result
+        directory = request.get("datapump_dir") or "DATA_PUMP_DIR"
+        summary = parse_log(self.read_log(directory, log_name))
+        if summary.final is None:
+            return result
+        self.log.info("Job %s left ORDS (keep_master=0); its log %s, read through Oracle, says: %s",
+                      result.job.ident, log_name, summary.final.line)
+        return _result(result.job, classify(None, summary), result.self_url, summary, extras, log_file=log_name)
 
     def stream_file(self, job: JobRef, file_name: str, sink: IO[bytes] | Callable[[], IO[bytes]]) -> int:
         """Write a job file to a binary file object and return its size in bytes.
@@ -922,20 +1205,28 @@ class DataPumpHook(BaseHook):
 
     # ---------------------------------------------------------------------------- public API (async)
 
-    async def acreate_job(self, payload: Mapping[str, Any], endpoint: str = "jobs") -> DataPumpJob:
+    async def acreate_job(self, payload: Mapping[str, Any], endpoint: str | None = None) -> DataPumpJob:
         return await self._arun(self._create_flow(await self._alinks(), payload, endpoint))
+
+    async def asettle_create(self, pending: Mapping[str, Any]) -> DataPumpJob | None:
+        return await self._arun(self._settle_flow(await self._alinks(), pending))
 
     async def aget_job(self, job: JobRef) -> DataPumpJob:
         return await self._arun(self._get_flow(await self._alinks(), job))
 
-    async def alist_jobs(self, limit: int | None = None, offset: int | None = None) -> JobPage:
-        return await self._arun(self._list_flow(await self._alinks(), limit, offset))
+    async def alist_jobs(self, limit: int | None = None, offset: int | None = None,
+                         q: Mapping[str, Any] | None = None) -> JobPage:
+        return await self._arun(self._list_flow(await self._alinks(), limit, offset, q=q))
 
     async def aget_file_text(self, job: JobRef, file_name: str) -> str:
         return await self._arun(self._text_flow(await self._alinks(), job, file_name))
 
     async def aresolve(self, job: JobRef, client: httpx.AsyncClient | None = None, **extras: Any) -> JobResult:
-        return await self._arun(self._resolve_flow(await self._alinks(), job, extras), client)
+        result = await self._arun(self._resolve_flow(await self._alinks(), job, extras), client)
+        if result.verdict.outcome is Outcome.VANISHED and self.oracle_conn_id:
+            # SQL is blocking: off the event loop, as the trigger's stop-on-kill is.
+            result = await asyncio.to_thread(self._after_vanished, result, extras)
+        return result
 
     async def astream_file(self, job: JobRef, file_name: str, sink: IO[bytes] | Callable[[], IO[bytes]]) -> int:
         links = await self._alinks()
@@ -1097,7 +1388,8 @@ def _ident_from_url(url: str) -> tuple[str | None, str | None]:
 
 
 def _check_ident_part(value: str) -> None:
-    if not value or len(value) > 128 or any(ch in "/\\,?#\"'" or ord(ch) < 33 for ch in value):
+    # $ and # are legal in Oracle names (C##ADMIN, a common user); they are percent-encoded in URLs.
+    if not value or len(value) > 128 or any(ch in "/\\,?\"'%" or ord(ch) < 33 or ord(ch) == 127 for ch in value):
         raise DataPumpValidationError("job", f"{value[:80]!r} is not a Data Pump owner or job name")
 
 
@@ -1127,14 +1419,28 @@ def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> tuple[str, LogS
     return name, summary
 
 
-def _result(job: DataPumpJob, verdict: Any, url: str, objects: Any, extras: Mapping[str, Any] | None,
+def _result(job: DataPumpJob, verdict: Any, url: str, summary: LogSummary | None, extras: Mapping[str, Any] | None,
             links: LinkPolicy | None = None, log_file: str | None = None) -> JobResult:
     extras = extras or {}
     files = []
     for f in job.files:
         href = links.follow(f.href, job.owner_name, job.job_name, f.name) if links else f.href
         files.append({"name": f.name, "kind": f.kind, "url": href})
-    template = extras.get("file_name") or dump_template_from_names(f["name"] for f in files if f["kind"] == "dump")
+    dumps = [f["name"] for f in files if f["kind"] == "dump"]
+    log_dumps = tuple(d.replace("\\", "/").rsplit("/", 1)[-1] for d in (summary.dump_files if summary else ()))
+    template = extras.get("file_name") or dump_template_from_names(dumps or log_dumps)
+    objects = summary.objects if summary else ()
+    selection = None
+    request = extras.get("request")
+    if isinstance(request, Mapping) and verdict.outcome.is_terminal and verdict.outcome is not Outcome.VANISHED:
+        selection = check_selection(
+            request,
+            owner=job.owner_name,
+            job_mode=job.job_mode,
+            objects=((o.schema, o.name) for o in objects),
+            dump_files=dumps or log_dumps,
+            log_read=summary is not None,
+        ).to_json()
     return JobResult(
         job=job,
         verdict=verdict,
@@ -1144,6 +1450,8 @@ def _result(job: DataPumpJob, verdict: Any, url: str, objects: Any, extras: Mapp
         dump_file_template=template,
         datapump_dir=extras.get("datapump_dir"),
         log_file=log_file,
+        selection=selection,
+        log_dump_files=log_dumps,
     )
 
 

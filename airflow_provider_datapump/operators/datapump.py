@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
-from airflow_provider_datapump.exceptions import DataPumpValidationError
-from airflow_provider_datapump.payloads import build_payload, validate_endpoint
+from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
+from airflow_provider_datapump.payloads import body_for_endpoint, build_payload, validate_endpoint
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
@@ -84,13 +84,14 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         payload: Mapping[str, Any] | str | None = None,
         remap_schemas: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         from_job: Mapping[str, Any] | str | None = None,
-        endpoint: str = "jobs",
+        endpoint: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 10.0,
         fail_on_errors: bool = True,
         allowed_ora_codes: Sequence[str] | str | None = None,
         cancel_on_kill: bool = True,
+        verify_selection: bool = True,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -119,6 +120,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self.poll_interval = poll_interval
         self.fail_on_errors = fail_on_errors
         self.cancel_on_kill = cancel_on_kill
+        self.verify_selection = verify_selection
         self.hook_params = hook_params
         self.rendered_body: dict[str, Any] | None = None
         self.job_ref: dict[str, Any] | None = None
@@ -153,10 +155,20 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def build_body(self, parse_time: bool = False) -> dict[str, Any]:
         """The validated ORDS body; raises DataPumpValidationError naming the field."""
-        return build_payload(self.operation, **self._payload_args(parse_time))
+        body = build_payload(self.operation, **self._payload_args(parse_time))
+        body_for_endpoint(body, self.endpoint)  # a key this endpoint would drop fails now, by name
+        if body.get("keep_master") == 0 and not self.oracle_conn_id:
+            raise DataPumpValidationError(
+                "keep_master", "0 drops the job from ORDS as soon as it succeeds, so its verdict could only be "
+                "read from its log through SQL: set oracle_conn_id, or leave keep_master unset",
+            )
+        return body
 
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name")}
+        # JSON: these also travel to the trigger. ``request`` lets the result say what ran against
+        # what was asked; ``log_file`` lets a keep_master=0 job be judged after ORDS forgot it.
+        return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name"),
+                "request": dict(body), "log_file": (self.job_ref or {}).get("log_file")}
 
     def _do_render_template_fields(self, parent: Any, template_fields: Any, context: Any, jinja_env: Any, seen_oids: Any) -> None:
         # Overridden here, not in render_template_fields, because a mapped task renders its unmapped
@@ -188,12 +200,25 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def submit_job(self, context: Context) -> dict[str, Any]:
         assert self.rendered_body is not None
-        job = self.hook.create_job(self.rendered_body, endpoint=self.endpoint)
-        _, _, url = self.hook.locate(job)
-        self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url}
-        self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, url)
-        self._publish_job_ref(context)
+        try:
+            job = self.hook.create_job(self.rendered_body, endpoint=self.endpoint)
+        except DataPumpAmbiguousJobError as err:
+            # Stored so that the retry settles which candidate is ours instead of submitting again.
+            store = context.get("task_state_store")
+            if store is not None and getattr(self, "durable", True):
+                store.set(self.external_id_key, err.pending)
+            raise
+        self._adopt(job, context)
+        self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, self.job_ref["self_url"])
         return self.job_ref
+
+    def _adopt(self, job: Any, context: Context) -> None:
+        _, _, url = self.hook.locate(job)
+        logs = [f.name for f in job.files if f.kind == "log"]
+        # An import links the export's log too; its own is the IMPDAT one, listed last.
+        self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url,
+                        "log_file": logs[-1] if logs else None}
+        self._publish_job_ref(context)
 
     def _publish_job_ref(self, context: Context) -> None:
         # For the "ORDS job" link. Airflow clears a try's XComs when the next try starts, so a
@@ -203,6 +228,16 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             ti.xcom_push(key=XCOM_JOB_KEY, value=self.job_ref)
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
+        if isinstance(external_id, Mapping) and external_id.get("pending_create"):
+            job = self.hook.settle_create(external_id)  # raises while the evidence is still open
+            if job is None:
+                self.log.info("The earlier try's create started no job; submitting again")
+                return "vanished"
+            self._adopt(job, context)
+            store = context.get("task_state_store")
+            if store is not None:
+                store.set(self.external_id_key, self.job_ref)
+            external_id = self.job_ref
         self.job_ref = dict(external_id)
         self._publish_job_ref(context)
         result = self.hook.resolve(self.job_ref, **self._extras(self.rendered_body or {})).to_xcom()

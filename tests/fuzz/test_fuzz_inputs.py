@@ -45,7 +45,7 @@ from airflow_provider_datapump.jobs import (
     classify,
     parse_log,
 )
-from airflow_provider_datapump.payloads import FIELDS, build_payload, validate_payload
+from airflow_provider_datapump.payloads import FIELDS, body_for_endpoint, build_payload, validate_payload
 from tests.fuzz.budget import EXAMPLES, fuzz_settings, run_property
 from tests.helpers import context
 
@@ -464,6 +464,11 @@ def test_operators_send_nothing_refused_and_everything_accepted_once(request, em
             allowed = allowed_fields(operation, args)
             try:
                 expected: Any = build_payload(operation, **args)
+                # The operator's own rules on top: only the keys its endpoint documents, and no
+                # keep_master=0 without an Oracle connection to read the verdict through.
+                body_for_endpoint(expected, None)
+                if expected.get("keep_master") == 0:
+                    raise DataPumpValidationError("keep_master", "needs oracle_conn_id")
             except DataPumpValidationError as err:
                 expected = err
             try:

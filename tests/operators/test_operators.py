@@ -3,6 +3,8 @@ the acceptance policy, reattach on retry and cancel on kill."""
 
 from __future__ import annotations
 
+import re
+
 import time
 
 import pytest
@@ -27,9 +29,13 @@ def test_sync_export_returns_the_job_dict(ords_conn):
     assert result["outcome"] == "succeeded" and result["operation"] == "EXPORT"
     assert {f["kind"] for f in result["files"]} == {"dump", "log"}
     assert {(o["schema"], o["name"], o["rows"]) for o in result["objects"]} == {("TESTUSER1", "EMP", 14), ("TESTUSER1", "DEPT", 4)}
-    ident = {k: result[k] for k in ("owner_name", "job_name", "self_url")}
+    # The job's identity, and its own log (with keep_master=0 its verdict is read from it via SQL).
+    ident = {k: result[k] for k in ("owner_name", "job_name", "self_url", "log_file")}
     assert ctx["ti"].pushed["datapump_job"] == ident  # for the extra link, before waiting
     assert ctx["task_state_store"].data["datapump_job"] == ident  # for reattach, before waiting
+    # The export got a one-off dump name, and the log shows it ran what was asked.
+    assert re.fullmatch(r"EXPDAT%U-\d{8}_\d{6}-[0-9A-F]{8}\.DMP", result["dump_file_template"].replace("01", "%U", 1))
+    assert result["selection_check"]["ok"] and "schemas" in result["selection_check"]["checked"]
 
 
 def test_refresh_from_export_result(ords_conn):
