@@ -191,3 +191,56 @@ def test_keep_master_values():
 def test_payload_must_be_an_object():
     rejects("payload", payload="[1, 2]")
     rejects("payload", payload="{not json")
+
+
+# ------------------------------------------------------------------ endpoints (issue 15)
+
+from airflow_provider_datapump.payloads import ENDPOINT_FIELDS, body_for_endpoint  # noqa: E402
+
+
+
+def test_the_default_endpoint_is_the_operations_own():
+    body = build_payload("EXPORT", schemas=["HR"])
+    endpoint, sent = body_for_endpoint(body, None)
+    assert endpoint == "export" and "operation" not in sent and sent["schema_expressions"]
+    endpoint, sent = body_for_endpoint(build_payload("IMPORT", file_name="X%U.DMP"), None)
+    assert endpoint == "import" and "operation" not in sent
+    endpoint, sent = body_for_endpoint(body, "jobs")
+    assert endpoint == "jobs" and sent["operation"] == "EXPORT"
+
+
+@pytest.mark.parametrize(
+    ("operation", "args", "endpoint", "field", "words"),
+    [
+        ("IMPORT", {"file_name": "X%U.DMP", "filter": "EMP"}, None, "filter", "not a field of the ORDS import endpoint"),
+        ("EXPORT", {"keep_master": 0}, "jobs", "keep_master", "export and import endpoints"),
+    ],
+)
+def test_a_key_the_endpoint_would_drop_is_refused_by_name(operation, args, endpoint, field, words):
+    body = build_payload(operation, **args)
+    with pytest.raises(DataPumpValidationError) as caught:
+        body_for_endpoint(body, endpoint)
+    assert caught.value.field == field and words in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("version", "args", "endpoint", "field"),
+    [
+        ("21.2", {"file_name": "X%U.DMP"}, None, "file_name"),  # 19c/21c export has no file_name
+        ("24.4", {"keep_master": 1}, None, "keep_master"),  # keep_master from 25.4
+        ("25.4", {}, "jobs", "endpoint"),  # no jobs/ page after 24.4
+    ],
+)
+def test_the_connections_ords_version_narrows_the_keys(version, args, endpoint, field):
+    body = build_payload("EXPORT", schemas=["HR"], **args)
+    with pytest.raises(DataPumpValidationError) as caught:
+        body_for_endpoint(body, endpoint, version)
+    assert caught.value.field == field
+    body_for_endpoint(body, endpoint, "26.3" if endpoint is None else "24.4")  # a version that has it
+
+
+def test_every_field_belongs_to_some_endpoint():
+    from airflow_provider_datapump.payloads import FIELDS
+
+    assert set(FIELDS) == set().union(*ENDPOINT_FIELDS.values())
+    assert "filter" not in ENDPOINT_FIELDS["import"] and "remap_schemas" not in ENDPOINT_FIELDS["export"]
