@@ -1245,8 +1245,9 @@ class EmulatorState:
             cap = self.settings["list_max_limit"]
             # A limit above the server's maximum is capped silently; the answer's limit says so.
             lim = min(self._int_param("limit", limit, 25, 1, None), cap)
-            asked_off = self._int_param("offset", offset, 0, 0, None)
-            off = asked_off if self.settings["offset_support"] == "honoured" else 0
+            off = self._int_param("offset", offset, 0, 0, None)  # validated even when ignored
+            if self.settings["offset_support"] == "ignored":
+                off = 0
             rows = []
             for job in sorted(self._jobs.values(), key=lambda j: (j.owner, j.name)):
                 if not self._visible(job):
@@ -1285,12 +1286,12 @@ class EmulatorState:
                 {"rel": "describedby", "href": f"{prefix}/metadata-catalog/"},
                 {"rel": "first", "href": first},
             ]
-            # A server that ignores offset still computes its links from the offset it was sent.
-            link_off = asked_off
-            if link_off > 0:
-                links.append({"rel": "prev", "href": f"{base}?offset={max(0, link_off - lim)}&limit={lim}{extra}"})
-            if link_off + lim < len(rows):
-                links.append({"rel": "next", "href": f"{base}?offset={link_off + lim}&limit={lim}{extra}"})
+            # A server that ignores offset serves page one every time, with page one's next link:
+            # a client that follows next links without a bound never stops.
+            if off > 0:
+                links.append({"rel": "prev", "href": f"{base}?offset={max(0, off - lim)}&limit={lim}{extra}"})
+            if has_more:
+                links.append({"rel": "next", "href": f"{base}?offset={off + lim}&limit={lim}{extra}"})
             return {
                 "items": items,
                 "hasMore": has_more,
