@@ -6,5 +6,6 @@ foreground. Importing this package does not import FastAPI or uvicorn.
 """
 
 from .server import EmulatorHandle, run_emulator
+from .state import DEFAULT_ORDS_VERSION, ORDS_VERSIONS
 
-__all__ = ["run_emulator", "EmulatorHandle"]
+__all__ = ["run_emulator", "EmulatorHandle", "ORDS_VERSIONS", "DEFAULT_ORDS_VERSION"]

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 
-from .state import DEFAULT_CLIENTS, DEFAULT_USERS, OUTCOMES
+from .state import DEFAULT_CLIENTS, DEFAULT_ORDS_VERSION, DEFAULT_USERS, ORDS_VERSIONS, OUTCOMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free port)")
     p.add_argument("--data-dir", help="where directory objects and dump files live (default: a temp dir)")
     p.add_argument("--catalog", help="JSON file with the schemas and tables to start with")
+    p.add_argument(
+        "--ords-version",
+        choices=ORDS_VERSIONS,
+        default=None,
+        help=f"ORDS release whose endpoints and request keys to model (default {DEFAULT_ORDS_VERSION})",
+    )
     p.add_argument("--job-seconds", type=float, default=None, help="how long each job runs (default 1.0)")
     p.add_argument("--outcome", choices=OUTCOMES, default=None, help="how jobs end (default success)")
     p.add_argument("--dump-size", type=int, default=None, help="bytes per dump file (default: natural size)")
@@ -47,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .state import EmulatorState
 
     settings = {}
+    if args.ords_version is not None:
+        settings["ords_version"] = args.ords_version
     if args.job_seconds is not None:
         settings["duration"] = args.job_seconds
     if args.outcome is not None:

@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .errors import EmulatorError, problem_body
-from .state import EmulatorState, Principal
+from .state import EmulatorState, Principal, url_segment
 
 __all__ = ["create_app"]
 
@@ -170,6 +170,36 @@ def _next_hole(fd: int, pos: int, end: int) -> int:
         return end
 
 
+def accepts(header: str | None, media: str) -> bool:
+    """Whether an Accept header admits ``media`` (RFC 9110: the most specific range decides; q=0 refuses)."""
+    if header is None or not header.strip():
+        return True
+    kind = media.split("/", 1)[0]
+    best: tuple[int, float] | None = None
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        rng = fields[0].lower()
+        q = 1.0
+        for param in fields[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        if rng == media:
+            rank = 3
+        elif rng == f"{kind}/*":
+            rank = 2
+        elif rng == "*/*":
+            rank = 1
+        else:
+            continue
+        if best is None or rank > best[0]:
+            best = (rank, q)
+    return best is not None and best[1] > 0
+
+
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     """Single ``bytes=`` range → (start, end) inclusive; None to ignore; raise for 416."""
     m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
@@ -308,8 +338,8 @@ def _ctx(request: Request, pool: str | None, alias: str, version: str) -> Ctx:
     state: EmulatorState = request.app.state.emulator
     if alias.lower() not in state.aliases:
         raise EmulatorError(404, f"The schema alias {alias} is not mapped to a REST-enabled schema")
-    middle = f"/{pool}" if pool else ""
-    prefix = f"{_origin(request, state)}/ords{middle}/{alias}/_/db-api/{version}"
+    middle = f"/{url_segment(pool)}" if pool else ""
+    prefix = f"{_origin(request, state)}/ords{middle}/{url_segment(alias)}/_/db-api/{version}"
     return Ctx(pool, alias, version, prefix)
 
 
@@ -550,6 +580,7 @@ def create_app(state: EmulatorState) -> FastAPI:
         return await _create(request, ctx, "import")
 
     async def _create(request: Request, ctx: Ctx, endpoint: str) -> Response:
+        state.check_endpoint(endpoint)  # routing (405) comes before authentication
         principal = authenticate(request, ctx.alias)
         payload = await read_json(request, empty={} if endpoint != "jobs" else None)
         if not isinstance(payload, dict):
@@ -562,7 +593,7 @@ def create_app(state: EmulatorState) -> FastAPI:
     async def list_jobs(
         request: Request,
         ctx: Ctx,
-        limit: Annotated[int | None, Query(ge=1, le=10000, description="Page size (default 25)")] = None,
+        limit: Annotated[int | None, Query(ge=1, description="Page size (default 25; capped at the server's maximum)")] = None,
         offset: Annotated[int | None, Query(ge=0, description="Index of the first item")] = None,
         q: Annotated[str | None, Query(description="ORDS filter object, e.g. {\"state\":\"EXECUTING\"}")] = None,
     ) -> Response:
@@ -579,6 +610,8 @@ def create_app(state: EmulatorState) -> FastAPI:
         authenticate(request, ctx.alias)
         owner, name = job_id.split(",", 1)
         path, size, media = state.resolve_file(owner, name, file_name)
+        if state.settings.get("strict_accept") and not accepts(request.headers.get("accept"), media):
+            raise EmulatorError(406, f"The file is {media}, which the Accept header does not admit")
         headers: dict[str, str] = {}
         if state.settings.get("range_support"):
             headers["Accept-Ranges"] = "bytes"
@@ -645,7 +678,7 @@ def create_app(state: EmulatorState) -> FastAPI:
             "status_code": 201,
             "summary": "Create a Data Pump export or import job",
             "openapi_extra": _body({"operation": {"type": "string", "enum": ["EXPORT", "IMPORT"]}, **_COMMON_PROPS, "remap_schemas": _REMAP}, ["operation"]),
-            "responses": _responses(201, _JOB_ITEM, errors=(400, 401, 404, 415)),
+            "responses": _responses(201, _JOB_ITEM, errors=(400, 401, 404, 405, 415)),
         }),
         (DATAPUMP + "/export", create_export, "POST", "createDataPumpExport", {
             "status_code": 201,
@@ -672,7 +705,7 @@ def create_app(state: EmulatorState) -> FastAPI:
             "response_class": Response,
             "responses": {
                 200: {"description": "The file", "content": {"text/plain": {"schema": {"type": "string"}}, "application/vnd.tcpdump.pcap": {"schema": {"type": "string", "format": "binary"}}}},
-                **{k: v for k, v in _responses(200, None).items() if k != 200},
+                **{k: v for k, v in _responses(200, None, errors=(400, 401, 404, 406)).items() if k != 200},
             },
         }),
         (DB_API + "/metadata-catalog/", metadata_catalog, "GET", "getMetadataCatalog", {
@@ -745,6 +778,14 @@ def _add_control_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/_emulator/health", **hidden)
     async def health() -> Response:
         return json_response({"status": "ok"})
+
+    @app.post("/_emulator/clock", **hidden)
+    async def advance_clock(request: Request) -> Response:
+        body = await obj(request)
+        unknown = set(body) - {"advance"}
+        if unknown:
+            raise EmulatorError(400, f"unknown fields: {', '.join(sorted(unknown))}")
+        return json_response({"now": state.advance_clock(body.get("advance", 0))})
 
     @app.get("/_emulator/catalog", **hidden)
     async def get_catalog() -> Response:

@@ -13,6 +13,7 @@ STATUS_CODES: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "Forbidden"),
     404: ("NotFound", "Not Found"),
     405: ("MethodNotAllowed", "Method Not Allowed"),
+    406: ("NotAcceptable", "Not Acceptable"),
     409: ("Conflict", "Conflict"),
     413: ("PayloadTooLarge", "Payload Too Large"),
     415: ("UnsupportedMediaType", "Unsupported Media Type"),

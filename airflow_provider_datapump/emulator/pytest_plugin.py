@@ -24,7 +24,17 @@ def datapump_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def datapump_emulator(datapump_emulator_server: EmulatorHandle) -> EmulatorHandle:
-    """The session's emulator, reset to its defaults (jobs, files, faults, catalog) for this test."""
+def datapump_emulator(request: pytest.FixtureRequest, datapump_emulator_server: EmulatorHandle) -> EmulatorHandle:
+    """The session's emulator, reset to its defaults (jobs, files, faults, catalog) for this test.
+
+    Indirect parametrization applies settings for one test: a dict of settings
+    (``@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "21.2"}], indirect=True)``)
+    or an ORDS version string (``parametrize("datapump_emulator", ORDS_VERSIONS, indirect=True)``).
+    The next test's reset restores the defaults.
+    """
     datapump_emulator_server.reset()
+    param = getattr(request, "param", None)
+    if param is not None:
+        settings = {"ords_version": param} if isinstance(param, str) else dict(param)
+        datapump_emulator_server.set_scenario(**settings)
     return datapump_emulator_server

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from .state import DEFAULT_USERS, EmulatorState
 
@@ -53,7 +54,8 @@ class EmulatorHandle:
         self.url = url
         self.user = user
         self.password = password if password is not None else state.users.get(user.lower(), "")
-        self.base_url = f"{url}/ords/{user.lower()}"
+        # The alias is percent-encoded: a C## common user's '#' would otherwise start a fragment.
+        self.base_url = f"{url}/ords/{quote(user.lower(), safe='$')}"
         self.api_url = f"{self.base_url}/_/db-api/stable/database/datapump/"
         self.token_url = f"{self.base_url}/oauth/token"
 
@@ -69,6 +71,10 @@ class EmulatorHandle:
 
     def queue_scenario(self, **settings: Any) -> dict[str, Any]:
         return self.state.queue_scenario(**settings)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's time forward (e.g. past the second a job was named in)."""
+        return self.state.advance_clock(seconds)
 
     def add_fault(self, **spec: Any) -> dict[str, Any]:
         return self.state.add_fault(**spec)
@@ -182,8 +188,10 @@ def run_emulator(
     """Start the emulator on ``host:port`` (0 = a free port) in a background thread.
 
     ``settings`` are the instance defaults that ``PUT /_emulator/scenario`` also sets
-    (``duration``, ``outcome``, ``error_count``, ``ora_codes``, ``dump_size``,
-    ``token_ttl``, ``range_support``, ``link_origin``, ``directories``).
+    (``ords_version``, ``name_clash_status``, ``can_create_users``, ``full_default_threads``,
+    ``q_support``, ``offset_support``, ``list_max_limit``, ``strict_accept``, ``duration``,
+    ``outcome``, ``error_count``, ``ora_codes``, ``dump_size``, ``token_ttl``,
+    ``range_support``, ``link_origin``, ``directories``); e.g. ``run_emulator(ords_version="21.2")``.
     """
     from .app import create_app
 

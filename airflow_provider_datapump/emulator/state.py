@@ -49,6 +49,9 @@ __all__ = [
     "DEFAULT_CLIENTS",
     "DEFAULT_SETTINGS",
     "OUTCOMES",
+    "ORDS_VERSIONS",
+    "DEFAULT_ORDS_VERSION",
+    "endpoint_keys",
 ]
 
 OPERATIONS = ("EXPORT", "IMPORT")
@@ -63,7 +66,50 @@ DEFAULT_CLIENTS: dict[str, dict[str, str]] = {
     "dbapi_client": {"secret": "DbApiClientSecret1", "alias": "dbapi_user"},
 }
 
+# The ORDS releases whose Data Pump reference the emulator models (see the README's table).
+ORDS_VERSIONS = ("21.2", "24.4", "25.4", "26.3")
+DEFAULT_ORDS_VERSION = "26.3"
+LIST_SUPPORT = ("honoured", "ignored")
+Q_SUPPORT = ("honoured", "ignored", "rejected")
+
+_JOBS_21 = ("operation", "job_mode", "datapump_dir", "file_name", "filter", "name_expressions",
+            "schema_expressions", "tablespace_expressions", "remap_schemas", "threads")
+_EXPORT_21 = ("job_mode", "datapump_dir", "filter", "name_expressions", "schema_expressions",
+              "tablespace_expressions", "threads")
+_IMPORT_21 = ("job_mode", "datapump_dir", "file_name", "name_expressions", "schema_expressions",
+              "tablespace_expressions", "remap_schemas", "threads")
+# Request keys each create endpoint documents, per modelled version (None: no such endpoint).
+# 21.2: DB 19c/21c dbrst and ORDS 21.2 orrst; 24.4: ORDS 21.3-24.4 (credential_name everywhere,
+# file_name on export); 25.4/26.3: no jobs/ page, keep_master on export and import.
+_ENDPOINT_KEYS: dict[str, dict[str, tuple[str, ...] | None]] = {
+    "21.2": {"jobs": _JOBS_21, "export": _EXPORT_21, "import": _IMPORT_21},
+    "24.4": {
+        "jobs": (*_JOBS_21, "credential_name"),
+        "export": (*_EXPORT_21, "file_name", "credential_name"),
+        "import": (*_IMPORT_21, "credential_name"),
+    },
+}
+_ENDPOINT_KEYS["25.4"] = _ENDPOINT_KEYS["26.3"] = {
+    "jobs": None,
+    "export": (*_ENDPOINT_KEYS["24.4"]["export"], "keep_master"),  # type: ignore[misc]
+    "import": (*_ENDPOINT_KEYS["24.4"]["import"], "keep_master"),  # type: ignore[misc]
+}
+
+
+def endpoint_keys(version: str, endpoint: str) -> tuple[str, ...] | None:
+    """The request keys ``endpoint`` (jobs, export, import) documents in ``version``; None if it has no POST."""
+    return _ENDPOINT_KEYS[version][endpoint]
+
+
 DEFAULT_SETTINGS: dict[str, Any] = {
+    "ords_version": DEFAULT_ORDS_VERSION,
+    "name_clash_status": 400,
+    "can_create_users": True,
+    "full_default_threads": 4,
+    "q_support": "honoured",
+    "offset_support": "honoured",
+    "list_max_limit": 10000,
+    "strict_accept": True,
     "duration": 1.0,
     "outcome": "success",
     "error_count": 1,
@@ -75,19 +121,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "directories": None,
 }
 JOB_SCENARIO_KEYS = ("duration", "outcome", "error_count", "ora_codes", "dump_size")
-INSTANCE_ONLY_KEYS = ("token_ttl", "range_support", "link_origin", "directories")
-
-COMMON_KEYS = (
-    "job_mode",
-    "datapump_dir",
-    "file_name",
-    "credential_name",
-    "filter",
-    "name_expressions",
-    "schema_expressions",
-    "tablespace_expressions",
-    "threads",
-    "keep_master",
+INSTANCE_ONLY_KEYS = (
+    "token_ttl", "range_support", "link_origin", "directories", "ords_version", "name_clash_status",
+    "can_create_users", "full_default_threads", "q_support", "offset_support", "list_max_limit", "strict_accept",
 )
 
 _ORA_TEXT = {
@@ -110,6 +146,8 @@ _FILE_FORBIDDEN_RE = re.compile(r"['\";/\\\x00-\x1f\x7f]")
 _URI_FORBIDDEN_RE = re.compile(r"['\";\\\s\x00-\x1f\x7f]")
 _FILTER_ITEM_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_$#]{0,127}\.)?[A-Za-z][A-Za-z0-9_$#]{0,127}$")
 _MODE_PREFIX = {"FULL": "DATABASE_EXPORT", "SCHEMA": "SCHEMA_EXPORT", "TABLE": "TABLE_EXPORT", "TABLESPACE": "TABLE_EXPORT"}
+_NUMERIC_FIELDS = ("degree", "attached_sessions", "datapump_sessions")
+_Q_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$like", "$in")
 _LIST_FIELDS = (
     "owner_name",
     "job_name",
@@ -163,6 +201,7 @@ class _Job:
     tables: list[Table] = field(default_factory=list)
     dump_prefix: str = "SCHEMA_EXPORT"
     dump_has_users: bool = False
+    can_create_users: bool = True
     remaps: dict[str, str] = field(default_factory=dict)
     natural_errors: list[str] = field(default_factory=list)
     source_job: str | None = None
@@ -202,6 +241,11 @@ class _Fault:
             "after_bytes": self.after_bytes if self.kind == "drop" else None,
             "hits": self.hits,
         }
+
+
+def url_segment(value: str) -> str:
+    """Percent-encode one path segment of a rendered URL ('#' as %23, '/' as %2F; '$' stays)."""
+    return quote(value, safe="$")
 
 
 def _bad(message: str) -> EmulatorError:
@@ -290,9 +334,30 @@ def _validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> d
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isinf(value) or math.isnan(value):
                 raise _bad("token_ttl must be a non-negative number of seconds")
             out[key] = float(value)
-        elif key == "range_support":
+        elif key in ("range_support", "can_create_users", "strict_accept"):
             if not isinstance(value, bool):
-                raise _bad("range_support must be true or false")
+                raise _bad(f"{key} must be true or false")
+            out[key] = value
+        elif key == "ords_version":
+            if value not in ORDS_VERSIONS:
+                raise _bad(f"ords_version must be one of {', '.join(ORDS_VERSIONS)}")
+            out[key] = value
+        elif key == "name_clash_status":
+            if value not in (400, 500) or isinstance(value, bool):
+                raise _bad("name_clash_status must be 400 or 500")
+            out[key] = value
+        elif key in ("full_default_threads", "list_max_limit"):
+            top = MAX_THREADS if key == "full_default_threads" else 10**6
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise _bad(f"{key} must be an integer from 1 to {top}")
+            out[key] = value
+        elif key == "q_support":
+            if value not in Q_SUPPORT:
+                raise _bad(f"q_support must be one of {', '.join(Q_SUPPORT)}")
+            out[key] = value
+        elif key == "offset_support":
+            if value not in LIST_SUPPORT:
+                raise _bad(f"offset_support must be one of {', '.join(LIST_SUPPORT)}")
             out[key] = value
         elif key == "link_origin":
             if value is not None and (
@@ -349,7 +414,10 @@ class EmulatorState:
         }
         self._queue: list[dict[str, Any]] = []
         self._jobs: dict[tuple[str, str], _Job] = {}
-        self._used_names: set[str] = set()
+        # Control tables whose row left DBA_DATAPUMP_JOBS (keep_master 0, dropped): their names are free again.
+        self._dropped_jobs: list[_Job] = []
+        # Added to the clock: tests step past a second instead of sleeping (time only moves forward).
+        self._clock_offset = 0.0
         self._created_files: set[str] = set()
         self._object_store: dict[str, str] = {}
         self._tokens: dict[str, tuple[str, str, float]] = {}
@@ -380,7 +448,15 @@ class EmulatorState:
             raise _bad(f"invalid catalog: {exc}") from exc
 
     def now(self) -> float:
-        return _now_float(self.clock)
+        return _now_float(self.clock) + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's time forward by ``seconds`` (never back); returns the new time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < 10**9:
+            raise _bad("seconds must be a non-negative number")
+        with self._lock:
+            self._clock_offset += float(seconds)
+            return self.now()
 
     @property
     def aliases(self) -> set[str]:
@@ -492,16 +568,33 @@ class EmulatorState:
             raise _bad("file_name must not contain '..'")
         return file_name
 
-    def _parse_payload(self, payload: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], list[str]]:
+    def check_endpoint(self, endpoint: str) -> None:
+        """405 for a create endpoint the modelled ORDS version does not have (jobs/ on 25.x+)."""
+        if endpoint_keys(self.settings["ords_version"], endpoint) is None:
+            raise EmulatorError(
+                405,
+                f"The POST method is not allowed on this resource (ORDS {self.settings['ords_version']})",
+                headers={"Allow": "GET"},
+            )
+
+    def _known_keys(self, payload: dict[str, Any], endpoint: str) -> tuple[str, ...]:
+        """Keys this endpoint of this version uses for this payload; every other key is dropped silently."""
+        known = endpoint_keys(self.settings["ords_version"], endpoint) or ()
         if endpoint == "jobs":
-            known = ("operation", *COMMON_KEYS, "remap_schemas")
-        elif endpoint == "export":
-            known = COMMON_KEYS
-        elif endpoint == "import":
-            known = (*COMMON_KEYS, "remap_schemas")
-        else:  # pragma: no cover
-            raise ValueError(endpoint)
+            op = payload.get("operation")
+            op = op.upper() if isinstance(op, str) else op
+            if op == "EXPORT":
+                # remap_schemas is documented as import-only.
+                known = tuple(k for k in known if k != "remap_schemas")
+            elif op == "IMPORT":
+                # filter is documented on jobs/ as an export convenience carried over from 19.1.
+                known = tuple(k for k in known if k != "filter")
+        return known
+
+    def _parse_payload(self, payload: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], list[str]]:
+        known = self._known_keys(payload, endpoint)
         dropped = [k for k in payload if k not in known]
+        payload = {k: v for k, v in payload.items() if k in known}
         req: dict[str, Any] = {}
 
         if endpoint == "jobs":
@@ -575,29 +668,28 @@ class EmulatorState:
 
         remaps: dict[str, str] = {}
         value = payload.get("remap_schemas")
-        if value is not None and "remap_schemas" in known:
-            if req["operation"] == "EXPORT":
-                dropped.append("remap_schemas")  # only meaningful on import; ORDS ignores it
-            else:
-                if not isinstance(value, list):
-                    raise _bad("remap_schemas must be an array of {\"source\", \"target\"} objects")
-                for i, item in enumerate(value):
-                    if not isinstance(item, dict) or not is_identifier(item.get("source")) or not is_identifier(item.get("target")):
-                        raise _bad(f"remap_schemas[{i}] needs 'source' and 'target' schema names")
-                    dropped.extend(f"remap_schemas[{i}].{k}" for k in item if k not in ("source", "target"))
-                    remaps[item["source"].upper()] = item["target"].upper()
+        if value is not None:
+            if not isinstance(value, list):
+                raise _bad("remap_schemas must be an array of {\"source\", \"target\"} objects")
+            for i, item in enumerate(value):
+                if not isinstance(item, dict) or not is_identifier(item.get("source")) or not is_identifier(item.get("target")):
+                    raise _bad(f"remap_schemas[{i}] needs 'source' and 'target' schema names")
+                dropped.extend(f"remap_schemas[{i}].{k}" for k in item if k not in ("source", "target"))
+                remaps[item["source"].upper()] = item["target"].upper()
         req["remaps"] = remaps
 
         threads = payload.get("threads")
         if threads is None:
-            threads = 1
+            # Seed 001: "The full export will run in parallel by default".
+            full_export = req["operation"] == "EXPORT" and req["job_mode"] == "FULL"
+            threads = self.settings["full_default_threads"] if full_export else 1
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
             raise _bad(f"threads must be an integer from 1 to {MAX_THREADS}")
         req["threads"] = threads
 
         keep = payload.get("keep_master")
         if keep is None:
-            keep = 1
+            keep = 1  # also where keep_master is not documented: the control table is kept
         if isinstance(keep, bool):
             keep = int(keep)
         if not isinstance(keep, int) or keep not in (0, 1):
@@ -610,8 +702,8 @@ class EmulatorState:
         try:
             return self._parse_payload(payload, endpoint)[1]
         except EmulatorError:
-            known = {"jobs": ("operation", *COMMON_KEYS, "remap_schemas"), "export": COMMON_KEYS, "import": (*COMMON_KEYS, "remap_schemas")}
-            return [k for k in payload if k not in known.get(endpoint, ())]
+            known = self._known_keys(payload, endpoint)
+            return [k for k in payload if k not in known]
 
     # ------------------------------------------------------------------ selection
 
@@ -715,19 +807,28 @@ class EmulatorState:
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, hashlib.sha256(uri.encode()).hexdigest()[:40] + ".dmp")
 
-    def _pick_timestamp(self, operation: str, directory: str, now: float) -> tuple[str, _dt.datetime]:
-        ts = math.floor(now)
-        prefix = f"DATAPUMP_REST_{operation}_"
-        dir_path = self._dir_path(directory)
-        while True:
-            when = _local(ts)
-            name = prefix + when.strftime("%Y%m%d%H%M%S")
-            log = self._log_name(operation, when)
-            if name not in self._used_names and not os.path.exists(os.path.join(dir_path, log)):
-                return name, when
-            # Data Pump would refuse a duplicate job name (ORA-31634); ORDS names jobs by the
-            # second, so the emulator moves to the next free second instead.
-            ts += 1
+    def _claim_name(self, owner: str, operation: str, directory: str, now: float) -> tuple[str, _dt.datetime]:
+        """The job's name and start time, or the error Data Pump raises when they are taken.
+
+        ORDS names a REST job by its operation and the second it starts, and Data Pump refuses a
+        job name whose control table the owner still has (ORA-31634), so two creates of one
+        operation by one owner in one second collide. The HTTP status is a setting (inferred).
+        """
+        when = _local(math.floor(now))
+        name = f"DATAPUMP_REST_{operation}_" + when.strftime("%Y%m%d%H%M%S")
+        status = self.settings["name_clash_status"]
+        held = self._jobs.get((owner, name))
+        if held is not None and not held.vanished:
+            raise EmulatorError(status, f"ORA-39002: invalid operation\nORA-31634: job already exists ({owner}.{name})")
+        log = self._log_name(operation, when)
+        if os.path.exists(os.path.join(self._dir_path(directory), log)):
+            # Another owner's job of the same second writes this log file in this directory.
+            raise EmulatorError(
+                status,
+                "ORA-39002: invalid operation\nORA-39070: Unable to open the log file.\n"
+                f"ORA-29283: invalid file operation: {directory}/{log} is in use",
+            )
+        return name, when
 
     @staticmethod
     def _log_name(operation: str, when: _dt.datetime) -> str:
@@ -782,10 +883,15 @@ class EmulatorState:
     ) -> tuple[dict[str, Any], str, list[str]]:
         """Validate, create and start a job. Returns (body, job_url, dropped_keys)."""
         with self._lock:
+            self.check_endpoint(endpoint)
             now = self._advance()
             req, dropped = self._parse_payload(payload, endpoint)
             owner = principal.user
             operation = req["operation"]
+            directory = req["directory"]
+            dir_path = self._dir_path(directory)
+            # DBMS_DATAPUMP.OPEN names the job before any file is opened.
+            job_name, when = self._claim_name(owner, operation, directory, now)
 
             # Everything that can fail with 400 happens before the job exists.
             if operation == "IMPORT":
@@ -819,10 +925,6 @@ class EmulatorState:
                 schemas, tables, natural = self._select(
                     owner, req, list(self.catalog.schemas), self.catalog.all_tables()
                 )
-
-            directory = req["directory"]
-            dir_path = self._dir_path(directory)
-            job_name, when = self._pick_timestamp(operation, directory, now)
 
             dump_names: list[str] = []
             dump_paths: list[str] = []
@@ -873,6 +975,7 @@ class EmulatorState:
             if operation == "IMPORT":
                 job.dump_prefix = head.get("export_prefix", "SCHEMA_EXPORT")
                 job.dump_has_users = head.get("job_mode") in ("SCHEMA", "FULL")
+                job.can_create_users = self.settings["can_create_users"]
                 job.source_job = head.get("job_name")
                 log_name, log_dir = head.get("log_file"), head.get("log_directory")
                 if isinstance(log_name, str) and is_identifier(log_dir):
@@ -881,7 +984,9 @@ class EmulatorState:
                         job.export_log = _JobFile(log_name, path, "export_log")
             else:
                 job.dump_prefix = _MODE_PREFIX[job.job_mode]
-            self._used_names.add(job_name)
+            previous = self._jobs.get((owner, job_name))
+            if previous is not None:  # a dropped control table's name, reused
+                self._dropped_jobs.append(previous)
             self._jobs[(owner, job_name)] = job
             self._write_text(log.path, "\n".join(self._log_head(job)) + "\n")
             body = self._render(job, prefix, now, as_created=True)
@@ -1017,15 +1122,23 @@ class EmulatorState:
         targets = {s: job.remaps.get(s, s) for s in job.schemas}
         for t in job.tables:
             targets.setdefault(t.schema, job.remaps.get(t.schema, t.schema))
+        # Data Pump creates a (remap) target user only from the CREATE USER metadata in the dump
+        # set (written by SCHEMA and FULL exports, processed by SCHEMA and FULL imports), and only
+        # when the importer may create users.
+        carries_users = job.dump_has_users and job.job_mode in ("SCHEMA", "FULL")
         for source in sorted(targets):
             target = targets[source]
             if target in self.catalog.schemas:
-                if job.dump_has_users and job.job_mode in ("SCHEMA", "FULL") and source in job.schemas:
+                if carries_users and source in job.schemas:
                     errors.append(f'ORA-31684: Object type USER:"{target}" already exists')
-            else:
+            elif carries_users and source in job.schemas and job.can_create_users:
                 self.catalog.schemas[target] = {}
         for t in job.tables:
             target = targets[t.schema]
+            if target not in self.catalog.schemas:
+                errors.append(f'ORA-39083: Object type TABLE:"{target}"."{t.name}" failed to create with error:')
+                errors.append(f"ORA-01918: user '{target}' does not exist")
+                continue
             existing = self.catalog.schemas[target]
             if t.name in existing:
                 # Data Pump's default TABLE_EXISTS_ACTION is SKIP; ORDS exposes no way to change it.
@@ -1042,7 +1155,8 @@ class EmulatorState:
 
     @staticmethod
     def job_url(prefix: str, owner: str, name: str) -> str:
-        return f"{prefix}/database/datapump/jobs/{owner},{name}/"
+        # '#' (C## users) would end the path; '$' may stay.
+        return f"{prefix}/database/datapump/jobs/{url_segment(owner)},{url_segment(name)}/"
 
     def _fields(self, job: _Job, now: float, as_created: bool = False) -> dict[str, Any]:
         if job.foreign is not None:
@@ -1064,11 +1178,14 @@ class EmulatorState:
             "job_mode": job.job_mode,
         }
         if as_created or self._is_running(job, now):
+            # Seed 001: every create answer shows degree 1 and 2 sessions, the parallel FULL export
+            # too; the workers are started afterwards.
+            degree = 1 if as_created else job.threads
             out.update(
                 state="EXECUTING",
-                degree=job.threads,
+                degree=degree,
                 attached_sessions=0,
-                datapump_sessions=job.threads + 1,
+                datapump_sessions=degree + 1,
                 job_state="EXECUTING",
             )
             return out
@@ -1099,10 +1216,10 @@ class EmulatorState:
         ]
         if job.foreign is None:
             if job.finalized and not as_created:
-                links.extend({"rel": "enclosure", "href": url + f.name} for f in job.produced)
+                links.extend({"rel": "enclosure", "href": url + url_segment(f.name)} for f in job.produced)
             if job.export_log is not None:
-                links.append({"rel": "related", "href": url + job.export_log.name})
-            links.append({"rel": "related", "href": url + job.log.name})
+                links.append({"rel": "related", "href": url + url_segment(job.export_log.name)})
+            links.append({"rel": "related", "href": url + url_segment(job.log.name)})
         links.append({"rel": "self", "href": url})
         body["links"] = links
         return body
@@ -1125,8 +1242,12 @@ class EmulatorState:
     ) -> dict[str, Any]:
         with self._lock:
             now = self._advance()
-            lim = self._int_param("limit", limit, 25, 1, 10000)
-            off = self._int_param("offset", offset, 0, 0, None)
+            cap = self.settings["list_max_limit"]
+            # A limit above the server's maximum is capped silently; the answer's limit says so.
+            lim = min(self._int_param("limit", limit, 25, 1, None), cap)
+            off = self._int_param("offset", offset, 0, 0, None)  # validated even when ignored
+            if self.settings["offset_support"] == "ignored":
+                off = 0
             rows = []
             for job in sorted(self._jobs.values(), key=lambda j: (j.owner, j.name)):
                 if not self._visible(job):
@@ -1134,8 +1255,12 @@ class EmulatorState:
                 fields = self._fields(job, now)
                 rows.append((job, fields))
             if q is not None:
+                support = self.settings["q_support"]
+                if support == "rejected":
+                    raise _bad("The q filter parameter is not supported on this resource")
                 cond = self._parse_q(q)
-                rows = [(j, f) for j, f in rows if self._q_match(cond, f)]
+                if support == "honoured":
+                    rows = [(j, f) for j, f in rows if self._q_match(cond, f)]
             page = rows[off : off + lim]
             has_more = off + lim < len(rows)
             items = []
@@ -1161,6 +1286,8 @@ class EmulatorState:
                 {"rel": "describedby", "href": f"{prefix}/metadata-catalog/"},
                 {"rel": "first", "href": first},
             ]
+            # A server that ignores offset serves page one every time, with page one's next link:
+            # a client that follows next links without a bound never stops.
             if off > 0:
                 links.append({"rel": "prev", "href": f"{base}?offset={max(0, off - lim)}&limit={lim}{extra}"})
             if has_more:
@@ -1200,32 +1327,50 @@ class EmulatorState:
         for key, value in cond.items():
             if key not in _LIST_FIELDS:
                 raise _bad(f"q: unknown field {key!r}")
-            if isinstance(value, dict):
-                for op, arg in value.items():
-                    if op not in ("$eq", "$ne", "$like", "$in"):
-                        raise _bad(f"q: unsupported operator {op!r}")
-                    if op == "$in" and not isinstance(arg, list):
-                        raise _bad("q: $in takes an array")
-                    if op == "$like" and not isinstance(arg, str):
-                        raise _bad("q: $like takes a string")
+            numeric = key in _NUMERIC_FIELDS
+            ops = value if isinstance(value, dict) else {"$eq": value}
+            if not ops:
+                raise _bad(f"q: {key} has no condition")
+            for op, arg in ops.items():
+                if op not in _Q_OPERATORS:
+                    raise _bad(f"q: unsupported operator {op!r}")
+                args = arg if op == "$in" else [arg]
+                if op == "$in" and not isinstance(arg, list):
+                    raise _bad("q: $in takes an array")
+                if op == "$like" and not isinstance(arg, str):
+                    raise _bad("q: $like takes a string")
+                for a in args:
+                    is_number = isinstance(a, (int, float)) and not isinstance(a, bool)
+                    if op != "$like" and not (is_number if numeric else isinstance(a, str)):
+                        # Oracle would try an implicit conversion and fail (ORA-01722) or compare
+                        # digits as text; neither is worth imitating.
+                        raise _bad(f"q: {key} compares with {'numbers' if numeric else 'strings'}, not {a!r}")
         return cond
 
     @staticmethod
     def _q_match(cond: dict[str, Any], fields: dict[str, Any]) -> bool:
+        """Every field's every operator must hold (AND), as in ORDS' filter objects."""
         for key, value in cond.items():
             actual = fields[key]
             ops = value if isinstance(value, dict) else {"$eq": value}
             for op, arg in ops.items():
-                if op == "$eq" and actual != arg:
-                    return False
-                if op == "$ne" and actual == arg:
-                    return False
-                if op == "$in" and actual not in arg:
-                    return False
                 if op == "$like":
                     rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in arg)
-                    if not re.fullmatch(rx, str(actual), re.DOTALL):
-                        return False
+                    ok = re.fullmatch(rx, str(actual), re.DOTALL) is not None
+                elif op == "$in":
+                    ok = actual in arg
+                else:
+                    # Strings compare as strings (job names sort by their timestamp), numbers as numbers.
+                    ok = {
+                        "$eq": actual == arg,
+                        "$ne": actual != arg,
+                        "$gt": actual > arg,
+                        "$gte": actual >= arg,
+                        "$lt": actual < arg,
+                        "$lte": actual <= arg,
+                    }[op]
+                if not ok:
+                    return False
         return True
 
     def resolve_file(self, owner: str, name: str, file_name: str) -> tuple[str, int, str]:
@@ -1286,7 +1431,7 @@ class EmulatorState:
             self._created_files.clear()
             self._object_store.clear()
             self._jobs.clear()
-            self._used_names.clear()
+            self._dropped_jobs.clear()
             self._tokens.clear()
             self._faults.clear()
             self._queue.clear()
@@ -1426,7 +1571,8 @@ class EmulatorState:
     def jobs(self) -> list[dict[str, Any]]:
         with self._lock:
             self._advance()
-            return [self._describe(j) for j in sorted(self._jobs.values(), key=lambda j: (j.owner, j.name))]
+            every = [*self._dropped_jobs, *self._jobs.values()]
+            return [self._describe(j) for j in sorted(every, key=lambda j: (j.owner, j.name, j.created))]
 
     def object_store(self) -> dict[str, str]:
         with self._lock:

@@ -76,7 +76,10 @@ def wait_finished(c: httpx.Client, url: str, timeout: float = 5.0) -> dict[str, 
         time.sleep(0.02)
 
 
-def run_job(c: httpx.Client, payload: dict[str, Any], path: str = "jobs/") -> tuple[httpx.Response, dict[str, Any]]:
+def run_job(c: httpx.Client, payload: dict[str, Any], path: str | None = None) -> tuple[httpx.Response, dict[str, Any]]:
+    """Create a job (through jobs/ when the payload names an operation, else export) and wait for its end."""
+    if path is None:
+        path = "jobs/" if "operation" in payload else "export"
     created = c.post(path, json=payload)
     assert created.status_code == 201, created.text
     return created, wait_finished(c, created.headers["location"])

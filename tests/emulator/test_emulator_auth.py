@@ -50,7 +50,7 @@ def test_basic_user_must_match_alias(emu, h):
         r = httpx.get(emu.api_url + "jobs/", auth=("other_user", "OtherPassword1"))
         h.assert_problem(r, 401)
         other = emu.url + "/ords/other_user/_/db-api/stable/database/datapump/jobs/"
-        r = httpx.post(other, auth=("other_user", "OtherPassword1"), json={"operation": "EXPORT"})
+        r = httpx.post(other.replace("jobs/", "export"), auth=("other_user", "OtherPassword1"), json={})
         assert r.status_code == 201 and r.json()["owner_name"] == "OTHER_USER"
     finally:
         emu.state.users.pop("other_user", None)
@@ -63,7 +63,7 @@ def test_oauth_token_and_bearer(emu, h):
     assert list(body) == ["access_token", "token_type", "expires_in"]
     assert body["token_type"] == "bearer" and body["expires_in"] == 3600
     bearer = {"Authorization": f"Bearer {body['access_token']}"}
-    created = httpx.post(emu.api_url + "jobs/", headers=bearer, json={"operation": "EXPORT", "filter": "TESTUSER1"})
+    created = httpx.post(emu.api_url + "export", headers=bearer, json={"filter": "TESTUSER1"})
     assert created.status_code == 201
     assert created.json()["owner_name"] == "DBAPI_USER"
     assert httpx.get(emu.api_url + "jobs/", headers=bearer).status_code == 200

@@ -27,7 +27,6 @@ BAD_BODIES = {
     "expression item without expression": b'{"operation": "EXPORT", "name_expressions": [{"expr": "= \'EMP\'"}]}',
     "threads zero": b'{"operation": "EXPORT", "threads": 0}',
     "threads string": b'{"operation": "EXPORT", "threads": "2"}',
-    "keep_master 2": b'{"operation": "EXPORT", "keep_master": 2}',
     "bad directory": b'{"operation": "EXPORT", "datapump_dir": "../etc"}',
     "bad filter item": b'{"operation": "EXPORT", "filter": "TESTUSER1, X\'; --"}',
     "empty filter": b'{"operation": "EXPORT", "filter": " , "}',
@@ -39,6 +38,10 @@ BAD_BODIES = {
     "not utf-8": b'{"operation": "EXPORT\xff"}',
     "credential with plain file_name": b'{"operation": "EXPORT", "credential_name": "OBJ_CRED", "file_name": "X.DMP"}',
 }
+
+
+# These tests create through POST jobs/, which ORDS documents up to 24.4.
+pytestmark = pytest.mark.parametrize("datapump_emulator", ["24.4"], indirect=True)
 
 BAD_FILE_NAMES = {
     "single quote": "EXP'01.DMP",
@@ -105,6 +108,7 @@ def test_import_of_a_file_that_is_not_a_dump(client, emu, h):
 
 def test_export_onto_an_existing_file(client, emu, h):
     h.run_job(client, {"operation": "EXPORT", "filter": "TESTUSER1", "file_name": "FIXED.DMP"})
+    emu.advance_clock(1)  # a create in the same second would fail on its name first
     resp = client.post("jobs/", json={"operation": "EXPORT", "filter": "TESTUSER1", "file_name": "FIXED.DMP"})
     assert "ORA-31641" in h.assert_problem(resp, 400)["message"]
 
@@ -177,7 +181,7 @@ def test_method_not_allowed(client, emu, h, method, path):
     h.assert_problem(client.request(method, path), 405)
 
 
-@pytest.mark.parametrize("params", [{"limit": "abc"}, {"limit": 0}, {"limit": -1}, {"offset": -5}, {"offset": "x"}, {"limit": 10**7}])
+@pytest.mark.parametrize("params", [{"limit": "abc"}, {"limit": 0}, {"limit": -1}, {"offset": -5}, {"offset": "x"}])
 def test_bad_paging_params(client, emu, h, params):
     h.assert_problem(client.get("jobs/", params=params), 400)
 
@@ -193,6 +197,8 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.di
 @given(body=st.dictionaries(st.sampled_from(KEYS), values, max_size=8), path=st.sampled_from(["jobs/", "export", "import"]))
 def test_fuzzed_bodies_never_fail_server_side(client, emu, body, path):
     resp = client.post(path, json=body)
+    # 400 includes ORA-31634 for a second create within one second.
     assert resp.status_code in (201, 400), resp.text
+    emu.advance_clock(1)
     if resp.status_code == 400:
         assert resp.headers["content-type"].startswith("application/problem+json")

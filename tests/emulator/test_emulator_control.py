@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-EXPORT = {"operation": "EXPORT", "filter": "TESTUSER1"}
+EXPORT = {"filter": "TESTUSER1"}  # for the export endpoint, present in every version
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_catalog_get_put_and_drop(ctl, h):
 
 
 def test_reset_restores_everything(client, ctl, emu):
-    client.post("jobs/", json=EXPORT)
+    client.post("export", json=EXPORT)
     ctl.put("/_emulator/scenario", json={"duration": 5, "outcome": "fatal"})
     ctl.post("/_emulator/scenario/next", json={"outcome": "errors"})
     ctl.post("/_emulator/faults", json={"kind": "delay", "seconds": 0.01})
@@ -56,7 +56,7 @@ def test_reset_restores_everything(client, ctl, emu):
 
 def test_request_log(client, ctl):
     client.get("jobs/", params={"limit": 5})
-    client.post("jobs/", json={**EXPORT, "parallel": 4})
+    client.post("export", json={**EXPORT, "parallel": 4})
     entries = ctl.get("/_emulator/requests").json()
     assert [(e["method"], e["status"]) for e in entries] == [("GET", 200), ("POST", 201)]
     first = entries[0]
@@ -101,8 +101,12 @@ def test_scenario_endpoints(ctl, client, h):
     h.assert_problem(ctl.put("/_emulator/scenario", json={"bogus": 1}), 400)
     assert ctl.post("/_emulator/scenario/next", json=[{"outcome": "success"}, {"outcome": "crash"}]).json()["queue"] == [{"outcome": "success"}, {"outcome": "crash"}]
     _, first = h.run_job(client, EXPORT)
+    # Jobs are named by the second they start in: step past it rather than sleep.
+    assert ctl.post("/_emulator/clock", json={"advance": 1}).status_code == 200
     _, second = h.run_job(client, EXPORT)
+    ctl.post("/_emulator/clock", json={"advance": 1})
     _, third = h.run_job(client, EXPORT)
+    h.assert_problem(ctl.post("/_emulator/clock", json={"advance": -1}), 400)
     assert "successfully" in first["job_comment"]
     assert "job_state" not in second
     assert "completed with 2 error(s)" in third["job_comment"]
@@ -114,7 +118,7 @@ def test_scenario_endpoints(ctl, client, h):
 
 def test_jobs_control(ctl, client, emu, h):
     emu.set_scenario(duration=60)
-    job = client.post("jobs/", json=EXPORT).json()
+    job = client.post("export", json=EXPORT).json()
     key = f"DBAPI_USER,{job['job_name']}"
     [info] = ctl.get("/_emulator/jobs").json()
     assert info["running"] is True and info["tables"] == ["TESTUSER1.DEPT", "TESTUSER1.EMP"]
@@ -128,7 +132,7 @@ def test_jobs_control(ctl, client, emu, h):
 
 def test_stop_with_keep_master_zero_removes_the_job(ctl, client, emu):
     emu.set_scenario(duration=60)
-    job = client.post("jobs/", json=EXPORT).json()
+    job = client.post("export", json=EXPORT).json()
     ctl.post(f"/_emulator/jobs/DBAPI_USER,{job['job_name']}/stop", json={"keep_master": 0})
     assert client.get(f"jobs/DBAPI_USER,{job['job_name']}/").status_code == 404
 
@@ -220,6 +224,7 @@ def test_cli_starts_and_answers(tmp_path):
         assert base, "".join(seen)
         assert any("dbapi_user / DbApiUserPassword1" in line for line in seen)
         url = base + "/_/db-api/stable/database/datapump/jobs/"
+        export_url = base + "/_/db-api/stable/database/datapump/export"
         for _ in range(100):
             try:
                 r = httpx.get(url, auth=("dbapi_user", "DbApiUserPassword1"), timeout=2)
@@ -227,7 +232,7 @@ def test_cli_starts_and_answers(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["count"] == 0
-        r = httpx.post(url, auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT)
+        r = httpx.post(export_url, auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT)
         assert r.status_code == 201
         assert os.path.isdir(tmp_path / "DATA_PUMP_DIR")
     finally:
@@ -270,6 +275,6 @@ def test_tls(tmp_path):
     keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     with run_emulator(ssl_certfile=str(certfile), ssl_keyfile=str(keyfile), duration=0) as emu:
         assert emu.url.startswith("https://127.0.0.1:")
-        r = httpx.post(emu.api_url + "jobs/", auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT, verify=False)
+        r = httpx.post(emu.api_url + "export", auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT, verify=False)
         assert r.status_code == 201
         assert r.headers["location"].startswith(emu.url + "/ords/dbapi_user/")

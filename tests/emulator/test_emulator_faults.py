@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-EXPORT = {"operation": "EXPORT", "filter": "TESTUSER1"}
+EXPORT = {"filter": "TESTUSER1"}  # for the export endpoint
 
 
 @pytest.mark.parametrize(("status", "code"), [(503, "ServiceUnavailable"), (429, "TooManyRequests")])
@@ -24,7 +24,7 @@ def test_status_fault_n_times_then_ok(client, emu, h, status, code):
 
 def test_status_fault_default_retry_after_and_500(client, emu, h):
     emu.add_fault(kind="status", status=503, times=1)
-    r = client.post("jobs/", json=EXPORT)
+    r = client.post("export", json=EXPORT)
     h.assert_problem(r, 503)
     assert r.headers["retry-after"] == "1"
     assert client.get("jobs/").json()["count"] == 0  # the faulted create never reached the state
@@ -37,9 +37,9 @@ def test_status_fault_default_retry_after_and_500(client, emu, h):
 def test_status_fault_filters_method_and_path(client, emu, h):
     emu.add_fault(kind="status", status=503, method="POST")
     assert client.get("jobs/").status_code == 200
-    h.assert_problem(client.post("jobs/", json=EXPORT), 503)
+    h.assert_problem(client.post("export", json=EXPORT), 503)
     emu.clear_faults()
-    assert client.post("jobs/", json=EXPORT).status_code == 201
+    assert client.post("export", json=EXPORT).status_code == 201
 
 
 def test_status_fault_time_window(client, emu, h):

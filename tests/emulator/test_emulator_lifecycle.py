@@ -9,6 +9,9 @@ import pytest
 
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "filter": "TESTUSER1"}
 
+# These tests create through POST jobs/, which ORDS documents up to 24.4.
+pytestmark = pytest.mark.parametrize("datapump_emulator", ["24.4"], indirect=True)
+
 
 def test_running_then_completed(client, emu, h):
     emu.set_scenario(duration=30)
@@ -45,13 +48,18 @@ def test_short_duration_finishes_by_itself(client, emu, h):
     assert client.get(resp.headers["location"]).json()["job_state"] == "COMPLETED"
 
 
-def test_job_names_unique_within_a_second(client, emu):
-    names = [client.post("jobs/", json=EXPORT).json()["job_name"] for _ in range(4)]
-    assert len(set(names)) == 4
-    assert all(re.fullmatch(r"DATAPUMP_REST_EXPORT_\d{14}", n) for n in names)
-    # Same second: each later job moves to the next free second.
-    stamps = sorted(int(n[-14:]) for n in names)
-    assert len(set(stamps)) == 4
+def test_same_second_create_is_ora_31634(client, emu, h):
+    first = client.post("jobs/", json=EXPORT)
+    assert first.status_code == 201
+    assert re.fullmatch(r"DATAPUMP_REST_EXPORT_\d{14}", first.json()["job_name"])
+    clash = client.post("jobs/", json=EXPORT)
+    if clash.status_code == 201:  # the wall clock ticked between the two creates
+        assert clash.json()["job_name"] != first.json()["job_name"]
+        clash = client.post("jobs/", json=EXPORT)
+    message = h.assert_problem(clash, 400)["message"]
+    assert "ORA-31634: job already exists" in message and "ORA-39002: invalid operation" in message
+    emu.advance_clock(1)
+    assert client.post("jobs/", json=EXPORT).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -107,6 +115,7 @@ def test_queued_scenarios_are_fifo_and_can_target_an_operation(client, emu, h):
     emu.queue_scenario(operation="IMPORT", outcome="fatal")
     _, first = h.run_job(client, EXPORT)
     assert "completed with 2 error(s)" in first["job_comment"]
+    emu.advance_clock(1)
     _, second = h.run_job(client, EXPORT)  # the IMPORT entry is skipped for an export
     assert "successfully completed" in second["job_comment"]
     dump = h.links(second, "enclosure")[0].rsplit("/", 1)[1]
@@ -118,6 +127,7 @@ def test_queued_scenarios_are_fifo_and_can_target_an_operation(client, emu, h):
 def test_patch_outcome_in_flight_and_stop(client, emu, h):
     emu.set_scenario(duration=60)
     a = client.post("jobs/", json=EXPORT).json()
+    emu.advance_clock(1)
     b = client.post("jobs/", json=EXPORT).json()
     with h_control(emu) as c:
         r = c.patch(f"/_emulator/jobs/DBAPI_USER,{a['job_name']}", json={"outcome": "fatal", "finish_now": True})
@@ -139,7 +149,9 @@ def test_patch_duration_shortens_a_job(client, emu):
 
 
 def test_keep_master_zero_success_vanishes(client, emu, h):
-    resp = client.post("jobs/", json={**EXPORT, "keep_master": 0})
+    emu.set_scenario(ords_version="25.4")  # keep_master is documented on export from 25.4
+    export = {k: v for k, v in EXPORT.items() if k != "operation"}
+    resp = client.post("export", json={**export, "keep_master": 0})
     url = resp.headers["location"]
     log_url = h.links(resp.json(), "related")[0]
     assert client.get(url).status_code == 404
@@ -148,18 +160,28 @@ def test_keep_master_zero_success_vanishes(client, emu, h):
     # The dump stays in the directory and can still be imported by name.
     [info] = emu.jobs()
     assert info["visible"] is False and info["outcome"] == "success"
-    _, imp = h.run_job(client, {"operation": "IMPORT", "file_name": info["dump_files"][0], "remap_schemas": [{"source": "TESTUSER1", "target": "TESTUSER2"}]})
+    _, imp = h.run_job(client, {"file_name": info["dump_files"][0], "remap_schemas": [{"source": "TESTUSER1", "target": "TESTUSER2"}]}, "import")
     assert imp["job_state"] == "COMPLETED"
 
 
 def test_keep_master_zero_failure_is_kept(client, emu, h):
-    emu.set_scenario(outcome="fatal")
-    _, done = h.run_job(client, {**EXPORT, "keep_master": 0})
+    emu.set_scenario(outcome="fatal", ords_version="26.3")
+    _, done = h.run_job(client, {"filter": "TESTUSER1", "keep_master": 0}, "export")
     assert done["job_state"] == "STOPPED"
 
 
+def test_keep_master_on_jobs_is_dropped_and_the_table_kept(client, emu, h):
+    _, done = h.run_job(client, {**EXPORT, "keep_master": 0})
+    assert done["job_state"] == "COMPLETED"  # still listed: keep_master is on no jobs/ page
+    assert emu.requests()[0]["dropped_keys"] == ["keep_master"]
+
+
 def test_paging(client, emu, h):
-    names = sorted(client.post("jobs/", json=EXPORT).json()["job_name"] for _ in range(5))
+    names = []
+    for _ in range(5):
+        names.append(client.post("jobs/", json=EXPORT).json()["job_name"])
+        emu.advance_clock(1)
+    names.sort()
     page = client.get("jobs/", params={"limit": 2}).json()
     assert (page["count"], page["limit"], page["offset"], page["hasMore"]) == (2, 2, 0, True)
     assert [i["job_name"] for i in page["items"]] == names[:2]  # ordered by owner, job name

@@ -33,8 +33,12 @@ def st(tmp_path, clock):
     state.close()
 
 
-def create(st, payload, endpoint="jobs"):
-    body, url, dropped = st.create_job(ME, payload, endpoint, PREFIX)
+def create(st, payload, endpoint=None, who=ME):
+    """Create through the endpoint the payload's operation names (export/import, in every version)."""
+    if endpoint is None:
+        payload = dict(payload)
+        endpoint = payload.pop("operation").lower()
+    body, url, dropped = st.create_job(who, payload, endpoint, PREFIX)
     return body
 
 
@@ -71,11 +75,62 @@ def test_names_and_times_follow_the_seed(st, clock):
     assert done["links"][2]["href"].endswith("/EXPDAT01-20201001_11_55_24.DMP")
 
 
-def test_same_second_bumps_the_name(st):
+def test_same_second_same_owner_is_ora_31634_and_creates_nothing(st, clock):
+    st.set_scenario(duration=0)
     a = create(st, {"operation": "EXPORT"})
-    b = create(st, {"operation": "EXPORT"})
+    with pytest.raises(EmulatorError) as err:
+        create(st, {"operation": "EXPORT"})
+    assert err.value.status == 400
+    assert "ORA-31634: job already exists" in err.value.message and "ORA-39002: invalid operation" in err.value.message
+    assert [j["job_name"] for j in st.jobs()] == [a["job_name"]]
+    # Another operation has another name; the next second is free again.
+    dump = st.jobs()[0]["dump_files"][0]
+    assert create(st, {"operation": "IMPORT", "file_name": dump})["job_name"] == "DATAPUMP_REST_IMPORT_20201001115524"
+    clock.now += 1
+    assert create(st, {"operation": "EXPORT"})["job_name"].endswith("115525")
+
+
+def test_name_clash_status_500(st):
+    st.set_scenario(name_clash_status=500)
+    create(st, {"operation": "EXPORT"})
+    with pytest.raises(EmulatorError) as err:
+        create(st, {"operation": "EXPORT"})
+    assert err.value.status == 500 and "ORA-31634" in err.value.message
+    with pytest.raises(EmulatorError):
+        st.set_scenario(name_clash_status=409)
+
+
+def test_other_owner_same_second_has_its_own_name_but_not_the_same_log(tmp_path, clock):
+    state = EmulatorState(data_dir=tmp_path, clock=clock, users={"dbapi_user": "p", "hr": "q"})
+    try:
+        hr = Principal("basic", "HR", "hr")
+        create(state, {"operation": "EXPORT"})
+        # Same name, other owner: Data Pump allows it; but the log file of that second in
+        # the same directory is taken, so the create fails rather than moving on.
+        with pytest.raises(EmulatorError) as err:
+            create(state, {"operation": "EXPORT"}, who=hr)
+        assert "ORA-39070" in err.value.message and err.value.status == 400
+        body = create(state, {"operation": "EXPORT", "datapump_dir": "HR_DIR"}, who=hr)
+        assert (body["owner_name"], body["job_name"]) == ("HR", "DATAPUMP_REST_EXPORT_20201001115524")
+    finally:
+        state.close()
+
+
+def test_a_dropped_control_table_frees_its_name(st, clock):
+    st.set_scenario(duration=0)
+    a = create(st, {"operation": "EXPORT", "keep_master": 0})  # vanishes when it succeeds
+    assert st.jobs()[0]["visible"] is False
+    # Same second, same owner: the name is free; the log file of that second is not.
+    with pytest.raises(EmulatorError) as err:
+        create(st, {"operation": "EXPORT"})
+    assert "ORA-39070" in err.value.message
+    b = create(st, {"operation": "EXPORT", "datapump_dir": "OTHER_DIR"})
+    assert b["job_name"] == a["job_name"]
+    assert [j["visible"] for j in st.jobs()] == [False, True]  # the dropped one is still in the internal view
+    clock.now += 1
     c = create(st, {"operation": "EXPORT"})
-    assert [x["job_name"][-6:] for x in (a, b, c)] == ["115524", "115525", "115526"]
+    st.drop_job("DBAPI_USER", c["job_name"])
+    assert create(st, {"operation": "EXPORT", "datapump_dir": "THIRD_DIR"})["job_name"] == c["job_name"]
 
 
 def test_elapsed_over_a_day(st, clock):
@@ -141,8 +196,9 @@ def test_import_into_existing_schema_skips_existing_tables(st, clock):
 
 
 def test_import_filters_against_dump_contents(st, clock):
-    export = create(st, {"operation": "EXPORT", "job_mode": "FULL"})
+    export = create(st, {"operation": "EXPORT", "job_mode": "FULL", "threads": 1})
     finish(st, clock, export)
+    st.load_catalog({"schemas": {**st.catalog_data()["schemas"], "HR2": {}}})  # a TABLE import creates no user
     dump = [j for j in st.jobs() if j["job_name"] == export["job_name"]][0]["dump_files"][0]
     imp = create(
         st,
