@@ -274,10 +274,13 @@ class OrdsMiddleware:
                 return
 
             limit = drop_fault["after_bytes"] if drop_fault is not None else None
+            late = sum(f["seconds"] for f in faults if f["kind"] == "late")
 
             async def wrapped_send(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
+                    if late:
+                        await anyio.sleep(late)
                 elif message["type"] == "http.response.body" and limit is not None:
                     body = message.get("body", b"")
                     room = limit - status_holder["bytes"]

@@ -235,7 +235,7 @@ class _Fault:
             "status": self.status,
             "retry_after": self.retry_after,
             "times": self.times,
-            "seconds": self.seconds if self.kind == "delay" else (None if self.until is None else self.until - self.created),
+            "seconds": self.seconds if self.kind in ("delay", "late") else (None if self.until is None else self.until - self.created),
             "method": self.method,
             "path": self.path.pattern if self.path is not None else None,
             "after_bytes": self.after_bytes if self.kind == "drop" else None,
@@ -1588,9 +1588,12 @@ class EmulatorState:
                 "status": {"kind", "status", "retry_after", "times", "seconds", "method", "path"},
                 "drop": {"kind", "after_bytes", "times", "seconds", "method", "path"},
                 "delay": {"kind", "seconds", "times", "method", "path"},
+                # The request is handled at once; only its answer is held back (a create whose job
+                # exists while the client, timed out, still waits for the 201).
+                "late": {"kind", "seconds", "times", "method", "path"},
             }
             if kind not in allowed:
-                raise _bad("kind must be one of status, drop, delay")
+                raise _bad("kind must be one of status, drop, delay, late")
             unknown = set(spec) - allowed[kind]
             if unknown:
                 raise _bad(f"unknown fault fields for kind {kind}: {', '.join(sorted(unknown))}")
@@ -1613,8 +1616,8 @@ class EmulatorState:
                 retry_after = number("retry_after", 1 if status in (429, 503) else None)
             times = number("times", None, integer=True, minimum=1)
             seconds = number("seconds", None)
-            if kind == "delay" and seconds is None:
-                raise _bad("a delay fault needs 'seconds'")
+            if kind in ("delay", "late") and seconds is None:
+                raise _bad(f"a {kind} fault needs 'seconds'")
             after_bytes = number("after_bytes", 0, integer=True) if kind == "drop" else 0
             method = spec.get("method")
             if method is not None and (not isinstance(method, str) or not method.isalpha()):
@@ -1632,7 +1635,7 @@ class EmulatorState:
                 retry_after=retry_after,
                 times=times,
                 # For status and drop faults "seconds" bounds how long the rule stays active.
-                until=(now + seconds) if (seconds is not None and kind != "delay") else None,
+                until=(now + seconds) if (seconds is not None and kind not in ("delay", "late")) else None,
                 method=method.upper() if method else None,
                 path=path_rx,
                 after_bytes=after_bytes or 0,
