@@ -94,3 +94,15 @@ class Recorder:
         except OSError:
             pass
         self.sock.close()
+
+
+def create_many(hook, emu, payload, n: int, duration: float) -> list:
+    """n jobs of one operation, an emulator second apart (ORDS names jobs by the second, so two in
+    one second clash with ORA-31634), all ending ``duration`` seconds after the last is created."""
+    jobs = []
+    for i in range(n):
+        emu.queue_scenario(duration=duration + (n - 1 - i))
+        jobs.append(hook.create_job(payload))
+        if i < n - 1:
+            emu.advance_clock(1)
+    return jobs

@@ -32,9 +32,10 @@ def posts(emu):
 # ------------------------------------------------------------------ endpoints, sync
 
 
-@pytest.mark.parametrize("endpoint", ["jobs", "export"])
-def test_export_lifecycle(fast_hook, ords_conn, endpoint):
-    ords_conn.set_scenario(duration=0.3)
+@pytest.mark.parametrize(("endpoint", "version"), [("jobs", "24.4"), (None, "21.2"), (None, "24.4"), (None, "26.3")])
+def test_export_lifecycle(fast_hook, ords_conn, endpoint, version):
+    # jobs/ is documented up to 24.4; the default (the export endpoint) on every version.
+    ords_conn.set_scenario(duration=0.3, ords_version=version)
     job = fast_hook.create_job(EXPORT, endpoint=endpoint)
     assert job.state == "EXECUTING" and job.job_name.startswith("DATAPUMP_REST_EXPORT_")
     assert fast_hook.resolve(job).verdict.outcome is Outcome.RUNNING
@@ -60,6 +61,21 @@ def test_import_through_rpc_endpoint_reads_its_own_log(fast_hook, ords_conn):
     assert imported.log_file.startswith("IMPDAT") and imported.to_xcom()["log_file"] == imported.log_file
     assert {o.schema for o in imported.objects} == {"TESTUSER2"}
     assert "TESTUSER2" in ords_conn.catalog()["schemas"]
+
+
+def test_jobs_endpoint_on_a_version_without_it(fast_hook, ords_conn, monkeypatch):
+    # 25.x and later document no POST jobs/: the emulator answers 405, as a strict server would.
+    with pytest.raises(DataPumpHTTPError) as err:
+        fast_hook.create_job(EXPORT, endpoint="jobs")
+    assert err.value.status == 405
+    # With the connection's ords_version set, the hook refuses it before sending anything.
+    conn = ords_conn.airflow_connection()
+    conn["extra"] = json.dumps({"ords_version": "26.3"})
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
+    ords_conn.clear_requests()
+    with pytest.raises(DataPumpValidationError, match="jobs/ is not documented for ORDS 26.3"):
+        DataPumpHook().create_job(EXPORT, endpoint="jobs")
+    assert posts(ords_conn) == []
 
 
 def test_endpoint_must_match_operation(fast_hook, ords_conn):

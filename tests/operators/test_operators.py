@@ -174,6 +174,7 @@ def test_retry_after_failure_submits_again(ords_conn):
     with pytest.raises(DataPumpJobError):
         export().execute(context(store))
     ords_conn.set_scenario(outcome="success")
+    ords_conn.advance_clock(1)  # Airflow's retry_delay: ORDS names jobs by the second (ORA-31634)
     assert export().execute(context(store))["outcome"] == "succeeded"
     assert len(creates(ords_conn)) == 2
 
@@ -327,6 +328,7 @@ def test_graceful_shutdown_then_retry(ords_conn, monkeypatch, cancel_on_kill, po
         patch.setattr(waiting.time, "sleep", shutdown)
         first.execute(context(store))
     assert len(oracle.stopped) == (1 if cancel_on_kill else 0)
+    ords_conn.advance_clock(1)  # Airflow's retry_delay: ORDS names jobs by the second (ORA-31634)
     result = export(cancel_on_kill=cancel_on_kill).execute(context(store))
     assert result["outcome"] == outcome
     assert len(creates(ords_conn)) == posts

@@ -129,7 +129,8 @@ def test_hostile_names_linked_by_the_emulator_are_never_written(ords_conn, tmp_p
 
     ords_conn.set_scenario(duration=0)
     with httpx.Client(auth=(ords_conn.user, ords_conn.password), timeout=10) as raw:
-        created = raw.post(ords_conn.api_url + "jobs/", json={**EXPORT, "file_name": name})
+        body = {k: v for k, v in EXPORT.items() if k != "operation"}
+        created = raw.post(ords_conn.api_url + "export", json={**body, "file_name": name})
     assert created.status_code == 201, created.text
     body = created.json()
     dest = tmp_path / "backups" / "job"

@@ -12,6 +12,8 @@ import json
 
 import pytest
 
+from tests.helpers import create_many
+
 from airflow_provider_datapump.hooks.datapump import _AsyncClientPool
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 
@@ -29,8 +31,7 @@ def two_connections(ords_conn, monkeypatch):
 
 def test_many_triggers_share_one_client_and_survive_cancelled_and_failed_ones(two_connections, fast_hook):
     emu = two_connections
-    emu.set_scenario(duration=2.5)
-    jobs = [fast_hook.create_job(EXPORT) for _ in range(12)]
+    jobs = create_many(fast_hook, emu, EXPORT, 12, duration=2.5)
     hook_params = {"retry_attempts": 1}
 
     def trigger(job, conn_id="ords_default"):
