@@ -1,0 +1,100 @@
+"""Right on every ORDS version the emulator models (issue 15): the documented endpoints by default,
+an export then an import of part of it loads exactly that part, and a key some version drops
+silently is caught by reading the log back against the request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_datapump.emulator import ORDS_VERSIONS
+from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpValidationError
+from airflow_provider_datapump.operators.datapump import DataPumpExportOperator, DataPumpImportOperator
+from tests.helpers import context, creates
+
+FAST = {"poll_interval": 0.1, "hook_params": {"retry_backoff": 0.05}}
+
+
+def pytest_generate_tests(metafunc):
+    # Every version, unless the test names its own.
+    pinned = any("datapump_emulator" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if "datapump_emulator" in metafunc.fixturenames and not pinned:
+        metafunc.parametrize("datapump_emulator", ORDS_VERSIONS, indirect=True)
+
+
+def test_export_then_import_of_part_of_it_loads_exactly_that_part(ords_conn):
+    ords_conn.set_scenario(duration=0.2)
+    version = ords_conn.state.settings["ords_version"]
+    exported = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], **FAST).execute(context())
+    assert {o["name"] for o in exported["objects"]} == {"EMP", "DEPT"}
+    ords_conn.advance_clock(1)
+    # SCHEMA mode, so Data Pump creates the missing target user from the dump's CREATE USER;
+    # the table selection becomes a name expression, which every version's import documents.
+    imported = DataPumpImportOperator(task_id="import", from_job=exported, job_mode="SCHEMA", schemas=["TESTUSER1"],
+                                      tables=["EMP"], remap_schemas={"TESTUSER1": "TESTUSER2"}, **FAST).execute(context())
+    assert [(o["schema"], o["name"], o["rows"]) for o in imported["objects"]] == [("TESTUSER2", "EMP", 14)]
+    assert imported["selection_check"]["ok"] and {"tables", "remap_schemas"} <= set(imported["selection_check"]["checked"])
+    tables = ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]
+    assert set(tables) == {"EMP"}, f"ORDS {version} loaded {sorted(tables)}"
+    paths = [r["path"].rsplit("/", 1)[-1] for r in creates(ords_conn)]
+    assert paths == ["export", "import"]  # the endpoints every version documents
+    assert all(r["dropped_keys"] == [] for r in creates(ords_conn) if version != "21.2")
+
+
+def test_a_filter_for_an_import_is_refused_before_anything_is_sent(ords_conn):
+    with pytest.raises(DataPumpValidationError) as err:
+        DataPumpImportOperator(task_id="import", file_name="X%U.DMP", filter="EMP", **FAST)
+    assert err.value.field == "filter" and "import endpoint" in err.value.reason
+    assert creates(ords_conn) == []
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "21.2"}], indirect=True)
+def test_a_key_the_server_dropped_fails_the_task_naming_what_was_asked_and_what_ran(ords_conn):
+    """ORDS before 21.3 documents no file_name on the export endpoint and drops it: the job runs, with
+    ORDS's own names. Only the log shows it, and the task says so instead of succeeding."""
+    ords_conn.set_scenario(duration=0.1)
+    with pytest.raises(DataPumpJobError) as err:
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], file_name="NIGHTLY_%U.DMP", **FAST).execute(context())
+    text = str(err.value)
+    assert "did not do what was asked" in text and "file_name NIGHTLY_%U.DMP was asked, the dump set is EXPDAT01-" in text
+    assert creates(ords_conn)[0]["dropped_keys"] == ["file_name"]
+    ords_conn.advance_clock(1)
+    accepted = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], file_name="NIGHTLY_%U.DMP",
+                                      verify_selection=False, **FAST).execute(context())
+    assert accepted["selection_check"]["ok"] is False and accepted["outcome"] == "succeeded"
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "24.4"}], indirect=True)
+def test_the_connections_ords_version_refuses_what_that_version_would_drop(ords_conn, monkeypatch):
+    conn = ords_conn.airflow_connection()
+    conn["extra"] = json.dumps({"ords_version": "24.4"})
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
+    task = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=True, **FAST)
+    with pytest.raises(DataPumpValidationError, match="keep_master: is documented on the ORDS export endpoint only from 25.4"):
+        task.execute(context())
+    assert creates(ords_conn) == []
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_keep_master_0_needs_an_oracle_connection_and_is_judged_from_its_log(ords_conn, monkeypatch):
+    with pytest.raises(DataPumpValidationError, match="keep_master: 0 drops the job from ORDS"):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=False, **FAST)
+
+    ords_conn.set_scenario(duration=0.2)
+    read = []
+
+    def read_log(self, directory, file_name):  # what UTL_FILE would return: the file in the directory
+        read.append((directory, file_name))
+        with open(f"{ords_conn.state.data_dir}/{directory}/{file_name}", encoding="utf-8") as fh:
+            return fh.read()
+
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+    monkeypatch.setattr(DataPumpHook, "read_log", read_log)
+    result = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=False,
+                                    oracle_conn_id="oracle_default", **FAST).execute(context())
+    assert result["outcome"] == "succeeded" and "the job is gone from ORDS; its log says" in result["message"]
+    assert read == [("DATA_PUMP_DIR", result["log_file"])]
+    gone = DataPumpHook().resolve({"owner_name": result["owner_name"], "job_name": result["job_name"]})
+    assert gone.verdict.outcome.value == "vanished"  # ORDS itself no longer knows the job
