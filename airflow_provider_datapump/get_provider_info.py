@@ -82,6 +82,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "The db-api path segment: stable (default) or latest.",
                         "schema": {"type": ["string", "null"], "enum": ["stable", "latest"], "default": "stable"},
                     },
+                    "ords_version": {
+                        "label": "ORDS version (optional)",
+                        "description": "e.g. 24.4. When set, request keys that version does not document are "
+                        "refused instead of being dropped by ORDS without a word.",
+                        "schema": {"type": ["string", "null"], "pattern": "^$|^[0-9]{1,2}\\.[0-9]{1,2}", "default": ""},
+                    },
                     "protocol": {
                         "label": "Protocol",
                         "description": "Used only when the host field holds a bare host name.",

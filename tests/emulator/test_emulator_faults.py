@@ -112,3 +112,23 @@ def test_fault_control_endpoints(emu, h):
         c.post("/_emulator/faults", json={"kind": "delay", "seconds": 0.01})
         assert c.delete("/_emulator/faults").status_code == 204
         assert c.get("/_emulator/faults").json() == []
+
+
+def test_late_fault_handles_the_request_at_once_and_holds_the_answer(client, emu):
+    emu.add_fault(kind="late", seconds=1.0, times=1, method="POST")
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("export", json=EXPORT, timeout=0.3)
+    # The client gave up, yet the job exists: exactly the create whose answer came too late.
+    assert client.get("jobs/").json()["count"] == 1
+    assert time.monotonic() - started < 1.0
+    time.sleep(1.0)
+    assert [e["faults"] for e in emu.requests() if e["method"] == "POST"] == [["late"]]
+
+
+def test_delay_fault_lets_a_client_that_gave_up_leave_nothing_behind(client, emu):
+    emu.add_fault(kind="delay", seconds=0.8, times=1, method="POST")
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("export", json=EXPORT, timeout=0.3)
+    time.sleep(1.0)
+    assert client.get("jobs/").json()["count"] == 0
