@@ -1310,6 +1310,14 @@ class DataPumpHook(BaseHook):
 
         return oracle_sql.read_log(self._oracle("read a log file"), directory, file_name)
 
+    def drop_job(self, owner: str, job: str) -> bool:
+        """Drop a finished job's control table through Oracle (ORDS cannot); False if not finished or gone.
+
+        ORDS serves a job's files only while the job exists: drop it after they were read."""
+        from airflow_provider_datapump.hooks import oracle_sql
+
+        return oracle_sql.drop_job(self._oracle("drop a job's control table"), owner, job)
+
     def drop_orphaned_jobs(self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True) -> list[str]:
         """Drop the control tables of this owner's Data Pump jobs that are not running."""
         from airflow_provider_datapump.hooks import oracle_sql

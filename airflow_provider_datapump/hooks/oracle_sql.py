@@ -14,6 +14,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from airflow_provider_datapump.exceptions import DataPumpValidationError
 from airflow_provider_datapump.payloads import identifier
 
 PING = "select 1 from dual"
@@ -63,6 +64,14 @@ SELECT j.job_name
    AND j.job_name NOT LIKE 'BIN$%'
    AND o.created < SYSDATE - :age_days
  ORDER BY j.job_name"""
+
+FINISHED_JOB = """
+SELECT j.job_name
+  FROM dba_datapump_jobs j
+ WHERE j.owner_name = :owner
+   AND j.job_name = :job_name
+   AND j.state = 'NOT RUNNING'
+   AND j.attached_sessions = 0"""
 
 # Control tables live under the job name; DROP TABLE cannot take a bind, so names are checked.
 DROP_CONTROL_TABLE = 'DROP TABLE "{owner}"."{job_name}" PURGE'
@@ -147,6 +156,24 @@ def drop_orphaned_jobs(
             for name in names:
                 cur.execute(DROP_CONTROL_TABLE.format(owner=owner_name, job_name=name))
     return names
+
+
+def drop_job(hook: Any, owner: str, job: str) -> bool:
+    """Drop one finished job's control table, so that ORDS's job list stops growing by it.
+
+    Only a job that is NOT RUNNING with no session attached is dropped; False when there is no
+    such job (still running, or already gone). Needs SELECT on DBA_DATAPUMP_JOBS, and ownership of
+    the control table (the same user as the ORDS connection) or DROP ANY TABLE.
+    """
+    owner_name, job_name = identifier("owner", owner), identifier("job_name", job)
+    if not _SAFE_NAME.match(owner_name) or not _SAFE_NAME.match(job_name):
+        raise DataPumpValidationError("job", f"{owner_name}.{job_name} cannot be named in DROP TABLE")
+    with _cursor(hook) as cur:
+        cur.execute(FINISHED_JOB, {"owner": owner_name, "job_name": job_name})
+        if not cur.fetchone():
+            return False
+        cur.execute(DROP_CONTROL_TABLE.format(owner=owner_name, job_name=job_name))
+    return True
 
 
 class _cursor:

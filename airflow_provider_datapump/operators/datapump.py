@@ -92,6 +92,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         allowed_ora_codes: Sequence[str] | str | None = None,
         cancel_on_kill: bool = True,
         verify_selection: bool = True,
+        drop_job_when_done: bool = False,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -121,6 +122,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self.fail_on_errors = fail_on_errors
         self.cancel_on_kill = cancel_on_kill
         self.verify_selection = verify_selection
+        self.drop_job_when_done = drop_job_when_done
         self.hook_params = hook_params
         self.rendered_body: dict[str, Any] | None = None
         self.job_ref: dict[str, Any] | None = None
@@ -128,6 +130,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._last_status_result: dict[str, Any] | None = None
         self._init_waiter(allowed_ora_codes)
         validate_endpoint(endpoint, self.operation)
+        if drop_job_when_done and not oracle_conn_id:
+            raise DataPumpValidationError("drop_job_when_done", "drops the control table through SQL: set oracle_conn_id")
         if not _looks_templated(self._payload_args(parse_time=True)):
             # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
             self.build_body(parse_time=True)
@@ -194,7 +198,22 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             job = self.submit_job(context)
             result = self.hook.resolve(job, **self._extras(self.rendered_body)).to_xcom()
             return result
-        return self.execute_resumable(context)
+        return self._done(self.execute_resumable(context))
+
+    def _done(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The accepted result; with drop_job_when_done its control table is dropped first."""
+        if self.drop_job_when_done and result:
+            # Only now: the verdict and the log are read. ORDS forgets the job (and its file links)
+            # with its control table; Data Pump keeps a failed job's table for a restart, so only an
+            # accepted job gets here.
+            try:
+                dropped = self.hook.drop_job(result["owner_name"], result["job_name"])
+            except Exception as err:
+                self.log.warning("Could not drop the control table of %s,%s: %s", result["owner_name"], result["job_name"], err)
+            else:
+                self.log.info("Control table %s.%s %s", result["owner_name"], result["job_name"],
+                              "dropped" if dropped else "was not there (or the job was not finished)")
+        return result
 
     # ---------------------------------------------------------------- ResumableJobMixin
 
@@ -283,7 +302,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         self._result = self._event_result(event)
-        return self._result
+        return self._done(self._result)
 
     # ---------------------------------------------------------------- cancel
 

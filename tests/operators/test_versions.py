@@ -98,3 +98,31 @@ def test_keep_master_0_needs_an_oracle_connection_and_is_judged_from_its_log(ord
     assert read == [("DATA_PUMP_DIR", result["log_file"])]
     gone = DataPumpHook().resolve({"owner_name": result["owner_name"], "job_name": result["job_name"]})
     assert gone.verdict.outcome.value == "vanished"  # ORDS itself no longer knows the job
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_drop_job_when_done_drops_the_control_table_once_the_verdict_is_read(ords_conn, monkeypatch):
+    with pytest.raises(DataPumpValidationError, match="drop_job_when_done: drops the control table through SQL"):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True, **FAST)
+    ords_conn.set_scenario(duration=0.2)
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+    dropped = []
+
+    def drop_job(self, owner, job):  # what DROP TABLE does to ORDS's view: the job leaves the list
+        dropped.append(job)
+        ords_conn.state.drop_job(owner, job)
+        return True
+
+    monkeypatch.setattr(DataPumpHook, "drop_job", drop_job)
+    result = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True,
+                                    oracle_conn_id="oracle_default", **FAST).execute(context())
+    assert result["outcome"] == "succeeded" and dropped == [result["job_name"]]
+    assert all(j["job_name"] != result["job_name"] for j in DataPumpHook().list_jobs(limit=100).items)
+
+    ords_conn.advance_clock(1)
+    ords_conn.set_scenario(outcome="fatal")
+    with pytest.raises(DataPumpJobError):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True,
+                               oracle_conn_id="oracle_default", **FAST).execute(context())
+    assert len(dropped) == 1  # a failed job's table is kept (Data Pump restarts from it)

@@ -120,10 +120,23 @@ def test_drop_orphaned_jobs_dry_run_and_real():
     assert db.executed[-1][0] == 'DROP TABLE "DBAPI_USER"."DATAPUMP_REST_EXPORT_1" PURGE'
 
 
+def test_drop_job_drops_only_a_finished_jobs_control_table():
+    db = FakeOracle(rows=[("DATAPUMP_REST_EXPORT_20261201120000",)])
+    assert oracle_sql.drop_job(db, "c##dp_admin", "DATAPUMP_REST_EXPORT_20261201120000") is True
+    (check, binds), (drop, _) = db.executed
+    assert "j.state = 'NOT RUNNING'" in check and "j.attached_sessions = 0" in check
+    assert binds == {"owner": "C##DP_ADMIN", "job_name": "DATAPUMP_REST_EXPORT_20261201120000"}
+    assert drop == 'DROP TABLE "C##DP_ADMIN"."DATAPUMP_REST_EXPORT_20261201120000" PURGE'
+    running = FakeOracle(rows=[])
+    assert oracle_sql.drop_job(running, "DBAPI_USER", "DATAPUMP_REST_EXPORT_1") is False
+    assert len(running.executed) == 1  # nothing dropped while it runs (or once it is gone)
+
+
 def test_hook_without_oracle_says_so_in_one_sentence():
     hook = DataPumpHook()
     for call in (lambda: hook.stop_job("A", "B"), lambda: hook.job_progress("A", "B"),
-                 lambda: hook.read_log("D", "F.LOG"), lambda: hook.drop_orphaned_jobs("A", 1)):
+                 lambda: hook.read_log("D", "F.LOG"), lambda: hook.drop_orphaned_jobs("A", 1),
+                 lambda: hook.drop_job("A", "B")):
         with pytest.raises(DataPumpOracleNotConfiguredError, match="no oracle_conn_id is set"):
             call()
 
