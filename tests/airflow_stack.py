@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,6 +28,14 @@ EXAMPLE_DAGS = REPO / "example_dags"
 EMULATOR_USER = "dbapi_user"
 EMULATOR_PASSWORD = "DbApiUserPassword1"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+_CREATE_PATH = re.compile(r"/database/datapump/(?:jobs/?|export|import)$")
+
+
+def is_create(request: dict) -> bool:
+    """An emulator request-log entry that asked to create a job, on any of ORDS's three endpoints."""
+    return request["method"] == "POST" and bool(_CREATE_PATH.search(request["path"]))
 
 
 def free_port() -> int:
@@ -261,8 +270,9 @@ class AirflowStack:
         return body.get(what, body) if isinstance(body, dict) and what in ("jobs", "requests") else body
 
     def creates(self) -> list[dict]:
-        return [r for r in self.emulator("requests")
-                if r["method"] == "POST" and r["path"].rstrip("/").endswith("/database/datapump/jobs")]
+        """Create requests that created a job (201). A refused one (ORA-31634 for a second already
+        taken, retried by the hook) created nothing."""
+        return [r for r in self.emulator("requests") if is_create(r) and r["status"] == 201]
 
     def control(self, method: str, what: str, body: object = None):
         """Call the emulator's control surface (``/_emulator/<what>``): faults, scenarios, jobs."""

@@ -20,6 +20,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.airflow_stack import (
@@ -27,12 +28,15 @@ from tests.airflow_stack import (
     EMULATOR_USER,
     AirflowStack,
     assert_retry_was_airflows_stale_success_race,
+    is_create,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DAGS = Path(__file__).parent / "dags"
-DAG_IDS = ("fault_triggerer_kill", "fault_worker_kill", "fault_ords_outage", "fault_ora_errors")
+DAG_IDS = ("fault_triggerer_kill", "fault_worker_kill", "fault_ords_outage", "fault_ora_errors", "dp_mapped_exports")
+# Ten mapped exports side by side (issue 15); the same DAG dag.test() runs in tests/operators.
+MAPPED_DAG = Path(__file__).parent.parent / "dags" / "dp_mapped_exports.py"
 STARTUP_BUDGET = 180
 RUN_BUDGET = 180  # seconds for a scenario's run to finish once its fault is over
 JOB_SECONDS = 600  # every job runs until its scenario finishes it (PATCH finish_now)
@@ -53,7 +57,7 @@ def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("faults")
     with AirflowStack(
         work,
-        sorted(DAGS.glob("fault_*.py")),
+        [*sorted(DAGS.glob("fault_*.py")), MAPPED_DAG],
         job_seconds=JOB_SECONDS,
         extra_env={
             "DATAPUMP_FAULT_BACKUP_URL": f"file://{work}/backups/",
@@ -101,8 +105,8 @@ def requests_since(stack: AirflowStack, since: float) -> list[dict]:
 
 
 def creates_since(stack: AirflowStack, since: float) -> list[dict]:
-    return [r for r in requests_since(stack, since)
-            if r["method"] == "POST" and r["path"].rstrip("/").endswith("/database/datapump/jobs")]
+    """Creates that created a job (201); one refused for a second already taken (ORA-31634) did not."""
+    return [r for r in requests_since(stack, since) if is_create(r) and r["status"] == 201]
 
 
 def jobs_since(stack: AirflowStack, since: float) -> list[dict]:
@@ -376,3 +380,56 @@ def test_killed_triggerer_restarts_and_the_deferred_sensor_still_succeeds(stack,
     stack.wait_healthy(("triggerer",), timeout=60)  # leave the deployment whole for whatever runs next
     assert_no_leaks(stack)
 
+
+
+def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack, scenario):
+    """Ten mapped exports run side by side by the real scheduler (LocalExecutor), on one connection;
+    three creates are answered after the hook's timeout, and another client of the same ORDS user
+    creates exports of other schemas every half second meanwhile. Every export ends with its own
+    job (the DAG's check task fails the run otherwise), and no schema is exported twice."""
+    import threading
+
+    since, figures = scenario
+    dag_id = "dp_mapped_exports"
+    schemas = [f"APP{i:02d}" for i in range(10)]
+    catalog = stack.control("GET", "catalog")
+    catalog["schemas"].update({s: {"tables": {"T1": {"tablespace": "USERS", "rows": 100 + i, "bytes": 65536}}}
+                               for i, s in enumerate(schemas)})
+    stack.control("PUT", "catalog", catalog)
+    stack.control("PUT", "scenario", {"duration": 2})
+    stack.add_fault(kind="late", seconds=6, times=3, method="POST", path=r"/export$")
+    stop = threading.Event()
+    theirs: list[int] = []
+
+    def other_client():  # a person with curl, on the same database user
+        with httpx.Client(auth=(EMULATOR_USER, EMULATOR_PASSWORD), timeout=15) as client:
+            url = f"{stack.emulator_url}/ords/{EMULATOR_USER}/_/db-api/stable/database/datapump/export"
+            i = 0
+            while not stop.is_set():
+                schema = ("TESTUSER1", "TESTUSER3")[i % 2]
+                i += 1
+                try:
+                    theirs.append(client.post(url, json={"schema_expressions": [{"expression": f"= '{schema}'"}]}).status_code)
+                except httpx.HTTPError:
+                    pass
+                stop.wait(0.5)
+
+    thread = threading.Thread(target=other_client, daemon=True)
+    thread.start()
+    try:
+        run_id = stack.trigger(dag_id)
+        state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET + 120)
+    finally:
+        stop.set()
+        thread.join(30)
+        stack.control("PUT", "scenario", {"duration": JOB_SECONDS})
+    tis = all_tis(stack, dag_id, run_id)
+    figures.update(run_state=state, other_client_creates=theirs.count(201),
+                   tries={f"{t['task_id']}[{t['map_index']}]": t["try_number"] for t in tis},
+                   late_creates=len([r for r in requests_since(stack, since) if "late" in r["faults"]]))
+    assert state == "success", {f"{t['task_id']}[{t['map_index']}]": t["state"] for t in tis}
+    ours = [j for j in jobs_since(stack, since) if j["schemas"] and j["schemas"][0].startswith("APP")]
+    per_schema = {s: sum(1 for j in ours if j["schemas"] == [s]) for s in schemas}
+    assert all(n == 1 for n in per_schema.values()), per_schema
+    assert figures["late_creates"] == 3 and figures["other_client_creates"] >= 3
+    assert_no_leaks(stack)

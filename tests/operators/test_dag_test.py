@@ -52,3 +52,53 @@ def test_export_with_errors_fails_the_dag_with_ora_lines(migrated_db, ords_conn,
     assert "completed with 1 error(s)" in out and "ORA-39083" in out
     assert len([r for r in ords_conn.requests() if r["method"] == "POST"]) == 1  # the import never started
     assert "TESTUSER2" not in ords_conn.catalog()["schemas"]
+
+
+def test_mapped_exports_beside_another_client_each_end_with_their_own_job(migrated_db, ords_conn, capfd, caplog):
+    """Issue 15 under dag.test(): ten mapped exports on one connection, three creates answered after
+    the hook's timeout, while another client of the same ORDS user creates exports of other schemas
+    every half second. No export may report another's job, and no schema is exported twice."""
+    import threading
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+    schemas = [f"APP{i:02d}" for i in range(10)]
+    catalog = ords_conn.catalog()
+    catalog["schemas"].update({s: {"tables": {"T1": {"tablespace": "USERS", "rows": 100 + i, "bytes": 65536}}}
+                               for i, s in enumerate(schemas)})
+    ords_conn.load_catalog(catalog)
+    ords_conn.set_scenario(duration=1.0)
+    ords_conn.add_fault(kind="late", seconds=5, times=3, method="POST", path=r"/export$")
+    stop = threading.Event()
+    theirs: list[str] = []
+
+    def other_client():
+        hook = DataPumpHook(retry_backoff=0.05)
+        i = 0
+        while not stop.is_set():
+            schema = ("TESTUSER1", "TESTUSER3")[i % 2]
+            i += 1
+            try:
+                job = hook.create_job({"operation": "EXPORT", "schema_expressions": [{"expression": f"= '{schema}'"}]})
+                theirs.append(job.ident)
+            except Exception:  # a late answer can land on this client too; it is not under test
+                pass
+            stop.wait(0.5)
+
+    thread = threading.Thread(target=other_client, daemon=True)
+    thread.start()
+    try:
+        dag = DagBag(dag_folder=str(DAGS / "dp_mapped_exports.py")).dags["dp_mapped_exports"]
+        run = dag.test()
+    finally:
+        stop.set()
+        thread.join(30)
+    out = _output(capfd, caplog)
+    assert str(run.state) == "success", out[-4000:]
+    ours = [j for j in ords_conn.jobs() if j["schemas"] and j["schemas"][0].startswith("APP")]
+    per_schema = {s: sum(1 for j in ours if j["schemas"] == [s]) for s in schemas}
+    assert all(n == 1 for n in per_schema.values()), per_schema  # no second export behind a task's back
+    assert len(theirs) >= 3 and not set(theirs) & {f"{j['owner_name']},{j['job_name']}" for j in ours}
+    assert len([r for r in ords_conn.requests() if "late" in r["faults"]]) == 3
