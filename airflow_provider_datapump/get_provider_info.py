@@ -82,6 +82,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "The db-api path segment: stable (default) or latest.",
                         "schema": {"type": ["string", "null"], "enum": ["stable", "latest"], "default": "stable"},
                     },
+                    "lineage_database": {
+                        "label": "Database for lineage (host:port/service)",
+                        "description": "The database this ORDS serves, as its listener host:port/service_name. "
+                        "Used only to name tables in OpenLineage events (oracle://host:port); never connected to.",
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "protocol": {
                         "label": "Protocol",
                         "description": "Used only when the host field holds a bare host name.",
