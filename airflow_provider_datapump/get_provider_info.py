@@ -88,6 +88,12 @@ def get_provider_info() -> dict[str, Any]:
                         "refused instead of being dropped by ORDS without a word.",
                         "schema": {"type": ["string", "null"], "pattern": "^$|^[0-9]{1,2}\\.[0-9]{1,2}", "default": ""},
                     },
+                    "lineage_database": {
+                        "label": "Database for lineage (host:port/service)",
+                        "description": "The database this ORDS serves, as its listener host:port/service_name. "
+                        "Used only to name tables in OpenLineage events (oracle://host:port); never connected to.",
+                        "schema": {"type": ["string", "null"], "default": ""},
+                    },
                     "protocol": {
                         "label": "Protocol",
                         "description": "Used only when the host field holds a bare host name.",

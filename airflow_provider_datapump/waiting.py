@@ -225,6 +225,8 @@ class JobWaiter:
     def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, verdict_from_xcom
 
+        # Kept for the OpenLineage methods, which Airflow calls after the task ends, pass or fail.
+        self._judged = result
         verdict = verdict_from_xcom(result)
         if accepts(verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes):
             self._judge_selection(result)

@@ -68,6 +68,7 @@ class AirflowStack:
         users: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
         emulator_args: Iterable[str] = (),
+        ords_connection_extra: dict[str, str] | None = None,
     ):
         self.work = Path(work)
         self.home, self.dags, self.outputs = self.work / "airflow_home", self.work / "dags", self.work / "outputs"
@@ -87,6 +88,7 @@ class AirflowStack:
         self._restarts: dict[str, int] = {}
         self.killed: set[str] = set()  # components a test killed on purpose; their death is no failure
         self.started = time.monotonic()
+        self.ords_connection_extra = dict(ords_connection_extra or {})
         self.env = self._environment(ords_connection_env, extra_env or {})
         self._client: httpx.Client | None = None
 
@@ -125,6 +127,7 @@ class AirflowStack:
             env["AIRFLOW_CONN_ORDS_DEFAULT"] = json.dumps({
                 "conn_type": "ords", "host": f"{self.emulator_url}/ords/{EMULATOR_USER}",
                 "login": EMULATOR_USER, "password": EMULATOR_PASSWORD,
+                **({"extra": self.ords_connection_extra} if self.ords_connection_extra else {}),
             })
         env.update(extra)
         return env

@@ -321,6 +321,26 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         """
         self._stop_job_on_kill(self.job_ref, finished=self._result is not None)
 
+    # ---------------------------------------------------------------- OpenLineage (optional extra)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Called by Airflow's OpenLineage listener after success; see airflow_provider_datapump.lineage."""
+        from airflow_provider_datapump import lineage
+
+        result = self._result or getattr(self, "_judged", None)
+        if result is None:
+            return None  # wait_for_completion=False: the job is still running and has moved nothing yet
+        identity = lineage.database_identity(self.ords_conn_id, self.oracle_conn_id, self.hook.settings.base_url)
+        return self._lineage(lineage, result, identity)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from airflow_provider_datapump import lineage
+
+        return lineage.failure_lineage(getattr(self, "_judged", None), self.hook.settings.base_url)
+
+    def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
+        raise NotImplementedError
+
 
 class DataPumpExportOperator(_DataPumpJobOperator):
     """Run a Data Pump export through ORDS and wait for its verdict.
@@ -343,6 +363,9 @@ class DataPumpExportOperator(_DataPumpJobOperator):
         if self.from_job is not None:
             raise DataPumpValidationError("from_job", "only applies to an import: it names the dump set to import")
         return super()._payload_args(parse_time)
+
+    def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
+        return lineage.export_lineage(result, identity, self.hook.settings.base_url)
 
 
 class DataPumpImportOperator(_DataPumpJobOperator):
@@ -381,6 +404,20 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             args["file_name"] = args["file_name"] or _PARSE_TIME_FILE_NAME
         return args
 
+
+    def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
+        body = self.rendered_body or {}
+        source = _job_dict(self.from_job) if isinstance(self.from_job, (Mapping, str)) and self.from_job else None
+        source_dumps = [f["name"] for f in (source or {}).get("files") or () if isinstance(f, Mapping) and f.get("kind") == "dump"]
+        if source_dumps and body.get("file_name") == (source or {}).get("dump_file_template"):
+            # Imported what the export wrote: name its files, not the %U template that stands for them.
+            dumps = source_dumps
+        else:
+            dumps = [n.strip() for n in str(body.get("file_name") or "").split(",") if n.strip()]
+        return lineage.import_lineage(
+            result, identity, self.hook.settings.base_url,
+            dump_files=dumps, directory=body.get("datapump_dir"), remaps=body.get("remap_schemas") or (),
+        )
 
     def _inherit_selection(self, args: dict[str, Any], source: Mapping[str, Any]) -> None:
         """With no selection of its own, import what the export exported.

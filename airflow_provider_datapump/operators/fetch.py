@@ -102,7 +102,8 @@ class DataPumpFetchFilesOperator(BaseOperator):
         # Made here, not in __init__: an operator is deep-copied and an Event holds a lock.
         self._abort = threading.Event()
         try:
-            return self._execute()
+            self._output = self._execute()
+            return self._output
         finally:
             if hasattr(self, "_hook"):
                 self._hook.close()
@@ -115,6 +116,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
 
     def _execute(self) -> Any:
         result = self.hook.resolve(self.job)
+        self._job_result = result  # for get_openlineage_facets_on_complete
         outcome = result.verdict.outcome
         if outcome is Outcome.RUNNING:
             raise DataPumpError(f"job {result.job.ident} is still running; wait for it (DataPumpJobSensor) before fetching")
@@ -141,6 +143,20 @@ class DataPumpFetchFilesOperator(BaseOperator):
         if self.destination is None:
             return self._log_to_xcom(result, wanted)
         return self._to_storage(result, wanted)
+
+    # ---------------------------------------------------------------- OpenLineage (optional extra)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Dump files on the server in, their object-storage copies out; see airflow_provider_datapump.lineage."""
+        from airflow_provider_datapump import lineage
+
+        output, result = getattr(self, "_output", None), getattr(self, "_job_result", None)
+        if not isinstance(output, dict) or result is None:
+            return None  # a log returned as XCom: no dataset was copied
+        # The directory the export named travels in its result; ORDS's default otherwise.
+        directory = self.job.get("datapump_dir") if isinstance(self.job, Mapping) else None
+        identity = lineage.database_identity(self.ords_conn_id, self.hook.oracle_conn_id, self.hook.settings.base_url)
+        return lineage.fetch_lineage(result.to_xcom(), output["files"], identity, self.hook.settings.base_url, directory)
 
     # ---------------------------------------------------------------- XCom
 

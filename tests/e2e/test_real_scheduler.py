@@ -22,6 +22,11 @@ from tests.airflow_stack import (
     assert_retry_was_airflows_stale_success_race,
 )
 
+from tests.conftest import STATIC_SECRETS
+from tests.lineage import olschema
+
+LINEAGE_DATABASE = "db.example.test:1521/FREEPDB1"
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DAG_FILE = EXAMPLE_DAGS / "datapump_refresh_test_from_prod.py"
@@ -38,7 +43,13 @@ def deployment(tmp_path_factory):
     """Emulator + the four Airflow components, each its own process; stopped after, whatever happened."""
     # Only the refresh DAG: the nightly DAG is @daily and would start its own run (and publish the
     # asset that schedules another refresh), which would muddle the request counts below.
-    with AirflowStack(tmp_path_factory.mktemp("real-airflow"), [DAG_FILE], job_seconds=JOB_SECONDS) as stack:
+    work = tmp_path_factory.mktemp("real-airflow")
+    # Lineage (#17) rides on this run rather than starting a second stack: every component and task
+    # process writes its OpenLineage events to files in one folder.
+    (work / "openlineage").mkdir()
+    with AirflowStack(work, [DAG_FILE], job_seconds=JOB_SECONDS,
+                      extra_env={"AIRFLOW__OPENLINEAGE__TRANSPORT": olschema.file_transport(work / "openlineage")},
+                      ords_connection_extra={"lineage_database": LINEAGE_DATABASE}) as stack:
         yield stack.start()
 
 
@@ -95,8 +106,14 @@ def test_refresh_dag_defers_to_the_triggerer_and_lands_in_testuser2(deployment):
         # ---- no secret leaked into any log Airflow wrote (task, trigger, every component's output).
         leaks = stack.secret_leaks([EMULATOR_PASSWORD])
         assert not leaks, f"the ORDS password appears in {leaks}"
+
+        # ---- lineage: the worker processes emitted COMPLETE events tracing EMP through the dump file.
+        events = [e for e in olschema.read_events(stack.work / "openlineage") if e["run"]["facets"].get("airflow", {})
+                  .get("dagRun", {}).get("run_id", run_id) == run_id]
+        lineage = olschema.assert_refresh_lineage(events, "oracle://db.example.test:1521", "FREEPDB1",
+                                                  (EMULATOR_PASSWORD, *STATIC_SECRETS))
         print(f"\ne2e timings: airflow ready after {ready_at:.0f}s, run {run_id} took "
-              f"{time.monotonic() - stack.started - ready_at:.0f}s")
+              f"{time.monotonic() - stack.started - ready_at:.0f}s; lineage: {lineage}")
         failed = False
     finally:
         if failed:

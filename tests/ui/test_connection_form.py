@@ -40,7 +40,7 @@ STANDARD_FIELDS = ("description", "host", "port", "schema", "login", "password")
 READ_BY_THE_HOOK = {"description", "host", "port", "schema", "login", "password"}  # description: Airflow's own
 # The extras OrdsSettings.from_connection reads, spelled as the hook spells them: a misspelt
 # conn-fields key would give the form a field the hook never reads, and this suite must notice.
-HOOK_EXTRAS = ("auth_type", "verify", "timeout", "api_version", "ords_version", "protocol")
+HOOK_EXTRAS = ("auth_type", "verify", "timeout", "api_version", "ords_version", "lineage_database", "protocol")
 
 DOCS_IMAGE = REPO / "docs" / "images" / "ords-connection-form.png"
 

@@ -30,7 +30,7 @@ def test_listed_modules_and_classes_import():
 
 def test_conn_fields_cover_every_extra_the_hook_reads():
     fields = get_provider_info()["connection-types"][0]["conn-fields"]
-    assert set(fields) == {"auth_type", "verify", "timeout", "api_version", "ords_version", "protocol"}
+    assert set(fields) == {"auth_type", "verify", "timeout", "api_version", "ords_version", "protocol", "lineage_database"}
     for spec in fields.values():
         assert spec["label"] and spec["description"] and "type" in spec["schema"]
 

@@ -1,0 +1,55 @@
+"""Run the refresh example DAG with dag.test() in a process of its own (the OpenLineage provider
+reads its configuration once per process, so each configuration needs a fresh one).
+
+argv: [--block-openlineage] [--no-retries]. With the first, importing OpenLineage fails as if the extra
+were not installed; the second drops the example's retry (and its one-minute delay) for failure tests.
+Writes {"state": ..., "openlineage_modules": [...]} as JSON to the file named by DATAPUMP_LINEAGE_RESULT
+(stdout also carries Airflow's own output).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "datapump_refresh_test_from_prod.py"
+
+
+class _Absent(importlib.abc.MetaPathFinder):
+    """The OpenLineage client and the provider's code fail to import. The provider's metadata module
+    stays importable: Airflow's ProvidersManager reads it for every installed distribution, and an
+    uninstalled one would have no entry point to read at all."""
+
+    def find_spec(self, name, path=None, target=None):
+        blocked = name == "openlineage" or name.startswith("openlineage.") or (
+            name.startswith("airflow.providers.openlineage.") and name != "airflow.providers.openlineage.get_provider_info")
+        if blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: the extra is not installed)", name=name)
+        return None
+
+
+def main() -> None:
+    if "--block-openlineage" in sys.argv:
+        sys.meta_path.insert(0, _Absent())
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=180)
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(EXAMPLE))
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags["datapump_refresh_test_from_prod"]
+    if "--no-retries" in sys.argv:
+        for task in dag.tasks:
+            task.retries = 0
+    run = dag.test()
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] == "openlineage" or m.startswith("airflow.providers.openlineage.")
+                    or m == "airflow_provider_datapump.lineage")
+    loaded = [m for m in loaded if m != "airflow.providers.openlineage.get_provider_info"]
+    Path(os.environ["DATAPUMP_LINEAGE_RESULT"]).write_text(json.dumps({"state": str(run.state), "openlineage_modules": loaded}))
+
+
+if __name__ == "__main__":
+    main()
