@@ -589,8 +589,10 @@ class JobPage:
 # Walking the job list: pages of this size, never more than this many pages for one question.
 LIST_PAGE_SIZE = 500
 LIST_MAX_PAGES = 20
-# ORA-31634 (a job of this owner was named in the same second) is retried this many times.
-NAME_CLASH_ATTEMPTS = 10
+# ORA-31634 (a job of this owner was named in the same second) is retried for this long. ORDS
+# creates at most one job of an operation per owner per second, so N creates at once need N
+# seconds: a mapped export of 100 schemas on one ORDS user, plus anyone else on it, fits.
+NAME_CLASH_SECONDS = 300.0
 # The database's local time (in which ORDS names jobs) lies within 12 hours behind UTC and 14
 # ahead; the search window opens early enough for any of them, and a few minutes of clock skew.
 _WINDOW_BEHIND = 12 * 3600 + 600
@@ -634,6 +636,10 @@ class _Decision:
     ours: DataPumpJob | None
     undecided: set[str]
     why: str
+
+
+def _q(filter_object: Mapping[str, Any]) -> str:
+    return json.dumps(filter_object, separators=(",", ":"))
 
 
 def _is_name_clash(err: BaseException) -> bool:
@@ -884,7 +890,8 @@ class DataPumpHook(BaseHook):
         url = links.settings.api_root + ("jobs/" if chosen == "jobs" else chosen)
         window = _SearchWindow.around(operation, time.time())
         known, _ = yield from self._search_flow(links, window)
-        attempt = clashes = 0
+        attempt = 0
+        clash_deadline: float | None = None
         while True:
             attempt += 1
             try:
@@ -892,12 +899,14 @@ class DataPumpHook(BaseHook):
                 return DataPumpJob.from_json(answer.body)
             except (_AmbiguousCreate, DataPumpHTTPError) as failure:
                 cause = failure.cause if isinstance(failure, _AmbiguousCreate) else failure
-                if _is_name_clash(cause) and clashes < NAME_CLASH_ATTEMPTS:
+                now = time.monotonic()
+                clash_deadline = clash_deadline or now + NAME_CLASH_SECONDS
+                if _is_name_clash(cause) and now < clash_deadline:
                     # ORA-31634: another job of this owner got this second's name first (ORDS names
-                    # jobs by the second). Nothing was created; the next second is free.
-                    clashes += 1
+                    # jobs by the second). Nothing was created; a later second is free. Random
+                    # waits spread the creates that collided over the seconds to come.
                     attempt -= 1
-                    wait = 1.0 + random.uniform(0, 1.5)
+                    wait = random.uniform(0.5, 2.5)
                     self.log.info("ORDS named the job after one created in the same second (ORA-31634); "
                                   "sending the create again in %.1fs", wait)
                     yield _Sleep(wait)
@@ -1035,34 +1044,49 @@ class DataPumpHook(BaseHook):
         The list mirrors DBA_DATAPUMP_JOBS and only grows (control tables are kept by default), so
         it is filtered with ``q`` (documented) and walked by its ``next`` links (``offset`` is not a
         documented request parameter) for at most LIST_MAX_PAGES pages. The filter is applied here
-        too: a server may ignore ``q``, or refuse it (then the walk goes on without it).
+        too: a server may ignore ``q``, or refuse it (then the walk goes on without it). A server
+        that ignores ``offset`` serves the same rows again; the walk then goes on by ``q`` alone,
+        asking for names after the highest one seen (the list is ordered by owner and job name, so
+        with several owners this may skip some of another owner's rows), and stops when that does
+        not help either. Returns (jobs, complete).
         """
-        url: str = links.settings.api_root + "jobs/"
-        params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": json.dumps(window.q, separators=(",", ":"))}
-        jobs: list[DataPumpJob] = []
-        firsts: set[str] = set()
+        root = links.settings.api_root + "jobs/"
+        url: str = root
+        params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": _q(window.q)}
+        found: dict[str, DataPumpJob] = {}
+        listed: set[str] = set()
+        q_works = True
         for _ in range(LIST_MAX_PAGES):
             try:
                 page = yield from self._list_flow(links, url=url, params=params)
             except DataPumpHTTPError as err:
-                if err.status == 400 and params and "q" in params:
+                if err.status == 400 and params and "q" in params and q_works:
                     self.log.info("ORDS refused the job-list filter q (%s); listing without it", err)
-                    url, params = links.settings.api_root + "jobs/", {"limit": LIST_PAGE_SIZE}
+                    q_works = False
+                    url, params = root, {"limit": LIST_PAGE_SIZE}
                     continue
                 raise
-            jobs.extend(job for job in page.items if window.matches(job))
-            first = page.items[0].ident if page.items else ""
-            if not page.has_more or not page.items or first in firsts:
-                # The same first row twice: the server ignores paging, and walking on cannot end.
-                return jobs, not page.has_more or not page.items
-            firsts.add(first)
+            fresh = [job for job in page.items if job.ident not in listed]
+            listed.update(job.ident for job in page.items)
+            found.update((job.ident, job) for job in page.items if window.matches(job))
+            if not page.has_more or not page.items:
+                return list(found.values()), True
+            if not fresh:
+                # The same rows again: the server ignores offset (or q); walking on by them cannot end.
+                if not q_works:
+                    return list(found.values()), False
+                highest = max(job.job_name for job in page.items)
+                if params and params.get("q") == _q({"job_name": {"$gt": highest}}):
+                    return list(found.values()), False  # q is ignored too
+                url, params = root, {"limit": LIST_PAGE_SIZE, "q": _q({"job_name": {"$gt": highest}})}
+                continue
             if page.next_href:
                 parts = urlsplit(page.next_href)
-                url = links.settings.api_root + "jobs/"
+                url = root
                 params = dict(parse_qsl(parts.query)) if parts.query else None
             else:
                 params = {**(params or {}), "offset": (page.offset or 0) + page.count}
-        return jobs, False
+        return list(found.values()), False
 
     def _list_flow(self, links: LinkPolicy, limit: int | None = None, offset: int | None = None, *,
                    q: Mapping[str, Any] | None = None, url: str | None = None,
@@ -1070,7 +1094,7 @@ class DataPumpHook(BaseHook):
         if params is None:
             params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
             if q is not None:
-                params["q"] = json.dumps(q, separators=(",", ":"))
+                params["q"] = _q(q)
         answer = yield _Call("GET", url or links.settings.api_root + "jobs/", params=params or None)
         body = answer.body
         if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):

@@ -385,7 +385,8 @@ def test_killed_triggerer_restarts_and_the_deferred_sensor_still_succeeds(stack,
 def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack, scenario):
     """Ten mapped exports run side by side by the real scheduler (LocalExecutor), on one connection;
     three creates are answered after the hook's timeout, and another client of the same ORDS user
-    creates exports of other schemas every half second meanwhile. Every export ends with its own
+    creates exports of other schemas every second meanwhile. ORDS names jobs by the second, so the
+    creates also collide (ORA-31634) and are retried into later seconds. Every export ends with its own
     job (the DAG's check task fails the run otherwise), and no schema is exported twice."""
     import threading
 
@@ -412,7 +413,7 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack,
                     theirs.append(client.post(url, json={"schema_expressions": [{"expression": f"= '{schema}'"}]}).status_code)
                 except httpx.HTTPError:
                     pass
-                stop.wait(0.5)
+                stop.wait(1.0)
 
     thread = threading.Thread(target=other_client, daemon=True)
     thread.start()
@@ -431,5 +432,6 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack,
     ours = [j for j in jobs_since(stack, since) if j["schemas"] and j["schemas"][0].startswith("APP")]
     per_schema = {s: sum(1 for j in ours if j["schemas"] == [s]) for s in schemas}
     assert all(n == 1 for n in per_schema.values()), per_schema
+    figures["name_clashes"] = len([r for r in requests_since(stack, since) if is_create(r) and r["status"] == 400])
     assert figures["late_creates"] == 3 and figures["other_client_creates"] >= 3
     assert_no_leaks(stack)

@@ -147,3 +147,60 @@ def test_side_by_side_exports_each_end_with_their_own_job(ords_conn, submissions
     if submissions > 2:
         # Ten creates in one second: ORA-31634 for all but one, retried into later seconds.
         assert any(r["status"] in (400, 500) for r in ords_conn.requests() if r["method"] == "POST")
+
+
+@pytest.mark.parametrize("user", ["c##dp_admin", "dp$ops"])
+def test_owners_with_dollar_and_hash_work_on_every_path(user, tmp_path, monkeypatch):
+    """Legal Oracle names (a C## common user, a $ in a name) through the whole client: create,
+    status, the verdict with its log, a dump download sync and async, and the job list."""
+    import asyncio
+    import io
+    import json
+
+    from airflow_provider_datapump.emulator import run_emulator
+
+    with run_emulator(users={user: "Secret#1"}, data_dir=tmp_path, duration=0.2) as emu:
+        monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(
+            {"conn_type": "ords", "host": emu.base_url, "login": user, "password": "Secret#1"}))
+        hook = DataPumpHook(retry_backoff=0.05)
+        job = hook.create_job(export_of("TESTUSER1"))
+        assert job.owner_name == user.upper()
+        _, _, url = hook.locate(job)
+        assert "#" not in url and url.endswith(f"/jobs/{user.upper().replace('#', '%23')},{job.job_name}/")
+        result = wait_done(hook, job)
+        assert result.verdict.outcome is Outcome.SUCCEEDED and result.log_file
+        xcom = result.to_xcom()
+        dump = next(f["name"] for f in xcom["files"] if f["kind"] == "dump")
+        buf = io.BytesIO()
+        assert hook.stream_file(xcom, dump, buf) > 0
+        assert asyncio.run(hook.astream_file(xcom, dump, io.BytesIO())) == len(buf.getvalue())
+        assert f'"{user.upper()}"' in hook.get_file_text(xcom, xcom["log_file"])
+        assert hook.resolve(f"{job.owner_name},{job.job_name}").job.ident == job.ident  # "OWNER,JOB" form
+        assert [j.ident for j in hook.list_jobs().items] == [job.ident]
+        # Nothing was refused or requested at a cut-short URL.
+        assert all(r["status"] in (200, 201) for r in emu.requests()), [r for r in emu.requests() if r["status"] >= 300]
+
+
+@pytest.mark.parametrize("setting", [{"q_support": "honoured"}, {"q_support": "ignored"}, {"q_support": "rejected"},
+                                     {"offset_support": "ignored"}, {"list_max_limit": 2}])
+def test_the_job_list_walk_is_bounded_whatever_the_server_does_with_q_and_offset(ords_conn, monkeypatch, setting):
+    """q and limit are documented, offset is not. A server that ignores q, refuses it, ignores
+    offset (the same page forever) or caps the page size still gets a bounded walk, and a lost
+    create still finds its own job among the others."""
+    import airflow_provider_datapump.hooks.datapump as hook_module
+    from tests.helpers import create_many
+
+    monkeypatch.setattr(hook_module, "LIST_PAGE_SIZE", 3)
+    hook = DataPumpHook(retry_backoff=0.05, identity_settle=10)
+    create_many(hook, ords_conn, export_of("TESTUSER3"), 8, duration=0.1)
+    ords_conn.advance_clock(1)
+    ords_conn.set_scenario(duration=0.3, **setting)
+    ords_conn.clear_requests()
+    ords_conn.add_fault(kind="drop", after_bytes=0, times=1, method="POST")
+    job = hook.create_job(export_of("TESTUSER1"))
+    result = wait_done(hook, job)
+    assert {o.schema for o in result.objects} == {"TESTUSER1"}
+    lists = [r for r in ords_conn.requests() if r["method"] == "GET" and r["path"].endswith("/jobs/")]
+    walks = 1 + sum(1 for r in lists if "offset" not in r["query"] and "q=" in r["query"])  # each walk starts afresh
+    assert len(lists) <= walks * (hook_module.LIST_MAX_PAGES + 1), len(lists)
+    assert exports_by_schema(ords_conn)["TESTUSER1"] == 1
