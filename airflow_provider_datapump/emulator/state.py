@@ -295,6 +295,14 @@ def _expand(template: str, index: int, when: _dt.datetime | None = None) -> str:
     return _SUBSTITUTION_RE.sub(one, template)
 
 
+# Settings that take one of a few words.
+_ENUM_SETTINGS: dict[str, tuple[str, ...]] = {
+    "ords_version": ORDS_VERSIONS,
+    "q_support": Q_SUPPORT,
+    "offset_support": LIST_SUPPORT,
+}
+
+
 def _validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -338,9 +346,9 @@ def _validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> d
             if not isinstance(value, bool):
                 raise _bad(f"{key} must be true or false")
             out[key] = value
-        elif key == "ords_version":
-            if value not in ORDS_VERSIONS:
-                raise _bad(f"ords_version must be one of {', '.join(ORDS_VERSIONS)}")
+        elif key in _ENUM_SETTINGS:
+            if value not in _ENUM_SETTINGS[key]:
+                raise _bad(f"{key} must be one of {', '.join(_ENUM_SETTINGS[key])}")
             out[key] = value
         elif key == "name_clash_status":
             if value not in (400, 500) or isinstance(value, bool):
@@ -350,14 +358,6 @@ def _validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> d
             top = MAX_THREADS if key == "full_default_threads" else 10**6
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
                 raise _bad(f"{key} must be an integer from 1 to {top}")
-            out[key] = value
-        elif key == "q_support":
-            if value not in Q_SUPPORT:
-                raise _bad(f"q_support must be one of {', '.join(Q_SUPPORT)}")
-            out[key] = value
-        elif key == "offset_support":
-            if value not in LIST_SUPPORT:
-                raise _bad(f"offset_support must be one of {', '.join(LIST_SUPPORT)}")
             out[key] = value
         elif key == "link_origin":
             if value is not None and (
