@@ -638,6 +638,18 @@ class _Decision:
     why: str
 
 
+def dump_set_evidence(template: str, result: JobResult) -> tuple[str, str]:
+    """What a finished export's dump set says about whose it is, against the name its request had:
+    "ours!" (the name), "not ours" (another name), "undecided" (none, or ORDS's own default names,
+    which an ORDS that dropped file_name uses: they prove nothing)."""
+    dumps = [f["name"] for f in result.files if f["kind"] == "dump"] or list(result.log_dump_files)
+    if dumps and all(file_template_regex(template).match(d) for d in dumps):
+        return "ours!", f"its dump set {', '.join(dumps[:3])} has this request's name"
+    if dumps and not all(_DEFAULT_DUMP_NAME.match(d) for d in dumps):
+        return "not ours", f"its dump set is {', '.join(dumps[:3])}"
+    return "undecided", "its dump set has ORDS's default names (or none), which prove nothing"
+
+
 def _q(filter_object: Mapping[str, Any]) -> str:
     return json.dumps(filter_object, separators=(",", ":"))
 
@@ -692,6 +704,8 @@ class DataPumpHook(BaseHook):
     ) -> None:
         super().__init__(**kwargs)
         self.identity_settle = max(0.0, float(identity_settle))
+        # The one-off dump name the last create_job gave an export (None: the caller named it).
+        self.last_one_off_name: str | None = None
         self.ords_conn_id = ords_conn_id
         self.oracle_conn_id = oracle_conn_id
         self.retry = RetryPolicy(attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff)
@@ -886,6 +900,8 @@ class DataPumpHook(BaseHook):
             # new job proves whether it is ours (see _identify_flow). ORDS's own default name is
             # EXPDAT%U-<timestamp>.DMP, the same for every job created in one second.
             body["file_name"] = unique_dump_template()
+        # The caller stores it with the job's identity, so a reattach can check it too.
+        self.last_one_off_name = body["file_name"] if generated else None
         chosen, sent = body_for_endpoint(body, endpoint, links.settings.ords_version)
         url = links.settings.api_root + ("jobs/" if chosen == "jobs" else chosen)
         window = _SearchWindow.around(operation, time.time())
@@ -1025,15 +1041,10 @@ class DataPumpHook(BaseHook):
         mismatches = [m for m in check.get("mismatches", ()) if not m.startswith("file_name ")]
         if mismatches:
             return "not ours", mismatches[0], None
-        dumps = [f["name"] for f in result.files if f["kind"] == "dump"] or list(result.log_dump_files)
         template = body.get("file_name")
         if body["operation"] == "EXPORT" and isinstance(template, str) and "://" not in template:
-            if dumps and all(file_template_regex(template).match(d) for d in dumps):
-                return "ours!", f"its dump set {', '.join(dumps[:3])} has this request's name", job
-            if dumps and not all(_DEFAULT_DUMP_NAME.match(d) for d in dumps):
-                return "not ours", f"its dump set is {', '.join(dumps[:3])}", None
-            # ORDS's own default names: an older ORDS may have dropped our file_name.
-            return "undecided", "its dump set has ORDS's default names, which prove nothing", None
+            kind, why = dump_set_evidence(template, result)
+            return kind, why, job if kind == "ours!" else None
         if check.get("objects_seen"):
             return "ours", "what it processed matches this request", job
         return "undecided", "it processed nothing that proves whose it is", None

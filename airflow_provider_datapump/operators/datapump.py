@@ -237,6 +237,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         # An import links the export's log too; its own is the IMPDAT one, listed last.
         self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url,
                         "log_file": logs[-1] if logs else None}
+        if self.hook.last_one_off_name:
+            self.job_ref["dump_name"] = self.hook.last_one_off_name
         self._publish_job_ref(context)
 
     def _publish_job_ref(self, context: Context) -> None:
@@ -303,6 +305,24 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         self._result = self._event_result(event)
         return self._done(self._result)
+
+    def _judge_selection(self, result: dict[str, Any]) -> None:
+        super()._judge_selection(result)
+        # A reattach trusts the stored identity only as far as the evidence goes: the dump set of
+        # the job it found must not carry another submission's name.
+        name = (self.job_ref or {}).get("dump_name")
+        if name and result.get("outcome") in ("succeeded", "succeeded_with_errors"):
+            from airflow_provider_datapump.exceptions import DataPumpJobError
+            from airflow_provider_datapump.hooks.datapump import dump_set_evidence
+
+            kind, why = dump_set_evidence(name, _FilesOnly(result))  # type: ignore[arg-type]
+            if kind == "not ours":
+                message = (f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} is not this task's: "
+                           f"{why}, and this task's export was named {name}")
+                self.log.error("%s", message)
+                raise DataPumpJobError(message, result)
+            if kind == "ours!":
+                self.log.info("Job identity confirmed by its dump set: %s", why)
 
     # ---------------------------------------------------------------- cancel
 
@@ -443,6 +463,14 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
 
 _PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"
+
+
+class _FilesOnly:
+    """The file part of a JobResult, read back from a result dict."""
+
+    def __init__(self, result: Mapping[str, Any]) -> None:
+        self.files = tuple(f for f in result.get("files") or () if isinstance(f, Mapping))
+        self.log_dump_files: tuple[str, ...] = ()
 
 
 def _job_dict(value: Any) -> dict[str, Any]:

@@ -428,6 +428,11 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack,
     figures.update(run_state=state, other_client_creates=theirs.count(201),
                    tries={f"{t['task_id']}[{t['map_index']}]": t["try_number"] for t in tis},
                    late_creates=len([r for r in requests_since(stack, since) if "late" in r["faults"]]))
+    if state != "success":
+        for t in tis:
+            if t["state"] == "failed":
+                for log in sorted(stack.task_log_dir(dag_id, run_id, t["task_id"]).glob(f"map_index={t['map_index']}/*.log")):
+                    print(f"---- {log} ----\n" + "\n".join(log_text(log).splitlines()[-60:]))
     assert state == "success", {f"{t['task_id']}[{t['map_index']}]": t["state"] for t in tis}
     ours = [j for j in jobs_since(stack, since) if j["schemas"] and j["schemas"][0].startswith("APP")]
     per_schema = {s: sum(1 for j in ours if j["schemas"] == [s]) for s in schemas}

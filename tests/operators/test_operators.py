@@ -38,8 +38,12 @@ def test_sync_export_returns_the_job_dict(ords_conn):
     assert {(o["schema"], o["name"], o["rows"]) for o in result["objects"]} == {("TESTUSER1", "EMP", 14), ("TESTUSER1", "DEPT", 4)}
     # The job's identity, and its own log (with keep_master=0 its verdict is read from it via SQL).
     ident = {k: result[k] for k in ("owner_name", "job_name", "self_url", "log_file")}
-    assert ctx["ti"].pushed["datapump_job"] == ident  # for the extra link, before waiting
-    assert ctx["task_state_store"].data["datapump_job"] == ident  # for reattach, before waiting
+    pushed, stored = ctx["ti"].pushed["datapump_job"], ctx["task_state_store"].data["datapump_job"]
+    assert pushed == stored  # for the extra link, and for reattach, both before waiting
+    assert {k: stored[k] for k in ident} == ident
+    # The one-off dump name the hook gave the export, so a reattach can confirm the job by it.
+    # (On 21.2 the server drops it and uses its own names, which confirm nothing and refute nothing.)
+    assert stored["dump_name"].startswith("EXPDAT%U-")
     # The export got a one-off dump name (an ORDS before 21.3 drops file_name on export and uses
     # its own), and the log shows it ran what was asked.
     one_off = r"EXPDAT01-\d{8}_\d{6}-[0-9A-F]{8}\.DMP" if ords_conn.state.settings["ords_version"] != "21.2" else r"EXPDAT01-\d{8}_\d{2}_\d{2}_\d{2}\.DMP"

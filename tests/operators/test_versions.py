@@ -126,3 +126,29 @@ def test_drop_job_when_done_drops_the_control_table_once_the_verdict_is_read(ord
         DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True,
                                oracle_conn_id="oracle_default", **FAST).execute(context())
     assert len(dropped) == 1  # a failed job's table is kept (Data Pump restarts from it)
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_a_reattach_confirms_the_stored_identity_by_the_dump_set(ords_conn):
+    """The stored identity says job X; a retry that finds X with another submission's dump set
+    (a name reused, or a store edited by hand) refuses it instead of reporting it."""
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+    from tests.helpers import StateStore, wait_done
+
+    ords_conn.set_scenario(duration=0.1)
+    theirs = DataPumpHook().create_job({"operation": "EXPORT", "schema_expressions": [{"expression": "= 'TESTUSER1'"}],
+                                        "file_name": "THEIRS_%U.DMP"})
+    wait_done(DataPumpHook(), theirs)
+    store = StateStore()
+    store.set("datapump_job", {"owner_name": theirs.owner_name, "job_name": theirs.job_name,
+                               "dump_name": "EXPDAT%U-20261201_000000-0123ABCD.DMP"})
+    with pytest.raises(DataPumpJobError, match="is not this task's: its dump set is THEIRS_01.DMP"):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], **FAST).execute(context(store))
+
+    ords_conn.advance_clock(1)
+    ctx = context()
+    result = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], **FAST).execute(ctx)
+    stored = ctx["task_state_store"].data["datapump_job"]
+    assert stored["dump_name"].startswith("EXPDAT%U-")  # kept for the next try's check
+    again = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], **FAST).execute(context(ctx["task_state_store"]))
+    assert again["job_name"] == result["job_name"]  # the retry found the job it started, and confirmed it
