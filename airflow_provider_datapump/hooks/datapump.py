@@ -956,29 +956,36 @@ class DataPumpHook(BaseHook):
         New jobs of the same operation are candidates; each is ours, not ours, or undecided
         (``_evidence_flow``). Waits up to ``grace`` seconds for a job to appear (a request with no
         answer may still be in the server's hands) and up to ``settle`` for the evidence to settle.
-        None: nothing new is ours, and sending the create again starts no second job.
+        The candidates are those seen by the first look after the grace window: a job that appears
+        later is not our request's, as sending the create again already assumes, and on a busy
+        ORDS user new jobs never stop appearing. None: nothing new is ours, and sending the create
+        again starts no second job.
         """
         started = time.monotonic()
+        candidates: dict[str, DataPumpJob] = {}
+        frozen = False
+        settled: dict[str, tuple[str, str, DataPumpJob | None]] = {}
         while True:
             jobs, complete = yield from self._search_flow(links, window)
-            candidates = [j for j in jobs if j.ident not in known]
+            if not frozen:
+                candidates.update((j.ident, j) for j in jobs if j.ident not in known)
+                frozen = time.monotonic() - started >= grace
             if not complete:
                 self.log.warning("The job list was longer than %d pages; candidates past them are not considered", LIST_MAX_PAGES)
-            decision = yield from self._decide_flow(links, body, [c.ident for c in candidates])
+            decision = yield from self._decide_flow(links, body, list(candidates), settled)
             elapsed = time.monotonic() - started
             if decision.ours is not None:
                 self.log.warning("The create request failed (%s) but ORDS did create %s: %s",
                                  cause, decision.ours.ident, decision.why)
                 return decision.ours
-            if not decision.undecided and elapsed >= grace:
+            if not decision.undecided and frozen:
                 if candidates:
                     self.log.info("New %s job(s) %s belong to other submissions: %s", body["operation"],
-                                  ", ".join(c.ident for c in candidates), decision.why)
+                                  ", ".join(candidates), decision.why)
                 return None
             if elapsed >= settle:
                 idents = sorted(decision.undecided)
-                pending = {"pending_create": True, "request": dict(body), "candidates": idents,
-                           "known": sorted(known), "window": window.lower}
+                pending = {"pending_create": True, "request": dict(body), "candidates": idents}
                 raise DataPumpAmbiguousJobError(
                     f"the create request failed ({cause}) and {len(idents)} new {body['operation']} job(s) may be ours: "
                     f"{', '.join(idents)}. None is proven ours yet ({decision.why}); refusing to report another "
@@ -992,11 +999,9 @@ class DataPumpHook(BaseHook):
         if not isinstance(request, Mapping) or not isinstance(candidates, list):
             raise DataPumpValidationError("pending", "is not what DataPumpAmbiguousJobError.pending holds")
         body = validate_payload(request)
-        # Jobs that appeared since the failed try are candidates too: our late create may be one.
-        window = _SearchWindow(body["operation"], str(pending.get("window") or _SearchWindow.around(body["operation"], time.time()).lower))
-        known = {str(k) for k in pending.get("known") or ()}
-        jobs, _ = yield from self._search_flow(links, window)
-        idents = list(dict.fromkeys([*map(str, candidates), *(j.ident for j in jobs if j.ident not in known)]))
+        # The candidates were fixed after the grace window, as in _identify_flow: a job that
+        # appeared since is not the failed try's.
+        idents = list(dict.fromkeys(map(str, candidates)))
         decision = yield from self._decide_flow(links, body, idents)
         if decision.ours is not None:
             self.log.info("%s is the job the earlier create started: %s", decision.ours.ident, decision.why)
@@ -1010,10 +1015,18 @@ class DataPumpHook(BaseHook):
             candidates=sorted(decision.undecided), pending=dict(pending),
         )
 
-    def _decide_flow(self, links: LinkPolicy, body: Mapping[str, Any], idents: list[str]) -> Flow[_Decision]:
+    def _decide_flow(self, links: LinkPolicy, body: Mapping[str, Any], idents: list[str],
+                     settled: dict[str, tuple[str, str, DataPumpJob | None]] | None = None) -> Flow[_Decision]:
         evidence: dict[str, tuple[str, str, DataPumpJob | None]] = {}
+        settled = {} if settled is None else settled
         for ident in idents:
-            evidence[ident] = yield from self._evidence_flow(links, body, ident)
+            if ident not in settled:
+                found = yield from self._evidence_flow(links, body, ident)
+                if found[0] != "undecided" or not found[1].startswith("still running"):
+                    settled[ident] = found  # an ended job's evidence does not change: read it once
+                evidence[ident] = found
+            else:
+                evidence[ident] = settled[ident]
         strong = [job for kind, _, job in evidence.values() if kind == "ours!" and job is not None]
         weak = [job for kind, _, job in evidence.values() if kind == "ours" and job is not None]
         undecided = {i for i, (kind, _, _) in evidence.items() if kind == "undecided"}

@@ -99,7 +99,7 @@ def test_every_candidate_proven_another_submissions_lets_the_create_be_sent_agai
     theirs = DataPumpHook().create_job(export_of("TESTUSER3"))
     hook = DataPumpHook(retry_backoff=0.05, identity_settle=5)
     pending = {"pending_create": True, "request": export_of("TESTUSER1") | {"file_name": "EXPDAT%U-X-00000000.DMP"},
-               "candidates": [theirs.ident], "known": []}
+               "candidates": [theirs.ident]}
     wait_done(hook, theirs)
     assert hook.settle_create(pending) is None
 
