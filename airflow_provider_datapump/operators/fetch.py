@@ -112,7 +112,8 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 self._hook.close()
 
     def on_kill(self) -> None:
-        # Worker threads check this between chunks and delete their temporary files.
+        # Worker threads check this between chunks, then abandon their uploads or delete their
+        # temporary files.
         abort = getattr(self, "_abort", None)
         if abort is not None:
             abort.set()
@@ -179,7 +180,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 copied = [fut.result() for fut in futures]
             except BaseException:
                 # Stop the other transfers instead of letting them run to the end for nothing;
-                # each one deletes its temporary file.
+                # each one abandons its upload or deletes its temporary file.
                 self._abort.set()
                 for fut in futures:
                     fut.cancel()

@@ -247,3 +247,33 @@ def test_overwrite_true_replaces_in_one_upload(store, fast_hook, ords_conn):
     assert listing[dump] == expected[dump]
     assert sorted(listing) == sorted([*expected, f"{result.job.job_name}.manifest.json"])
     assert store.pending_uploads(bucket) == []
+
+
+def test_a_killed_task_abandons_its_upload(store, small_parts, fast_hook, ords_conn, monkeypatch):
+    """on_kill while a dump is mid-upload (parts already sent): nothing is left on the store."""
+    from airflow_provider_datapump.operators import fetch as fetch_module
+
+    result = export(fast_hook, ords_conn, dump_size=16 * MiB)
+    bucket = store.new_bucket()
+    op = DataPumpFetchFilesOperator(task_id="fetch", job=result.to_xcom(), files="dump",
+                                    destination=store.url(bucket), hook_params=HOOK_PARAMS)
+    real_write = fetch_module._HashingWriter.write
+    sent_before_kill = []
+
+    def write(self, data):
+        if self.bytes >= 11 * MiB and not sent_before_kill:
+            sent_before_kill.append(self.bytes)
+            op.on_kill()  # what Airflow calls when the task is stopped
+        return real_write(self, data)
+
+    monkeypatch.setattr(fetch_module._HashingWriter, "write", write)
+
+    with pytest.raises(DataPumpError, match="transfer cancelled"):
+        op.execute(context={})
+
+    assert sent_before_kill  # killed mid-file, after two parts of 5 MiB (or more smaller ones) went out
+    assert store.list(bucket) == {}
+    if store.kind == "azure":
+        assert store.pending_uploads(bucket) != []  # staged, uncommitted blocks: see the README
+    else:
+        assert store.pending_uploads(bucket) == []
