@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import MB, MiB, PY, ROOT, emulator, export_and_wait, fmt, median, profile, publish, run_json, table  # noqa: E402
+from _common import MB, MiB, PY, ROOT, _version, emulator, export_and_wait, fmt, median, profile, publish, run_json, table  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from tests.stores import StoreUnavailable, running  # noqa: E402  (also sets gcsfs's probe off)
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "params": {"size_bytes": size, "rounds": args.rounds, "stores": list(per_store), "target_ratio": TARGET},
         "method": __doc__.strip(),
         "command": "make bench-objstore  (or: .venv/bin/python bench/objstore.py --size-mib 256 --rounds 3)",
+        "store_versions": {d: _version(d) for d in ("s3fs", "gcsfs", "adlfs", "fsspec", "moto", "gcp-storage-emulator",
+                                                    "apache-airflow-providers-amazon", "apache-airflow-providers-google",
+                                                    "apache-airflow-providers-microsoft-azure")},
         "stores": per_store,
         "targets_met": all(s["target_met"] for s in measured) if measured else None,
     }
