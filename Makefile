@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-.PHONY: venv browser test test-fast test-floor stress bench emulator demo clean
+.PHONY: venv browser stores test test-fast test-floor stress bench bench-objstore emulator demo clean
 
 venv: $(STAMP)
 
@@ -27,11 +27,31 @@ browser:
 	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	else echo "chromium is missing and this is not root: the UI tests will skip; run 'sudo apt-get install chromium'"; fi
 
-test: venv browser
+# The object-storage tests (tests/operators/test_fetch_objstore.py) start Azurite, Azure Blob's
+# local server, from npm into tools/node/node_modules (pinned by tools/node/package-lock.json).
+# Node and npm come from Debian's archive when missing and this is root; otherwise the Azure
+# tests skip, naming this command. S3 (moto) and GCS (gcp-storage-emulator) come from pip (make venv).
+AZURITE := tools/node/node_modules/.bin/azurite-blob
+stores: $(AZURITE)
+
+$(AZURITE): tools/node/package.json tools/node/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's nodejs and npm for Azurite"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; }; \
+	  fi; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "installing Azurite from npm into tools/node"; \
+	  cd tools/node && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.bin/azurite-blob; \
+	else echo "npm is missing and this is not root: the Azure Blob tests will skip; run 'sudo apt-get install nodejs npm && make stores'"; fi
+
+test: venv browser stores
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the real-scheduler end-to-end test (and the later ui/slow marks).
-test-fast: venv
+test-fast: venv stores
 	$(PY) -m pytest -m "not e2e and not ui and not slow" $(PYTEST_ARGS)
 
 # The same suite (less the browser tests, which follow one Airflow release's UI) on the oldest
@@ -53,8 +73,12 @@ stress: venv
 	  $(PY) -m pytest -m "fuzz or stress" -q $(PYTEST_ARGS)
 
 # Benchmarks: each script prints a table and writes bench/results/<name>.json.
-bench: venv
+bench: venv stores
 	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+# The fetch into S3, GCS and Azure Blob (local servers) against each store's own client.
+bench-objstore: venv stores
+	$(PY) bench/objstore.py $(BENCH_ARGS)
 
 # The project's main job: both example DAGs end to end on the embedded emulator, then a summary.
 demo: venv
@@ -64,4 +88,4 @@ emulator: venv
 	$(PY) -m airflow_provider_datapump.emulator --host 127.0.0.1 --port $(PORT)
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .hypothesis tools/node/node_modules

@@ -255,16 +255,19 @@ def export_and_wait(emu: Emulator, *, dump_size: int, threads: int = 1, file_nam
 
 
 def profile(cmd: list[str], *, env: dict[str, str], focus: str, markers: dict[str, str], rate: int = 250,
-            timeout: float = 900) -> dict[str, Any]:
+            timeout: float = 900, idle: bool = False) -> dict[str, Any]:
     """Run ``cmd`` under py-spy and summarize where the samples whose stack contains ``focus`` went.
 
     ``markers`` maps a label to a frame-name substring; each gets the share of focused samples
     whose stack contains it. The heaviest self frames come along, so the cause is read, not guessed.
+    ``idle`` samples waiting threads too (py-spy --idle): where a transfer waits on a server, the
+    wall clock goes to the wait, which running-thread samples do not show.
     """
     spy = Path(PY).with_name("py-spy")
     raw = Path(tempfile.mkdtemp(prefix="dp-bench-spy-")) / "profile.txt"
     try:
-        proc = subprocess.run([str(spy), "record", "--nonblocking", "-r", str(rate), "-f", "raw", "-o", str(raw), "--", *cmd],
+        flags = ["--idle"] if idle else []
+        proc = subprocess.run([str(spy), "record", "--nonblocking", *flags, "-r", str(rate), "-f", "raw", "-o", str(raw), "--", *cmd],
                               env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         if proc.returncode != 0 or not raw.exists():
             return {"profiler": "py-spy", "error": (proc.stderr or proc.stdout)[-1000:]}
@@ -283,7 +286,7 @@ def profile(cmd: list[str], *, env: dict[str, str], focus: str, markers: dict[st
     finally:
         shutil.rmtree(raw.parent, ignore_errors=True)
     return {
-        "profiler": f"py-spy record -r {rate} (wall-clock samples of running threads)",
+        "profiler": f"py-spy record -r {rate}" + (" --idle (wall-clock samples of all threads, waiting ones too)" if idle else " (wall-clock samples of running threads)"),
         "focus": focus,
         "samples": focused,
         "share": {label: round(hits[label] / focused, 3) if focused else None for label in markers},

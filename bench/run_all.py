@@ -18,14 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
 # The order matters little (every comparison alternates inside one benchmark); the short ones first.
-BENCHMARKS = ("import_time", "download", "parallel_fetch", "waiting")
-TAKE_ROUNDS = ("download", "parallel_fetch", "waiting")
+BENCHMARKS = ("import_time", "download", "parallel_fetch", "waiting", "objstore")
+TAKE_ROUNDS = ("download", "parallel_fetch", "waiting", "objstore")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated benchmarks (default: all)")
-    p.add_argument("--rounds", help="alternating rounds for download, parallel_fetch and waiting")
+    p.add_argument("--rounds", help="alternating rounds for download, parallel_fetch, waiting and objstore")
     args = p.parse_args()
     chosen = [b for b in args.only.split(",") if b]
     unknown = set(chosen) - set(BENCHMARKS)

@@ -1,10 +1,13 @@
 """DataPumpFetchFilesOperator: copy a job's dump set and logs into object storage, verified, or a log into XCom.
 
 Guarantees:
-* memory stays flat: bodies stream in 512 KiB chunks straight into ``ObjectStoragePath.open("wb")``;
-* a file at its final path is complete: it is written under a temporary name, its length checked
-  against ``Content-Length`` and its SHA-256 computed while streaming, then renamed (on object
-  stores that have no rename, fsspec copies it and deletes the temporary one);
+* memory stays bounded: bodies stream in 512 KiB chunks straight into the store's writer (on
+  object stores, one buffered part per transfer, sized from ``Content-Length``);
+* a file at its final path is complete: its length is checked against ``Content-Length`` and its
+  SHA-256 computed while streaming before it becomes visible. Object stores whose uploads appear
+  only when completed (S3, GCS, Azure Blob) are written once, straight to the final name, and the
+  upload is completed after the checks or abandoned on any failure; other filesystems get a
+  temporary name that is renamed (see ``_storage`` for the table);
 * the manifest ``<job_name>.manifest.json`` is written last, so its presence means the set is complete.
 """
 
@@ -29,6 +32,7 @@ from airflow_provider_datapump import __version__
 from airflow_provider_datapump.exceptions import DataPumpError, DataPumpTransferError, DataPumpValidationError
 from airflow_provider_datapump.hooks.datapump import check_file_name
 from airflow_provider_datapump.jobs import Outcome
+from airflow_provider_datapump.operators import _storage
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -109,7 +113,8 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 self._hook.close()
 
     def on_kill(self) -> None:
-        # Worker threads check this between chunks and delete their temporary files.
+        # Worker threads check this between chunks, then abandon their uploads or delete their
+        # temporary files.
         abort = getattr(self, "_abort", None)
         if abort is not None:
             abort.set()
@@ -191,7 +196,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 copied = [fut.result() for fut in futures]
             except BaseException:
                 # Stop the other transfers instead of letting them run to the end for nothing;
-                # each one deletes its temporary file.
+                # each one abandons its upload or deletes its temporary file.
                 self._abort.set()
                 for fut in futures:
                     fut.cancel()
@@ -209,14 +214,25 @@ class DataPumpFetchFilesOperator(BaseOperator):
             "objects": result.objects_json(),  # every object: XCom's copy may be cut short
         }
         manifest_path = dest / manifest_name
-        tmp = dest / _temp_name(manifest_name)
-        try:
-            with tmp.open("wb") as out:
-                out.write(json.dumps(manifest, indent=2).encode())
-            _move(tmp, manifest_path)
-        except BaseException:
-            _remove_quietly(tmp, self.log)
-            raise
+        body = json.dumps(manifest, indent=2).encode()
+        policy = _storage.policy_for(manifest_path.fs)
+        if policy.direct:
+            out = _storage.open_direct(manifest_path, policy.part_size(len(body)))
+            try:
+                out.write(body)
+                _storage.commit(out)
+            except BaseException:
+                _storage.discard(out)
+                raise
+        else:
+            tmp = dest / _temp_name(manifest_name)
+            try:
+                with tmp.open("wb") as out:
+                    out.write(body)
+                _move(tmp, manifest_path)
+            except BaseException:
+                _remove_quietly(tmp, self.log)
+                raise
         self.log.info("Wrote %d file(s) and the manifest %s", len(copied), manifest_path)
         return {"manifest": str(manifest_path), "files": copied}
 
@@ -229,16 +245,20 @@ class DataPumpFetchFilesOperator(BaseOperator):
         compare = existing is not None and not self.overwrite
         if compare:
             self.log.info("%s exists (%d bytes); fetching to compare before deciding", final, existing)
+        policy = _storage.policy_for(final.fs)
         parts: list[_HashingWriter] = []
 
         def open_part() -> _HashingWriter:
-            # The hook calls this once per attempt: each attempt starts a fresh temporary file.
+            # The hook calls this once per attempt: each attempt starts a fresh upload (or
+            # temporary file), and the broken one is abandoned first.
             for old in parts:
                 old.discard()
             if self._abort.is_set():
                 raise _Cancelled(f"{name}: transfer cancelled")
             if compare:
                 part = _HashingWriter(None, name, self.log, self._abort, existing=(final, existing))
+            elif policy.direct:
+                part = _HashingWriter(final, name, self.log, self._abort, policy=policy)
             else:
                 part = _HashingWriter(dest / _temp_name(name), name, self.log, self._abort)
             parts.append(part)
@@ -247,16 +267,16 @@ class DataPumpFetchFilesOperator(BaseOperator):
         try:
             size = self.hook.stream_file(job, name, open_part)
             part = parts[-1]
-            part.close()
+            # Only hashing ends here; on a direct upload, closing is completing, which waits for the checks.
+            digest = part.sha256.hexdigest()
             if part.bytes != size:
                 raise DataPumpTransferError(f"{name}: wrote {part.bytes} bytes but the transfer counted {size}")
-            digest = part.sha256.hexdigest()
             if compare:
                 if _sha256_of(final) == (size, digest):
                     self.log.info("%s already holds the same %d bytes (sha256 %s); kept it", final, size, digest)
                     return _entry(name, f["kind"], final, size, digest, skipped=True)
                 raise DataPumpError(_differs(final))
-            _move(part.path, final)
+            part.commit(final)
             self.log.info("Fetched %s: %d bytes, sha256 %s", final, size, digest)
             return _entry(name, f["kind"], final, size, digest)
         except BaseException:
@@ -372,22 +392,26 @@ class _BackgroundSha256:
 
 
 class _HashingWriter:
-    """A temporary file in the destination that counts, hashes and reports progress as it is written.
+    """Where one attempt's bytes go: counted, hashed and reported as they are written.
 
-    With ``path=None`` nothing is written: the bytes are only counted and hashed, to compare them
-    with ``existing`` (the file already at the final path, and its size).
+    ``path`` is a temporary file in the destination, or with a ``direct`` policy the final object
+    itself, as an upload that is completed by ``commit`` and abandoned by ``discard``. With
+    ``path=None`` nothing is written: the bytes are only counted and hashed, to compare them with
+    ``existing`` (the file already at the final path, and its size).
     """
 
     def __init__(self, path: Any, label: str, log: Any, abort: threading.Event,
-                 existing: tuple[Any, int] | None = None) -> None:
+                 existing: tuple[Any, int] | None = None, policy: _storage.StorePolicy = _storage.RENAME) -> None:
         self.path = path
         self.label = label
         self.log = log
         self.abort = abort
         self.existing = existing
+        self.policy = policy
         self.bytes = 0
         self.expected: int | None = None
-        self._out = path.open("wb") if path is not None else None
+        # A direct upload opens once the length is known, to size its parts from it.
+        self._out = path.open("wb") if path is not None and not policy.direct else None
         self.sha256 = _BackgroundSha256()  # after the open, so a failed open leaves no thread behind
         self._start = self._last = time.monotonic()
 
@@ -397,10 +421,23 @@ class _HashingWriter:
             # Known to differ before the body is read: do not download it only to say so.
             path, size = self.existing
             raise DataPumpError(_differs(path, f" ({size} bytes; the server's copy has {length})"))
+        if self.path is not None and self.policy.direct:
+            reason = self.policy.too_big(length)
+            if reason:
+                raise DataPumpError(f"{self.label}: {reason}; nothing was uploaded")
+            self._open_direct(length)
+
+    def _open_direct(self, length: int | None) -> None:
+        part = self.policy.part_size(length)
+        if length is None:
+            self.log.warning("%s: the server sent no Content-Length; uploading in %d-byte parts", self.label, part)
+        self._out = _storage.open_direct(self.path, part)
 
     def write(self, data: Any) -> int:
         if self.abort.is_set():
             raise _Cancelled(f"{self.label}: transfer cancelled")
+        if self._out is None and self.path is not None:
+            self._open_direct(None)  # a sink that was never announced
         if self._out is not None:
             self._out.write(data)
         self.sha256.update(data)
@@ -413,17 +450,32 @@ class _HashingWriter:
             self.log.info("%s: %d bytes%s at %.0f MB/s", self.label, self.bytes, share, rate)
         return len(data)
 
-    def close(self) -> None:
-        self.sha256.finish()
-        if self._out is not None and not self._out.closed:
+    def commit(self, final: Any) -> None:
+        """Make the checked bytes visible at ``final``: complete the upload, or rename the temporary file."""
+        if self.policy.direct:
+            if self._out is None:
+                self._open_direct(0)  # an empty file is a real (empty) object too
+            _storage.commit(self._out)
+            self._out = None
+        else:
             self._out.close()
+            _move(self.path, final)
 
     def discard(self) -> None:
         self.sha256.finish()
         if self.path is None:
             return
+        if self.policy.direct:
+            out, self._out = self._out, None
+            if out is not None:
+                try:
+                    _storage.discard(out)
+                except Exception as err:  # never mask the real error with a cleanup failure
+                    self.log.warning("Could not abort the upload to %s: %s", self.path, err)
+            return
         try:
-            self.close()
+            if self._out is not None and not self._out.closed:
+                self._out.close()
         except Exception as err:
             self.log.warning("Could not close the partial file %s: %s", self.path, err)
         _remove_quietly(self.path, self.log)

@@ -1,7 +1,7 @@
 """Smoke runs of the benchmark scripts (issue 10) at a tiny size: they run, and their JSON holds real,
 sane measurements. Not timed tests and not targets: the figures at full size come from make bench.
 
-The four scripts start together (each runs its clients in fresh processes), so the whole smoke
+The five scripts start together (each runs its clients in fresh processes), so the whole smoke
 run takes about as long as the slowest one.
 """
 
@@ -24,6 +24,7 @@ TINY = {
     "download": ["--sizes-mib", "4", "--rounds", "2", "--memory-max-mib", "4", "--no-profile"],
     "parallel_fetch": ["--files", "2", "--file-mib", "1", "--parallel", "1,2", "--rounds", "2"],
     "waiting": ["--n", "2,4", "--interval", "1", "--window", "1.5", "--rounds", "1", "--no-profile"],
+    "objstore": ["--size-mib", "4", "--rounds", "1", "--no-profile"],
 }
 
 
@@ -111,3 +112,19 @@ def test_profile_summarizes_py_spy(tmp_path):
     assert result["samples"] > 0, result
     assert result["share"] == {"spin": 1.0, "nothing": 0.0}
     assert result["top_self_frames"] and "spin (" in result["top_self_frames"][0]["frame"], result
+
+
+def test_objstore(results):
+    data = load(results, "objstore")
+    assert data["params"]["size_bytes"] == 4 * MiB and data["params"]["stores"] == ["s3", "gcs", "azure"]
+    for kind, store in data["stores"].items():
+        if "unavailable" in store:
+            assert "make " in store["unavailable"], store  # names the command that installs it
+            continue
+        for variant in ("fetch", "client"):
+            (run,) = store[variant]["runs"]
+            assert run["bytes"] == 4 * MiB and run["seconds"] > 0 and run["rss_growth"] > 0, (kind, variant)
+        assert store["ratio"] == pytest.approx(store["fetch"]["median_seconds"] / store["client"]["median_seconds"])
+        assert store["target_met"] == (store["ratio"] <= data["params"]["target_ratio"])
+    if all("unavailable" in s for s in data["stores"].values()):
+        pytest.skip("no store server could start: " + "; ".join(s["unavailable"] for s in data["stores"].values()))
