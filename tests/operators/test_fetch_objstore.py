@@ -17,14 +17,13 @@ import time
 
 import pytest
 
-from tests.helpers import wait_done
+from tests.operators.test_fetch import HOOK_PARAMS, export, fetch
 from tests.stores import StoreUnavailable, attach_filesystems, running
 
 from airflow_provider_datapump.exceptions import DataPumpError, DataPumpTransferError
 from airflow_provider_datapump.operators import _storage
 from airflow_provider_datapump.operators.fetch import DataPumpFetchFilesOperator
 
-HOOK_PARAMS = {"retry_attempts": 3, "retry_backoff": 0.05, "retry_max_backoff": 0.2}
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}
 MiB = 1 << 20
 STORES = ("s3", "gcs", "azure")
@@ -64,16 +63,6 @@ def _replace(policy, **changes):
     import dataclasses
 
     return dataclasses.replace(policy, **changes)
-
-
-def export(hook, emu, payload=EXPORT, **scenario):
-    emu.set_scenario(duration=0.05, **scenario)
-    return wait_done(hook, hook.create_job(payload))
-
-
-def fetch(job, **kwargs):
-    op = DataPumpFetchFilesOperator(task_id="fetch", job=job, hook_params=HOOK_PARAMS, **kwargs)
-    return op.execute(context={})
 
 
 def served(emu, job_name):
