@@ -32,7 +32,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -638,11 +638,10 @@ class _Decision:
     why: str
 
 
-def dump_set_evidence(template: str, result: JobResult) -> tuple[str, str]:
-    """What a finished export's dump set says about whose it is, against the name its request had:
-    "ours!" (the name), "not ours" (another name), "undecided" (none, or ORDS's own default names,
-    which an ORDS that dropped file_name uses: they prove nothing)."""
-    dumps = [f["name"] for f in result.files if f["kind"] == "dump"] or list(result.log_dump_files)
+def dump_set_evidence(template: str, dumps: Sequence[str]) -> tuple[str, str]:
+    """What a finished export's dump file names say about whose it is, against the name its request
+    had: "ours!" (the name), "not ours" (another name), "undecided" (none, or ORDS's own default
+    names, which an ORDS that dropped file_name uses: they prove nothing)."""
     if dumps and all(file_template_regex(template).match(d) for d in dumps):
         return "ours!", f"its dump set {', '.join(dumps[:3])} has this request's name"
     if dumps and not all(_DEFAULT_DUMP_NAME.match(d) for d in dumps):
@@ -915,9 +914,9 @@ class DataPumpHook(BaseHook):
                 return DataPumpJob.from_json(answer.body)
             except (_AmbiguousCreate, DataPumpHTTPError) as failure:
                 cause = failure.cause if isinstance(failure, _AmbiguousCreate) else failure
-                now = time.monotonic()
-                clash_deadline = clash_deadline or now + NAME_CLASH_SECONDS
-                if _is_name_clash(cause) and now < clash_deadline:
+                if _is_name_clash(cause):
+                    clash_deadline = clash_deadline or time.monotonic() + NAME_CLASH_SECONDS
+                if _is_name_clash(cause) and time.monotonic() < (clash_deadline or 0):
                     # ORA-31634: another job of this owner got this second's name first (ORDS names
                     # jobs by the second). Nothing was created; a later second is free. Random
                     # waits spread the creates that collided over the seconds to come.
@@ -1022,14 +1021,14 @@ class DataPumpHook(BaseHook):
         for ident in idents:
             if ident not in settled:
                 found = yield from self._evidence_flow(links, body, ident)
-                if found[0] != "undecided" or not found[1].startswith("still running"):
+                if found[0] != "running":
                     settled[ident] = found  # an ended job's evidence does not change: read it once
                 evidence[ident] = found
             else:
                 evidence[ident] = settled[ident]
         strong = [job for kind, _, job in evidence.values() if kind == "ours!" and job is not None]
         weak = [job for kind, _, job in evidence.values() if kind == "ours" and job is not None]
-        undecided = {i for i, (kind, _, _) in evidence.items() if kind == "undecided"}
+        undecided = {i for i, (kind, _, _) in evidence.items() if kind in ("running", "undecided")}
         why = "; ".join(f"{i}: {reason}" for i, (_, reason, _) in evidence.items()) or "no new job"
         if len(strong) == 1:
             return _Decision(strong[0], set(), why)
@@ -1041,7 +1040,8 @@ class DataPumpHook(BaseHook):
         return _Decision(None, undecided | {j.ident for j in weak}, why)
 
     def _evidence_flow(self, links: LinkPolicy, body: Mapping[str, Any], ident: str) -> Flow[tuple[str, str, DataPumpJob | None]]:
-        """("ours!" proven by our one-off dump name | "ours" by its selection | "not ours" | "undecided", why, job)."""
+        """(kind, why, job): "ours!" (proven by our one-off dump name), "ours" (by what it processed),
+        "not ours", "running" (no evidence yet) or "undecided" (ended, and nothing proves whose it is)."""
         result = yield from self._resolve_flow(links, ident, {"request": body})
         job = result.job
         if (job.operation or body["operation"]).upper() != body["operation"]:
@@ -1049,14 +1049,15 @@ class DataPumpHook(BaseHook):
         if result.verdict.outcome is Outcome.VANISHED:
             return "not ours", "gone from ORDS", None
         if result.verdict.running:
-            return "undecided", "still running: its dump set and log are written when it ends", None
+            return "running", "still running: its dump set and log are written when it ends", None
         check = result.selection or {}
         mismatches = [m for m in check.get("mismatches", ()) if not m.startswith("file_name ")]
         if mismatches:
             return "not ours", mismatches[0], None
         template = body.get("file_name")
         if body["operation"] == "EXPORT" and isinstance(template, str) and "://" not in template:
-            kind, why = dump_set_evidence(template, result)
+            dumps = [f["name"] for f in result.files if f["kind"] == "dump"] or list(result.log_dump_files)
+            kind, why = dump_set_evidence(template, dumps)
             return kind, why, job if kind == "ours!" else None
         if check.get("objects_seen"):
             return "ours", "what it processed matches this request", job

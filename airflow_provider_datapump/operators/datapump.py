@@ -315,7 +315,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             from airflow_provider_datapump.exceptions import DataPumpJobError
             from airflow_provider_datapump.hooks.datapump import dump_set_evidence
 
-            kind, why = dump_set_evidence(name, _FilesOnly(result))  # type: ignore[arg-type]
+            dumps = [str(f.get("name")) for f in result.get("files") or () if isinstance(f, Mapping) and f.get("kind") == "dump"]
+            kind, why = dump_set_evidence(name, dumps)
             if kind == "not ours":
                 message = (f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} is not this task's: "
                            f"{why}, and this task's export was named {name}")
@@ -464,13 +465,6 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
 _PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"
 
-
-class _FilesOnly:
-    """The file part of a JobResult, read back from a result dict."""
-
-    def __init__(self, result: Mapping[str, Any]) -> None:
-        self.files = tuple(f for f in result.get("files") or () if isinstance(f, Mapping))
-        self.log_dump_files: tuple[str, ...] = ()
 
 
 def _job_dict(value: Any) -> dict[str, Any]:
