@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-if TYPE_CHECKING:
-    from airflow_provider_datapump.jobs import JobResult
 
 
 class DataPumpError(AirflowException):
@@ -77,7 +75,9 @@ class DataPumpOracleNotConfiguredError(DataPumpError):
 class DataPumpJobError(DataPumpError):
     """The Data Pump job ended in an outcome the task does not accept."""
 
-    def __init__(self, message: str, result: JobResult | dict[str, Any] | None = None) -> None:
+    # The judged result as the task's XCom holds it (``JobResult.to_xcom()``), not the JobResult
+    # itself: this module sits below jobs.py, which raises DataPumpProtocolError.
+    def __init__(self, message: str, result: Mapping[str, Any] | None = None) -> None:
         self.result = result
         super().__init__(message)
 
