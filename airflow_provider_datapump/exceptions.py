@@ -28,6 +28,10 @@ class DataPumpConfigError(DataPumpError):
     """The Airflow connection cannot be turned into a usable ORDS or Oracle client."""
 
 
+# Answers that say "not now" rather than "no": the hook retries them, and a wait rides them out.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
 class DataPumpHTTPError(DataPumpError):
     """ORDS answered with an HTTP error, or could not be reached after the retry budget."""
 
@@ -54,6 +58,11 @@ class DataPumpHTTPError(DataPumpError):
             detail = ": ".join(part for part in (code, message) if part)
             text = f"{where} returned HTTP {status}" + (f" ({detail})" if detail else "")
         super().__init__(text)
+
+    @property
+    def transient(self) -> bool:
+        """ORDS could not be reached, or answered 429 or a 5xx: asking later may succeed."""
+        return self.status is None or self.status in TRANSIENT_STATUSES
 
 
 class DataPumpProtocolError(DataPumpError):

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias, TypedDict
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpProtocolError
@@ -144,6 +144,22 @@ class DataPumpJob:
             links=tuple(links),
             extra={k: v for k, v in data.items() if k not in _KNOWN_JOB_KEYS},
         )
+
+
+class JobHandle(TypedDict, total=False):
+    """What an operator keeps of the job it submitted: pushed to XCom for the "ORDS job" link,
+    stored for a retry to reattach, and handed to the trigger (so every value is JSON)."""
+
+    owner_name: str
+    job_name: str
+    self_url: str
+    log_file: str | None  # the job's own log, for a keep_master=0 job ORDS forgets when it ends
+    dump_name: str  # the one-off dump name an export without file_name was given
+
+
+# Anything a job can be named by: "OWNER,JOB_NAME", a job's self URL, a DataPumpJob, or a job dict
+# (an ORDS body, a JobHandle, or the result dict an operator returned).
+JobRef: TypeAlias = "str | Mapping[str, Any] | DataPumpJob"
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:

@@ -1,87 +1,27 @@
 """How a task waits for a Data Pump job and judges its end: shared by the operators and the sensor,
-so the sync, reschedule and deferrable paths reach the same verdict with the same messages."""
+so the sync, reschedule and deferrable paths reach the same verdict with the same messages.
+
+The wait itself is the hook's (``hooks.waits`` driving ``polling.JobWait``); this module holds what
+only a task has: the acceptance rules it was given, the selection check, and stop-on-kill.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_datapump.exceptions import DataPumpError, DataPumpHTTPError, DataPumpJobError
-# jobs (the parser and the verdict rules) is imported where it is used: DAG parsing never needs it.
+from airflow_provider_datapump.exceptions import DataPumpError, DataPumpJobError
+# jobs (the parser and the verdict rules) and polling, which needs it, are imported where they are
+# used: DAG parsing never needs them.
 
 if TYPE_CHECKING:
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
     from airflow_provider_datapump.jobs import JobResult
+    from airflow_provider_datapump.polling import Finish, JobWait, Poll
 
-
-# The four events a DataPumpJobTrigger sends; anything else is refused, never read as success.
-EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
-
-# How long a wait rides out ORDS not answering before it fails. Each call already retries within the
-# hook's RetryPolicy, but that budget is seconds (5 attempts, ~4 s with Retry-After: 1) and a restart
-# of ORDS or of the proxy in front of it lasts longer; the job runs on in the database meanwhile, so
-# failing the task would only trade a short outage for a retry (or a failed run).
-OUTAGE_TOLERANCE = 600.0
-
-
-def stop_job_best_effort(hook: DataPumpHook, job: Mapping[str, Any], log: Any) -> None:
-    """Stop a killed task's job with DBMS_DATAPUMP (ORDS has no stop endpoint); never raises.
-
-    The one stop-on-kill path for the operators, the sensor and the trigger.
-    """
-    owner, name = job.get("owner_name"), job.get("job_name")
-    if not hook.oracle_conn_id:
-        log.warning(
-            "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
-            "so the task can stop it with DBMS_DATAPUMP", owner, name,
-        )
-        return
-    try:
-        stopped = hook.stop_job(owner, name)
-        log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
-    except Exception as err:
-        log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)
-
-
-def is_transient(err: BaseException) -> bool:
-    """ORDS was unreachable or answered 429/5xx even after the hook's own retries."""
-    from airflow_provider_datapump.hooks.datapump import RetryPolicy
-
-    return isinstance(err, DataPumpHTTPError) and (err.status is None or err.status in RetryPolicy.RETRY_STATUSES)
-
-
-class Outage:
-    """Consecutive failed polls of one job: ridden out while transient and shorter than ``tolerance``."""
-
-    def __init__(self, log: Any, ident: str, tolerance: float | None = None) -> None:
-        self.log, self.ident = log, ident
-        self.tolerance = OUTAGE_TOLERANCE if tolerance is None else tolerance
-        self.since: float | None = None
-        self.failures = 0
-
-    def failed(self, err: DataPumpError) -> None:
-        """Log and return when the wait should poll on; raise ``err`` when it should fail."""
-        if not is_transient(err):
-            raise err
-        now = time.monotonic()
-        self.since = now if self.since is None else self.since
-        self.failures += 1
-        if now - self.since >= self.tolerance:
-            raise err
-        self.log.warning(
-            "ORDS did not answer the poll of Data Pump job %s (%s); the job runs on in the database, so the "
-            "wait polls on (%d failed poll(s) in %.0fs; it gives up after %.0fs)",
-            self.ident, err, self.failures, now - self.since, self.tolerance,
-        )
-
-    def answered(self) -> None:
-        if self.since is not None:
-            self.log.info("ORDS answered again for Data Pump job %s after %.0fs and %d failed poll(s)",
-                          self.ident, time.monotonic() - self.since, self.failures)
-        self.since, self.failures = None, 0
+__all__ = ["JobWaiter"]
 
 
 class JobWaiter:
@@ -121,64 +61,49 @@ class JobWaiter:
         """
         if not job or not self.cancel_on_kill or finished:
             return
+        from airflow_provider_datapump.hooks.waits import stop_job_best_effort
+
         stop_job_best_effort(self.hook, job, self.log)
 
     # ---------------------------------------------------------------- observing
 
-    def _observe(self, result: JobResult) -> None:
-        """Log each change of state, and the percent done when Oracle can tell."""
-        state = result.job.state
-        if state != getattr(self, "_last_state", None):
-            self.log.info("Data Pump job %s is %s", result.job.ident, state)
-            self._last_state = state
-        if result.verdict.running and self.oracle_conn_id:
-            try:
-                percent = self.hook.job_progress(result.job.owner_name, result.job.job_name)
-            except Exception as err:
-                self.log.debug("Could not read progress from Oracle: %s", err)
-            else:
-                if percent is not None:
-                    self.log.info("Data Pump job %s is %.1f%% done", result.job.ident, percent)
+    def _job_wait(self, job: Mapping[str, Any]) -> JobWait:
+        """This task's wait for ``job``; kept, so a state is logged once across looks and pokes."""
+        from airflow_provider_datapump.polling import JobWait
+
+        ident = f"{job.get('owner_name')},{job.get('job_name')}"
+        wait = getattr(self, "_wait", None)
+        if wait is None or wait.ident != ident:
+            wait = self._wait = JobWait(ident, poll_interval=self.poll_interval, log=self.log,
+                                        fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes)
+        return wait
+
+    def _look(self, result: JobResult) -> Poll | Finish:
+        """Feed one answer to the wait (logging a change of state, and the percent done when Oracle can tell)."""
+        from airflow_provider_datapump.polling import Poll
+
+        wait = self._job_wait({"owner_name": result.job.owner_name, "job_name": result.job.job_name})
+        step = wait.answered(result, time.time())
+        if isinstance(step, Poll) and step.running is not None and self.oracle_conn_id:
+            from airflow_provider_datapump.hooks.waits import read_progress
+
+            wait.progress(result, read_progress(self.hook, result, self.log))
+        return step
 
     def _wait_sync(self, job: Mapping[str, Any], extras: Mapping[str, Any]) -> dict[str, Any]:
-        """Poll on the worker until the job ends; return the judged result dict."""
-        outage = Outage(self.log, f"{job.get('owner_name')},{job.get('job_name')}")
-        while True:
-            try:
-                result = self.hook.resolve(job, **extras)
-            except DataPumpHTTPError as err:
-                outage.failed(err)
-                time.sleep(self.poll_interval)
-                continue
-            outage.answered()
-            self._observe(result)
-            if not result.verdict.running:
-                return self._judge(result.to_xcom())
-            time.sleep(self.poll_interval)
+        """Wait on the worker until the job ends; return the judged result dict."""
+        from airflow_provider_datapump.hooks.waits import wait_job
+
+        finish = wait_job(self.hook, job, self._job_wait(job), extras)
+        assert finish.result is not None  # without a deadline only an ended job finishes a wait
+        return self._judge(finish.result.to_xcom())
 
     # ---------------------------------------------------------------- deferring
 
-    def _trigger(self, job: Mapping[str, Any], *, end_time: float | None, cancel_on_kill: bool,
-                 extras: Mapping[str, Any]) -> Any:
-        from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
-
-        execution_timeout: timedelta | None = getattr(self, "execution_timeout", None)
-        return DataPumpJobTrigger(
-            job={k: job[k] for k in ("owner_name", "job_name", "self_url") if k in job},
-            ords_conn_id=self.ords_conn_id,
-            oracle_conn_id=self.oracle_conn_id,
-            poll_interval=self.poll_interval,
-            end_time=end_time,
-            execution_deadline=time.time() + execution_timeout.total_seconds() if execution_timeout else None,
-            fail_on_errors=self.fail_on_errors,
-            allowed_ora_codes=list(self.allowed_ora_codes),
-            cancel_on_kill=cancel_on_kill,
-            hook_params=dict(self.hook_params or {}),
-            result_extras=dict(extras),
-        )
-
     def _event_result(self, event: Mapping[str, Any] | None) -> dict[str, Any]:
         """Check a trigger event's shape and return the judged result, or raise."""
+        from airflow_provider_datapump.polling import EVENT_STATUSES
+
         if not isinstance(event, Mapping) or event.get("status") not in EVENT_STATUSES:
             # Falling through to success on a malformed event would report a job we never judged.
             raise DataPumpError(f"the trigger sent an event this task cannot read: {event!r:.300}")

@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, 
 
 from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
 from airflow_provider_datapump.payloads import body_for_endpoint, build_payload, validate_endpoint
+from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
@@ -285,10 +286,10 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         extras = self._extras(self.rendered_body or {})
         if self.deferrable:
             first = self.hook.resolve(job, **extras)
-            self._observe(first)
+            self._look(first)
             if first.verdict.running:
                 self.defer(
-                    trigger=self._trigger(job, end_time=None, cancel_on_kill=self.cancel_on_kill, extras=extras),
+                    trigger=DataPumpJobTrigger.for_task(self, job, end_time=None, extras=extras),
                     method_name="execute_complete",
                     timeout=None,  # the trigger enforces execution_timeout and reports it as an event
                 )

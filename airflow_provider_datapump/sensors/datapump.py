@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_datapump.exceptions import DataPumpJobError
+from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         result = self.hook.resolve(self._job_ref())
-        self._observe(result)
+        self._look(result)
         if result.verdict.running:
             return False
         self._ended = True
@@ -91,7 +92,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         if isinstance(first, PokeReturnValue):
             return first.xcom_value
         self.defer(
-            trigger=self._trigger(job, end_time=time.time() + float(self.timeout), cancel_on_kill=self.cancel_on_kill, extras={}),
+            trigger=DataPumpJobTrigger.for_task(self, job, end_time=time.time() + float(self.timeout), extras={}),
             method_name="execute_complete",
             timeout=None,
         )

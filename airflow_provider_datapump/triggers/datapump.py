@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+__all__ = ["DataPumpJobTrigger"]
 
 
 class DataPumpJobTrigger(BaseTrigger):
@@ -16,7 +22,8 @@ class DataPumpJobTrigger(BaseTrigger):
     Every argument is JSON-safe, so the trigger serializes exactly and survives triggerer restarts.
     Deadlines are absolute epoch seconds computed on the worker, because a relative timeout would
     start again each time a triggerer re-creates the trigger. ORDS answering 429/5xx or not at all is
-    ridden out (the job runs on in the database) for up to ``waiting.OUTAGE_TOLERANCE`` seconds.
+    ridden out (the job runs on in the database) for up to ``polling.OUTAGE_TOLERANCE`` seconds.
+    The waiting rules are ``polling.JobWait``'s, the same the operators follow on a worker.
 
     :param job: ``{"owner_name", "job_name", "self_url"}`` (extra keys are passed through).
     :param end_time: give up with a ``timeout`` event at this time (a sensor's ``timeout``).
@@ -54,6 +61,27 @@ class DataPumpJobTrigger(BaseTrigger):
         self._fired = False
         self._killed = False
 
+    @classmethod
+    def for_task(cls, task: Any, job: Mapping[str, Any], *, end_time: float | None, extras: Mapping[str, Any]) -> DataPumpJobTrigger:
+        """The trigger a deferring operator or sensor (``task``) hands its wait to, with the task's rules.
+
+        ``execution_deadline`` is fixed now, on the worker, from the task's ``execution_timeout``.
+        """
+        execution_timeout: timedelta | None = getattr(task, "execution_timeout", None)
+        return cls(
+            job={k: job[k] for k in ("owner_name", "job_name", "self_url") if k in job},
+            ords_conn_id=task.ords_conn_id,
+            oracle_conn_id=task.oracle_conn_id,
+            poll_interval=task.poll_interval,
+            end_time=end_time,
+            execution_deadline=time.time() + execution_timeout.total_seconds() if execution_timeout else None,
+            fail_on_errors=task.fail_on_errors,
+            allowed_ora_codes=list(task.allowed_ora_codes),
+            cancel_on_kill=task.cancel_on_kill,
+            hook_params=dict(task.hook_params or {}),
+            result_extras=dict(extras),
+        )
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
@@ -72,7 +100,7 @@ class DataPumpJobTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self) -> Any:
+    def _hook(self) -> DataPumpHook:
         from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
         return DataPumpHook(ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **self.hook_params)
@@ -83,73 +111,29 @@ class DataPumpJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Imported here: a DAG file that imports this module at parse time never needs them.
-        from airflow_provider_datapump.exceptions import DataPumpHTTPError
-        from airflow_provider_datapump.jobs import Outcome, accepts
-        from airflow_provider_datapump.waiting import Outage
+        from airflow_provider_datapump.hooks.waits import await_job
+        from airflow_provider_datapump.polling import JobWait
 
-        hook = self._hook()
-        ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
         deadline, why = self._deadline()
-        last_state: str | None = None
-        outage = Outage(self.log, ident)
+        wait = JobWait(
+            f"{self.job.get('owner_name')},{self.job.get('job_name')}", poll_interval=self.poll_interval, log=self.log,
+            deadline=deadline, deadline_reason=why,
+            fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
+        )
         try:
-            async with hook.async_client() as shared:
-                while True:
-                    if deadline is not None and time.time() >= deadline:
-                        self._fired = True
-                        yield TriggerEvent({
-                            "status": "timeout",
-                            "message": f"Data Pump job {ident} was still running when the task's {why} passed",
-                            "job": self.job,
-                        })
-                        return
-                    try:
-                        result = await hook.aresolve(self.job, client=shared.client, **self.result_extras)
-                    except DataPumpHTTPError as err:
-                        outage.failed(err)  # raises into the error event when not transient or too long
-                        await asyncio.sleep(self._pause(deadline))
-                        continue
-                    outage.answered()
-                    outcome = result.verdict.outcome
-                    if outcome is Outcome.RUNNING:
-                        state = result.job.state
-                        if state != last_state:
-                            self.log.info("Data Pump job %s is %s", ident, state)
-                            last_state = state
-                        await self._log_progress(hook, result)
-                        await asyncio.sleep(self._pause(deadline))
-                        continue
-                    ok = accepts(result.verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes)
-                    status = "success" if ok else "cancelled" if outcome is Outcome.STOPPED else "error"
-                    self._fired = True
-                    yield TriggerEvent({"status": status, "message": result.verdict.message, "job": result.to_xcom()})
-                    return
+            finish = await await_job(self._hook(), self.job, wait, self.result_extras)
+            event = finish.event(self.job)
         except Exception as err:  # one event with the reason beats a trigger that dies opaquely
-            self._fired = True
-            yield TriggerEvent({"status": "error", "message": f"{type(err).__name__}: {err}", "job": self.job})
-
-    def _pause(self, deadline: float | None) -> float:
-        if deadline is None:
-            return self.poll_interval
-        return max(0.0, min(self.poll_interval, deadline - time.time()))
-
-    async def _log_progress(self, hook: Any, result: Any) -> None:
-        if not self.oracle_conn_id:
-            return
-        try:
-            percent = await asyncio.to_thread(hook.job_progress, result.job.owner_name, result.job.job_name)
-        except Exception as err:
-            self.log.debug("Could not read progress from Oracle: %s", err)
-            return
-        if percent is not None:
-            self.log.info("Data Pump job %s is %.1f%% done", result.job.ident, percent)
+            event = {"status": "error", "message": f"{type(err).__name__}: {err}", "job": self.job}
+        self._fired = True
+        yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
         """A user killed the deferred task: stop the Data Pump job, once, if asked to."""
         if self._killed or self._fired or not self.cancel_on_kill:
             return
         self._killed = True
-        from airflow_provider_datapump.waiting import stop_job_best_effort
+        from airflow_provider_datapump.hooks.waits import stop_job_best_effort
 
         try:
             # On a thread (the SQL call blocks), bounded so a hung listener cannot hold the triggerer.

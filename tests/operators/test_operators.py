@@ -154,13 +154,13 @@ class WorkerDied(BaseException):
 def test_retry_reattaches_instead_of_posting_again(ords_conn, monkeypatch):
     ords_conn.set_scenario(duration=1.0)
     store = StateStore()
-    import airflow_provider_datapump.waiting as waiting
+    import airflow_provider_datapump.hooks.waits as waits
 
     def die(_):
         raise WorkerDied()
 
     with monkeypatch.context() as patch, pytest.raises(WorkerDied):
-        patch.setattr(waiting.time, "sleep", die)
+        patch.setattr(waits.time, "sleep", die)
         export().execute(context(store))  # try 1 dies mid-job, after storing the job identity
     assert len(creates(ords_conn)) == 1 and store.data["datapump_job"]
     retry = context(store)
@@ -325,7 +325,7 @@ class OracleThatStopsTheEmulatorJob:
 def test_graceful_shutdown_then_retry(ords_conn, monkeypatch, cancel_on_kill, posts, outcome):
     """Airflow calls on_kill on a graceful worker shutdown too. cancel_on_kill=True stops the job and
     the retry submits a new one; cancel_on_kill=False leaves it running and the retry reattaches."""
-    import airflow_provider_datapump.waiting as waiting
+    import airflow_provider_datapump.hooks.waits as waits
 
     ords_conn.set_scenario(duration=1.0)
     store = StateStore()
@@ -338,7 +338,7 @@ def test_graceful_shutdown_then_retry(ords_conn, monkeypatch, cancel_on_kill, po
         raise WorkerDied()
 
     with monkeypatch.context() as patch, pytest.raises(WorkerDied):
-        patch.setattr(waiting.time, "sleep", shutdown)
+        patch.setattr(waits.time, "sleep", shutdown)
         first.execute(context(store))
     assert len(oracle.stopped) == (1 if cancel_on_kill else 0)
     ords_conn.advance_clock(1)  # Airflow's retry_delay: ORDS names jobs by the second (ORA-31634)

@@ -75,9 +75,9 @@ def test_rides_out_an_outage_longer_than_the_retry_budget(ords_conn, fast_hook):
 
 
 def test_an_outage_longer_than_the_tolerance_is_one_error_event(ords_conn, fast_hook, monkeypatch):
-    from airflow_provider_datapump import waiting
+    from airflow_provider_datapump import polling
 
-    monkeypatch.setattr(waiting, "OUTAGE_TOLERANCE", 0.3)
+    monkeypatch.setattr(polling, "OUTAGE_TOLERANCE", 0.3)
     job = _running_job(ords_conn, fast_hook, duration=30)
     ords_conn.add_fault(kind="status", status=502, retry_after=None)
     event = run_trigger(DataPumpJobTrigger(job=job, poll_interval=0.05, hook_params=OUTAGE_HOOK), timeout=10)
