@@ -7,6 +7,20 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+__all__ = [
+    "TRANSIENT_STATUSES",
+    "DataPumpAmbiguousJobError",
+    "DataPumpConfigError",
+    "DataPumpError",
+    "DataPumpHTTPError",
+    "DataPumpJobError",
+    "DataPumpLinkError",
+    "DataPumpOracleNotConfiguredError",
+    "DataPumpProtocolError",
+    "DataPumpTransferError",
+    "DataPumpValidationError",
+]
+
 
 class DataPumpError(AirflowException):
     """Base class of every error this provider raises."""

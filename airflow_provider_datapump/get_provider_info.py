@@ -10,6 +10,8 @@ from typing import Any
 
 from airflow_provider_datapump import __version__
 
+__all__ = ["get_provider_info"]
+
 PACKAGE = "airflow_provider_datapump"
 INTEGRATION = "Oracle Data Pump (ORDS)"
 

@@ -21,6 +21,35 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpProtocolError
 
+__all__ = [
+    "RUNNING_STATES",
+    "TERMINAL_STATES",
+    "XCOM_MAX_ERRORS",
+    "XCOM_MAX_OBJECTS",
+    "DataPumpJob",
+    "FinalLine",
+    "JobFile",
+    "JobHandle",
+    "JobRef",
+    "JobResult",
+    "Link",
+    "LogSummary",
+    "ObjectRow",
+    "OraError",
+    "Outcome",
+    "Verdict",
+    "accepts",
+    "classify",
+    "classify_file_name",
+    "dump_template_from_names",
+    "failure_message",
+    "file_name_from_href",
+    "normalize_ora_code",
+    "parse_final_line",
+    "parse_log",
+    "verdict_from_xcom",
+]
+
 # Data Pump states (DBA_DATAPUMP_JOBS.STATE). COMPLETED and STOPPED are only transient in the
 # view; NOT RUNNING is what a finished job with a kept control table shows.
 RUNNING_STATES = frozenset({"UNDEFINED", "DEFINING", "EXECUTING", "COMPLETING", "STOP PENDING", "STOPPING", "IDLING"})

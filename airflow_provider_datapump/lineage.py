@@ -36,6 +36,27 @@ from airflow_provider_datapump.exceptions import DataPumpConfigError
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+__all__ = [
+    "CONNECTION_FIELD",
+    "DEFAULT_DIRECTORY",
+    "DEFAULT_ORACLE_PORT",
+    "ERROR_FACET",
+    "FACETS_SCHEMA_FILE",
+    "FACETS_SCHEMA_URL",
+    "FILE_FACET",
+    "JOB_FACET",
+    "DatabaseIdentity",
+    "database_identity",
+    "dump_datasets",
+    "error_run_facet",
+    "export_lineage",
+    "failure_lineage",
+    "fetch_lineage",
+    "import_lineage",
+    "job_run_facets",
+    "parse_database_field",
+]
+
 log = logging.getLogger(__name__)
 
 CONNECTION_FIELD = "lineage_database"

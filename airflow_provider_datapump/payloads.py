@@ -18,6 +18,27 @@ from urllib.parse import urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
 
+__all__ = [
+    "ENDPOINTS",
+    "ENDPOINT_FIELDS",
+    "EXPRESSION_KINDS",
+    "FIELDS",
+    "JOB_MODES",
+    "OPERATIONS",
+    "PAYLOAD_ARGUMENTS",
+    "body_for_endpoint",
+    "build_payload",
+    "identifier",
+    "in_list_expression",
+    "normalize_remaps",
+    "parse_ords_version",
+    "parse_raw_payload",
+    "validate_endpoint",
+    "validate_expression",
+    "validate_file_name",
+    "validate_payload",
+]
+
 OPERATIONS = ("EXPORT", "IMPORT")
 JOB_MODES = ("FULL", "SCHEMA", "TABLE", "TABLESPACE")
 EXPRESSION_KINDS = ("name_expressions", "schema_expressions", "tablespace_expressions")
@@ -37,6 +58,25 @@ FIELDS = (
     "remap_schemas",
     "threads",
     "keep_master",
+)
+# The keyword arguments of build_payload, which the export and import operators take by the same
+# names and template; tests/unit/test_payload_arguments.py holds their signatures to this list.
+PAYLOAD_ARGUMENTS = (
+    "job_mode",
+    "schemas",
+    "tables",
+    "tablespaces",
+    "name_expressions",
+    "schema_expressions",
+    "tablespace_expressions",
+    "filter",
+    "datapump_dir",
+    "file_name",
+    "credential_name",
+    "threads",
+    "keep_master",
+    "payload",
+    "remap_schemas",
 )
 # Options people expect from expdp/impdp that the ORDS API does not have at all.
 _NOT_IN_ORDS = {

@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+__all__ = ["RENAME", "StorePolicy", "commit", "discard", "open_direct", "policy_for"]
+
 MiB = 1 << 20
 GiB = 1 << 30
 TiB = 1 << 40

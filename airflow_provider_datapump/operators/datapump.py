@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
 from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
-from airflow_provider_datapump.payloads import body_for_endpoint, build_payload, validate_endpoint
+from airflow_provider_datapump.payloads import PAYLOAD_ARGUMENTS, body_for_endpoint, build_payload, validate_endpoint
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.waiting import JobWaiter
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
+
+__all__ = ["XCOM_JOB_KEY", "DataPumpExportOperator", "DataPumpImportOperator", "DataPumpJobLink"]
 
 XCOM_JOB_KEY = "datapump_job"
 
@@ -40,20 +42,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     template_fields: Sequence[str] = (
         "ords_conn_id",
         "oracle_conn_id",
-        "job_mode",
-        "schemas",
-        "tables",
-        "tablespaces",
-        "name_expressions",
-        "schema_expressions",
-        "tablespace_expressions",
-        "filter",
-        "datapump_dir",
-        "file_name",
-        "credential_name",
-        "threads",
-        "payload",
-        "remap_schemas",
+        *PAYLOAD_ARGUMENTS,
         "from_job",
         # Not an argument: the body ORDS will receive, filled in after rendering (see below) so that
         # the UI's Rendered Template view shows it as JSON, as DAG authors look for it there.
@@ -140,23 +129,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     # ---------------------------------------------------------------- the body
 
     def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
-        return {
-            "job_mode": self.job_mode,
-            "schemas": self.schemas,
-            "tables": self.tables,
-            "tablespaces": self.tablespaces,
-            "name_expressions": self.name_expressions,
-            "schema_expressions": self.schema_expressions,
-            "tablespace_expressions": self.tablespace_expressions,
-            "filter": self.filter,
-            "datapump_dir": self.datapump_dir,
-            "file_name": self.file_name,
-            "credential_name": self.credential_name,
-            "threads": self.threads,
-            "keep_master": self.keep_master,
-            "payload": self.payload,
-            "remap_schemas": self.remap_schemas,
-        }
+        return {name: getattr(self, name) for name in PAYLOAD_ARGUMENTS}
 
     def build_body(self, parse_time: bool = False) -> dict[str, Any]:
         """The validated ORDS body; raises DataPumpValidationError naming the field."""

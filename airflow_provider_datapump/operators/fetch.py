@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
+__all__ = ["DataPumpFetchFilesOperator"]
+
 KINDS = ("dump", "log")
 PROGRESS_EVERY = 5.0
 

@@ -16,6 +16,8 @@ from airflow_provider_datapump.waiting import JobWaiter
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = ["DataPumpJobSensor"]
+
 
 class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     """Wait until a Data Pump job ends; succeed only on an accepted verdict.
