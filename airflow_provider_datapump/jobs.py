@@ -492,7 +492,7 @@ class JobResult:
         for a TABLE-mode job) are complete.
         """
         errors = self.verdict.errors
-        result = {
+        result: dict[str, Any] = {
             "owner_name": self.job.owner_name,
             "job_name": self.job.job_name,
             "operation": self.job.operation,

@@ -103,9 +103,14 @@ def file_template_regex(template: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z", re.I)
 
 
+def _items(value: object) -> list[object]:
+    """A request's list field (expressions, remaps); anything else reads as empty."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def _conditions(body: Mapping[str, object], key: str, unchecked: list[str]) -> list[tuple[str, Condition]]:
     out = []
-    for item in body.get(key) or ():  # type: ignore[union-attr]
+    for item in _items(body.get(key)):
         text = item.get("expression") if isinstance(item, Mapping) else None
         if not isinstance(text, str):
             continue
@@ -155,14 +160,14 @@ def check_selection(
     if isinstance(filter_text, str) and filter_text:
         names = {n.strip().upper() for n in filter_text.split(",") if n.strip()}
         if asked_mode == "SCHEMA":
-            schema_conds.append((f"filter {filter_text}", lambda s, names=names: s in names))
+            schema_conds.append((f"filter {filter_text}", names.__contains__))
         elif asked_mode == "TABLE" and all("." not in n for n in names):
-            name_conds.append((f"filter {filter_text}", lambda t, names=names: t in names))
+            name_conds.append((f"filter {filter_text}", names.__contains__))
         else:
             unchecked.append(f"filter {filter_text!r} in {asked_mode} mode")
 
     remaps: dict[str, str] = {}
-    for item in body.get("remap_schemas") or ():  # type: ignore[union-attr]
+    for item in _items(body.get("remap_schemas")):
         if isinstance(item, Mapping):
             remaps[str(item.get("source")).upper()] = str(item.get("target")).upper()
 
@@ -179,7 +184,7 @@ def check_selection(
         and not (asked_mode == "SCHEMA" and filter_text)
     )
     if own_schema_only and owner:
-        schema_conds.append((f"the caller's own schema {owner}", lambda s, o=owner.upper(): s == o))
+        schema_conds.append((f"the caller's own schema {owner}", owner.upper().__eq__))
 
     if schema_conds:
         checked.append("schemas")
@@ -203,11 +208,11 @@ def check_selection(
 
     file_name = body.get("file_name")
     if operation == "EXPORT" and isinstance(file_name, str) and file_name and "://" not in file_name:
-        names = [os.path.basename(str(n)) for n in dump_files or ()]
-        if names:
+        dumps = [os.path.basename(str(n)) for n in dump_files or ()]
+        if dumps:
             checked.append("file_name")
             rx = file_template_regex(file_name)
-            wrong = [n for n in names if not rx.match(n)]
+            wrong = [n for n in dumps if not rx.match(n)]
             if wrong:
                 mismatches.append(f"file_name {file_name} was asked, the dump set is {', '.join(sorted(wrong)[:5])}")
         else:
