@@ -184,6 +184,7 @@ class JobHandle(TypedDict, total=False):
     self_url: str
     log_file: str | None  # the job's own log, for a keep_master=0 job ORDS forgets when it ends
     dump_name: str  # the one-off dump name an export without file_name was given
+    submitted_at: float  # epoch seconds: a wait's poll interval grows with the job's age
 
 
 # Anything a job can be named by: "OWNER,JOB_NAME", a job's self URL, a DataPumpJob, or a job dict

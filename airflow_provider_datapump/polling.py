@@ -19,7 +19,17 @@ from airflow_provider_datapump.jobs import Outcome, accepts
 if TYPE_CHECKING:
     from airflow_provider_datapump.jobs import JobResult
 
-__all__ = ["EVENT_STATUSES", "OUTAGE_TOLERANCE", "Finish", "JobWait", "Poll", "event_status", "is_transient"]
+__all__ = [
+    "EVENT_STATUSES",
+    "MAX_POLL_INTERVAL",
+    "OUTAGE_TOLERANCE",
+    "Finish",
+    "JobWait",
+    "Poll",
+    "event_status",
+    "is_transient",
+    "next_interval",
+]
 
 # The four events a wait can end with; a task refuses any other, never reading it as success.
 EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
@@ -29,6 +39,22 @@ EVENT_STATUSES = ("success", "error", "timeout", "cancelled")
 # of ORDS or of the proxy in front of it lasts longer; the job runs on in the database meanwhile, so
 # failing the task would only trade a short outage for a retry (or a failed run).
 OUTAGE_TOLERANCE = 600.0
+
+# The longest pause between two looks at a running job, unless a task asks for another. A job is
+# polled every poll_interval while it is young, then every tenth of its age: the answer changes
+# once, at its end, so a two-hour export costs 87 looks instead of 720 at 10 s, and its end is
+# noticed within a tenth of its age, and never more than this late.
+MAX_POLL_INTERVAL = 120.0
+
+
+def next_interval(age: float, poll_interval: float, max_poll_interval: float | None = None) -> float:
+    """Seconds until the next look at a job ``age`` seconds old: max(poll_interval, age/10), capped.
+
+    The cap is ``max_poll_interval`` (default MAX_POLL_INTERVAL), never below ``poll_interval``:
+    ``max_poll_interval=poll_interval`` pins the interval.
+    """
+    cap = MAX_POLL_INTERVAL if max_poll_interval is None else max_poll_interval
+    return min(max(poll_interval, age / 10.0), max(cap, poll_interval))
 
 
 def is_transient(err: BaseException) -> bool:
@@ -73,7 +99,10 @@ class JobWait:
     """One wait for one job: feed it each answer or failed poll with the current time (epoch s).
 
     :param ident: ``"OWNER,JOB_NAME"``, for log lines.
-    :param poll_interval: seconds between looks.
+    :param poll_interval: seconds between looks while the job is young (see ``next_interval``).
+    :param max_poll_interval: the longest pause between looks; equal to ``poll_interval`` pins it.
+    :param started_at: epoch seconds when the job was submitted, if known; the job's age counts from
+        here, else from the wait's first look.
     :param deadline: epoch seconds after which the wait finishes with ``timeout`` (None: never).
     :param deadline_reason: what set the deadline (``timeout``, ``execution_timeout``), for the message.
     :param tolerance: seconds of consecutive transient failures ridden out (default OUTAGE_TOLERANCE).
@@ -88,12 +117,16 @@ class JobWait:
         log: Any,
         deadline: float | None = None,
         deadline_reason: str = "timeout",
+        max_poll_interval: float | None = None,
+        started_at: float | None = None,
         tolerance: float | None = None,
         fail_on_errors: bool = True,
         allowed_ora_codes: Iterable[str] = (),
     ) -> None:
         self.ident = ident
         self.poll_interval = float(poll_interval)
+        self.max_poll_interval = max_poll_interval
+        self.started_at = started_at
         self.log = log
         self.deadline = deadline
         self.deadline_reason = deadline_reason
@@ -147,6 +180,9 @@ class JobWait:
             self.log.info("Data Pump job %s is %.1f%% done", result.job.ident, percent)
 
     def _delay(self, now: float) -> float:
+        if self.started_at is None:
+            self.started_at = now
+        delay = next_interval(max(0.0, now - self.started_at), self.poll_interval, self.max_poll_interval)
         if self.deadline is None:
-            return self.poll_interval
-        return max(0.0, min(self.poll_interval, self.deadline - now))
+            return delay
+        return max(0.0, min(delay, self.deadline - now))

@@ -74,8 +74,11 @@ class JobWaiter:
         ident = f"{job.get('owner_name')},{job.get('job_name')}"
         wait = getattr(self, "_wait", None)
         if wait is None or wait.ident != ident:
-            wait = self._wait = JobWait(ident, poll_interval=self.poll_interval, log=self.log,
-                                        fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes)
+            wait = self._wait = JobWait(
+                ident, poll_interval=self.poll_interval, log=self.log,
+                max_poll_interval=getattr(self, "max_poll_interval", None), started_at=job.get("submitted_at"),
+                fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
+            )
         return wait
 
     def _look(self, result: JobResult) -> Poll | Finish:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,6 +79,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 10.0,
+        max_poll_interval: float | None = None,
         fail_on_errors: bool = True,
         allowed_ora_codes: Sequence[str] | str | None = None,
         cancel_on_kill: bool = True,
@@ -109,6 +111,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
         self.fail_on_errors = fail_on_errors
         self.cancel_on_kill = cancel_on_kill
         self.verify_selection = verify_selection
@@ -210,7 +213,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         logs = [f.name for f in job.files if f.kind == "log"]
         # An import links the export's log too; its own is the IMPDAT one, listed last.
         self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url,
-                        "log_file": logs[-1] if logs else None}
+                        "log_file": logs[-1] if logs else None, "submitted_at": time.time()}
         if self.hook.last_one_off_name:
             self.job_ref["dump_name"] = self.hook.last_one_off_name
         self._publish_job_ref(context)

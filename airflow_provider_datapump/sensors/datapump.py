@@ -47,6 +47,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         fail_on_errors: bool = True,
         allowed_ora_codes: Sequence[str] | str | None = None,
         cancel_on_kill: bool = False,
+        max_poll_interval: float | None = None,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -60,6 +61,9 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         self.deferrable = deferrable
         self.fail_on_errors = fail_on_errors
         self.cancel_on_kill = cancel_on_kill
+        # Deferred, the trigger's interval grows from poke_interval up to this; in poke and reschedule
+        # mode Airflow's own loop (poke_interval, exponential_backoff) sets the pace.
+        self.max_poll_interval = max_poll_interval
         self.hook_params = hook_params
         self._watched: dict[str, Any] | None = None  # the located job, for on_kill
         self._ended = False

@@ -26,6 +26,10 @@ class DataPumpJobTrigger(BaseTrigger):
     The waiting rules are ``polling.JobWait``'s, the same the operators follow on a worker.
 
     :param job: ``{"owner_name", "job_name", "self_url"}`` (extra keys are passed through).
+    :param poll_interval: seconds between looks while the job is young; then a tenth of its age.
+    :param max_poll_interval: the longest pause between looks (``polling.MAX_POLL_INTERVAL`` when
+        None); equal to ``poll_interval`` it pins the interval.
+    :param started_at: epoch seconds the job's age counts from (its submission, when known).
     :param end_time: give up with a ``timeout`` event at this time (a sensor's ``timeout``).
     :param execution_deadline: the same, for the task's ``execution_timeout``.
     :param cancel_on_kill: stop the Data Pump job (through Oracle) when a user kills the task.
@@ -38,6 +42,8 @@ class DataPumpJobTrigger(BaseTrigger):
         ords_conn_id: str = "ords_default",
         oracle_conn_id: str | None = None,
         poll_interval: float = 10.0,
+        max_poll_interval: float | None = None,
+        started_at: float | None = None,
         end_time: float | None = None,
         execution_deadline: float | None = None,
         fail_on_errors: bool = True,
@@ -51,6 +57,8 @@ class DataPumpJobTrigger(BaseTrigger):
         self.ords_conn_id = ords_conn_id
         self.oracle_conn_id = oracle_conn_id
         self.poll_interval = float(poll_interval)
+        self.max_poll_interval = max_poll_interval
+        self.started_at = started_at
         self.end_time = end_time
         self.execution_deadline = execution_deadline
         self.fail_on_errors = fail_on_errors
@@ -73,6 +81,9 @@ class DataPumpJobTrigger(BaseTrigger):
             ords_conn_id=task.ords_conn_id,
             oracle_conn_id=task.oracle_conn_id,
             poll_interval=task.poll_interval,
+            max_poll_interval=getattr(task, "max_poll_interval", None),
+            # Fixed here, so that a triggerer restart does not make an old job look young again.
+            started_at=job.get("submitted_at") or time.time(),
             end_time=end_time,
             execution_deadline=time.time() + execution_timeout.total_seconds() if execution_timeout else None,
             fail_on_errors=task.fail_on_errors,
@@ -90,6 +101,8 @@ class DataPumpJobTrigger(BaseTrigger):
                 "ords_conn_id": self.ords_conn_id,
                 "oracle_conn_id": self.oracle_conn_id,
                 "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
+                "started_at": self.started_at,
                 "end_time": self.end_time,
                 "execution_deadline": self.execution_deadline,
                 "fail_on_errors": self.fail_on_errors,
@@ -117,7 +130,7 @@ class DataPumpJobTrigger(BaseTrigger):
         deadline, why = self._deadline()
         wait = JobWait(
             f"{self.job.get('owner_name')},{self.job.get('job_name')}", poll_interval=self.poll_interval, log=self.log,
-            deadline=deadline, deadline_reason=why,
+            max_poll_interval=self.max_poll_interval, started_at=self.started_at, deadline=deadline, deadline_reason=why,
             fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
         )
         try:

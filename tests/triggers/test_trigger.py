@@ -12,6 +12,8 @@ KWARGS = {
     "ords_conn_id": "ords_default",
     "oracle_conn_id": None,
     "poll_interval": 5.0,
+    "max_poll_interval": 60.0,
+    "started_at": 1799990000.0,
     "end_time": 1800000000.0,
     "execution_deadline": None,
     "fail_on_errors": True,
@@ -28,6 +30,13 @@ def test_serialize_round_trips_exactly():
     assert kwargs == KWARGS
     assert DataPumpJobTrigger(**kwargs).serialize() == (classpath, kwargs)
     assert json.loads(json.dumps(kwargs)) == kwargs
+
+
+def test_a_trigger_serialized_before_the_interval_grew_still_loads():
+    """Triggers in the database outlive an upgrade of the provider: older kwargs must still build one."""
+    older = {k: v for k, v in KWARGS.items() if k not in ("max_poll_interval", "started_at")}
+    _, kwargs = DataPumpJobTrigger(**older).serialize()
+    assert kwargs["max_poll_interval"] is None and kwargs["started_at"] is None
 
 
 def test_airflow_serde_accepts_the_kwargs():

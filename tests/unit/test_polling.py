@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_datapump.exceptions import DataPumpHTTPError, DataPumpProtocolError
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, OraError, Outcome, Verdict
-from airflow_provider_datapump.polling import Finish, JobWait, Poll, event_status
+from airflow_provider_datapump.polling import Finish, JobWait, Poll, event_status, next_interval
 
 LOG = logging.getLogger("test_polling")
 
@@ -98,7 +98,8 @@ def test_outages_are_ridden_out_within_the_tolerance(errors, tolerance, expected
         assert isinstance(policy.failed(http_error(s), 1000.0 + t), Poll)
     last = http_error(status)
     if expected is Poll:
-        assert policy.failed(last, 1000.0 + at) == Poll(10.0)
+        step = policy.failed(last, 1000.0 + at)
+        assert isinstance(step, Poll) and step.running is None
     else:
         with pytest.raises(DataPumpHTTPError) as raised:
             policy.failed(last, 1000.0 + at)
@@ -129,3 +130,44 @@ def test_a_state_is_logged_once_until_it_changes(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert lines == ["Data Pump job HR,EXP_1 is DEFINING", "Data Pump job HR,EXP_1 is EXECUTING",
                      "Data Pump job HR,EXP_1 is NOT RUNNING"]
+
+
+@pytest.mark.parametrize(
+    ("age", "poll_interval", "cap", "expected"),
+    [
+        (0, 10, None, 10),  # young: poll_interval
+        (100, 10, None, 10),
+        (300, 10, None, 30),  # a tenth of its age
+        (1200, 10, None, 120),  # up to the default cap
+        (7200, 10, None, 120),
+        (7200, 10, 600, 600),
+        (7200, 10, 10, 10),  # max_poll_interval=poll_interval pins it
+        (7200, 30, 10, 30),  # a cap below poll_interval never shortens it
+    ],
+)
+def test_the_interval_follows_the_job_age(age, poll_interval, cap, expected):
+    assert next_interval(age, poll_interval, cap) == expected
+
+
+def test_a_wait_counts_the_age_from_the_submission_and_still_respects_the_deadline():
+    policy = wait(poll_interval=10.0, started_at=0.0, deadline=3000.0)
+    running = result(Outcome.RUNNING, "EXECUTING")
+    assert policy.answered(running, 500.0).delay == 50.0
+    assert policy.answered(running, 2990.0).delay == 10.0  # 120 s by age, 10 s to the deadline
+    unknown = wait(poll_interval=10.0)  # the age counts from the first look
+    assert unknown.answered(running, 5000.0).delay == 10.0
+    assert unknown.answered(running, 5600.0).delay == 60.0
+
+
+def test_polls_over_a_two_hour_job_and_the_notice_delay_bound():
+    """The figure in polling.MAX_POLL_INTERVAL's comment, and the bound the README states."""
+    policy, now, looks, worst = wait(poll_interval=10.0, started_at=0.0), 0.0, 0, 0.0
+    running = result(Outcome.RUNNING, "EXECUTING")
+    while now < 7200:
+        delay = policy.answered(running, now).delay
+        # A job that ends just after this look is seen at the next: within max(poll_interval, age/10), capped.
+        assert delay <= min(max(10.0, now / 10), 120.0) + 1e-9
+        worst = max(worst, delay)
+        now += delay
+        looks += 1
+    assert 80 <= looks <= 95 and worst == 120.0, (looks, worst)  # 87 measured; 720 at a fixed 10 s
