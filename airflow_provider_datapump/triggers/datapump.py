@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
@@ -30,6 +31,9 @@ class DataPumpJobTrigger(BaseTrigger):
     :param max_poll_interval: the longest pause between looks (``polling.MAX_POLL_INTERVAL`` when
         None); equal to ``poll_interval`` it pins the interval.
     :param started_at: epoch seconds the job's age counts from (its submission, when known).
+    :param share_polls: wait through the connection's shared watcher (``triggers.watcher``): one
+        job-list request per round for all the triggers of this connection in this triggerer,
+        instead of one request per trigger. False polls the job alone.
     :param end_time: give up with a ``timeout`` event at this time (a sensor's ``timeout``).
     :param execution_deadline: the same, for the task's ``execution_timeout``.
     :param cancel_on_kill: stop the Data Pump job (through Oracle) when a user kills the task.
@@ -51,6 +55,7 @@ class DataPumpJobTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         hook_params: dict[str, Any] | None = None,
         result_extras: dict[str, Any] | None = None,
+        share_polls: bool = True,
     ) -> None:
         super().__init__()
         self.job = dict(job)
@@ -66,6 +71,7 @@ class DataPumpJobTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
         self.hook_params = dict(hook_params or {})
         self.result_extras = dict(result_extras or {})
+        self.share_polls = share_polls
         self._fired = False
         self._killed = False
 
@@ -110,6 +116,7 @@ class DataPumpJobTrigger(BaseTrigger):
                 "cancel_on_kill": self.cancel_on_kill,
                 "hook_params": self.hook_params,
                 "result_extras": self.result_extras,
+                "share_polls": self.share_polls,
             },
         )
 
@@ -117,6 +124,10 @@ class DataPumpJobTrigger(BaseTrigger):
         from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
         return DataPumpHook(ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **self.hook_params)
+
+    def _connection_key(self) -> str:
+        """Triggers with the same key share one watcher: the same ORDS, user and client settings."""
+        return json.dumps([self.ords_conn_id, self.oracle_conn_id, self.hook_params], sort_keys=True, default=str)
 
     def _deadline(self) -> tuple[float | None, str]:
         candidates = [(t, why) for t, why in ((self.execution_deadline, "execution_timeout"), (self.end_time, "timeout")) if t]
@@ -126,6 +137,7 @@ class DataPumpJobTrigger(BaseTrigger):
         # Imported here: a DAG file that imports this module at parse time never needs them.
         from airflow_provider_datapump.hooks.waits import await_job
         from airflow_provider_datapump.polling import JobWait
+        from airflow_provider_datapump.triggers.watcher import ConnectionWatcher
 
         deadline, why = self._deadline()
         wait = JobWait(
@@ -134,7 +146,10 @@ class DataPumpJobTrigger(BaseTrigger):
             fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
         )
         try:
-            finish = await await_job(self._hook(), self.job, wait, self.result_extras)
+            if self.share_polls:
+                finish = await ConnectionWatcher.watch(self._connection_key(), self._hook, self.job, wait, self.result_extras)
+            else:
+                finish = await await_job(self._hook(), self.job, wait, self.result_extras)
             event = finish.event(self.job)
         except Exception as err:  # one event with the reason beats a trigger that dies opaquely
             event = {"status": "error", "message": f"{type(err).__name__}: {err}", "job": self.job}

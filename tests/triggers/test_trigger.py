@@ -21,6 +21,7 @@ KWARGS = {
     "cancel_on_kill": True,
     "hook_params": {"retry_attempts": 3},
     "result_extras": {"datapump_dir": "TEST_DIR", "file_name": None},
+    "share_polls": True,
 }
 
 
@@ -34,9 +35,9 @@ def test_serialize_round_trips_exactly():
 
 def test_a_trigger_serialized_before_the_interval_grew_still_loads():
     """Triggers in the database outlive an upgrade of the provider: older kwargs must still build one."""
-    older = {k: v for k, v in KWARGS.items() if k not in ("max_poll_interval", "started_at")}
+    older = {k: v for k, v in KWARGS.items() if k not in ("max_poll_interval", "started_at", "share_polls")}
     _, kwargs = DataPumpJobTrigger(**older).serialize()
-    assert kwargs["max_poll_interval"] is None and kwargs["started_at"] is None
+    assert kwargs["max_poll_interval"] is None and kwargs["started_at"] is None and kwargs["share_polls"] is True
 
 
 def test_airflow_serde_accepts_the_kwargs():

@@ -1,0 +1,206 @@
+"""One poll per connection: the triggers of one ORDS connection in one triggerer share a watcher.
+
+Without it every deferred wait sends its own GET each interval: a mapped export of 1,000 schemas
+asks one ORDS 1,000 times per interval, from the small pool of database sessions ORDS serves with,
+on the database whose export is running. The watcher asks once per round with a bounded walk of the
+job list, filtered by name, and reads a job's detail (and, once it ended, its log) only when the
+list shows its state changed or the job is missing from it.
+
+Each trigger keeps its own ``polling.JobWait``: its interval, deadline, outage tolerance and verdict
+are the same as when it polls alone, and it yields exactly its own event. The watcher holds nothing
+a trigger cannot rebuild from its serialized arguments: after a triggerer restart the triggers join
+a new watcher, whose first round reads each job's detail once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_datapump.exceptions import DataPumpError, DataPumpHTTPError
+
+if TYPE_CHECKING:
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+    from airflow_provider_datapump.jobs import DataPumpJob, JobResult
+    from airflow_provider_datapump.polling import Finish, JobWait
+
+__all__ = ["ConnectionWatcher"]
+
+
+@dataclass(eq=False)
+class _Member:
+    """One trigger's job in a watcher."""
+
+    job: dict[str, Any]
+    wait: JobWait
+    extras: dict[str, Any]
+    done: asyncio.Future[Finish]
+    due: float = 0.0
+    judged_state: str | None = None  # the job's state when its detail was last read
+    self_url: str | None = None
+    ident: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
+
+
+class ConnectionWatcher:
+    """The shared poll of one connection (``ords_conn_id`` and hook parameters) in one event loop.
+
+    Use :meth:`watch`; a watcher starts with its first trigger and ends with its last.
+    """
+
+    _running: ClassVar[dict[tuple[int, str], ConnectionWatcher]] = {}
+
+    def __init__(self, key: tuple[int, str], hook: DataPumpHook) -> None:
+        self.key = key
+        self.hook = hook
+        self.members: list[_Member] = []
+        self.joined = asyncio.Event()
+        self.rounds = 0
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def watch(cls, hook_key: str, make_hook: Any, job: Mapping[str, Any], wait: JobWait,
+                    extras: Mapping[str, Any] | None = None) -> Finish:
+        """Wait for ``job`` through the watcher of ``hook_key`` in this loop; return the job's finish.
+
+        :param hook_key: what makes two triggers share a watcher (their connection and hook parameters).
+        :param make_hook: builds the watcher's hook when this call starts a new watcher.
+        """
+        loop = asyncio.get_running_loop()
+        key = (id(loop), hook_key)
+        watcher = cls._running.get(key)
+        if watcher is None or watcher.task is None or watcher.task.done():
+            watcher = cls._running[key] = cls(key, make_hook())
+            watcher.task = loop.create_task(watcher._run(), name=f"datapump-watcher-{hook_key}")
+        member = _Member(job=dict(job), wait=wait, extras=dict(extras or {}), done=loop.create_future())
+        watcher.members.append(member)
+        watcher.joined.set()
+        try:
+            return await member.done
+        finally:
+            # A cancelled trigger (the task was killed, or moved to another triggerer) leaves at once.
+            if member in watcher.members:
+                watcher.members.remove(member)
+            if not member.done.done():
+                member.done.cancel()
+
+    async def _run(self) -> None:
+        try:
+            async with self.hook.async_client() as shared:
+                while self.members:
+                    await self._sleep_until_due()
+                    await self._round(shared.client)
+        except BaseException as err:  # every waiting trigger hears of it: none is left waiting forever
+            for member in list(self.members):
+                if not member.done.done():
+                    member.done.set_exception(err if isinstance(err, Exception) else DataPumpError(repr(err)))
+            if not isinstance(err, Exception):
+                raise
+        finally:
+            if self._running.get(self.key) is self:
+                del self._running[self.key]
+
+    async def _sleep_until_due(self) -> None:
+        while self.members:
+            now = time.time()
+            due = min(m.due for m in self.members)
+            if due <= now:
+                return
+            self.joined.clear()
+            try:  # a trigger that joins meanwhile is due at once
+                await asyncio.wait_for(self.joined.wait(), timeout=due - now)
+            except asyncio.TimeoutError:
+                return
+
+    async def _round(self, client: Any) -> None:
+        now = time.time()
+        due = [m for m in self.members if m.due <= now]
+        for member in due:
+            finish = member.wait.before_poll(now)
+            if finish is not None:
+                self._finish(member, finish)
+        due = [m for m in due if not m.done.done()]
+        if not due:
+            return
+        self.rounds += 1
+        listed: Mapping[str, DataPumpJob] = {}
+        if any(m.judged_state is not None for m in due):  # a job seen for the first time needs its detail anyway
+            try:
+                listed = await self.hook.ajob_snapshot([str(m.job.get("job_name")) for m in self.members], client=client)
+            except DataPumpHTTPError as err:
+                if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
+                    for member in due:
+                        self._failed(member, err)
+                    return
+                self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+            except DataPumpError as err:
+                self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+        for member in due:
+            job = listed.get(member.ident)
+            if job is not None and member.judged_state is not None and job.state == member.judged_state:
+                await self._step(member, self._unchanged(job, member))
+                continue
+            try:
+                result = await self.hook.aresolve(member.job, client=client, **member.extras)
+            except DataPumpHTTPError as err:
+                self._failed(member, err)
+                continue
+            except Exception as err:
+                self._fail(member, err)
+                continue
+            member.judged_state = result.job.state
+            member.self_url = result.self_url
+            await self._step(member, result)
+
+    def _unchanged(self, job: DataPumpJob, member: _Member) -> JobResult | Exception:
+        """A job the list shows in the state its detail last had: nothing more to read."""
+        from airflow_provider_datapump.jobs import JobResult, classify
+
+        try:
+            return JobResult(job=job, verdict=classify(job), self_url=member.self_url or "", files=())
+        except Exception as err:
+            return err
+
+    async def _step(self, member: _Member, answer: JobResult | Exception) -> None:
+        from airflow_provider_datapump.polling import Finish
+
+        try:
+            if isinstance(answer, Exception):
+                raise answer
+            step = member.wait.answered(answer, time.time())
+        except Exception as err:
+            self._fail(member, err)
+            return
+        if isinstance(step, Finish):
+            self._finish(member, step)
+            return
+        member.due = time.time() + step.delay
+        if step.running is not None and self.hook.oracle_conn_id:
+            from airflow_provider_datapump.hooks.waits import read_progress
+
+            member.wait.progress(step.running, await asyncio.to_thread(read_progress, self.hook, step.running, member.wait.log))
+
+    def _failed(self, member: _Member, err: DataPumpHTTPError) -> None:
+        try:
+            step = member.wait.failed(err, time.time())
+        except Exception as raised:
+            self._fail(member, raised)
+            return
+        member.due = time.time() + step.delay
+
+    def _finish(self, member: _Member, finish: Finish) -> None:
+        if not member.done.done():
+            member.done.set_result(finish)
+        if member in self.members:
+            self.members.remove(member)
+
+    def _fail(self, member: _Member, err: BaseException) -> None:
+        if not member.done.done():
+            member.done.set_exception(err)
+        if member in self.members:
+            self.members.remove(member)

@@ -1,0 +1,111 @@
+"""One poll per connection (issue 19): the triggers of one connection in one loop share a watcher.
+
+Run against the emulator over HTTP, side by side with the same triggers polling alone, and counted
+from the emulator's request log: one list request per round, a job's detail only when its state
+changed, each trigger its own event, and a cancelled trigger leaving the others be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.helpers import create_many
+
+from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
+from airflow_provider_datapump.triggers.watcher import ConnectionWatcher
+
+EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}
+N = 10
+
+
+def _trigger(job, **kw) -> DataPumpJobTrigger:
+    kw.setdefault("poll_interval", 0.2)
+    kw.setdefault("max_poll_interval", 0.2)  # pinned: the counts below are per round
+    return DataPumpJobTrigger(job={"owner_name": job.owner_name, "job_name": job.job_name}, **kw)
+
+
+async def _first(trigger):
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError("no event")
+
+
+def _run_all(triggers, cancel=(), cancel_after=0.5):
+    async def scenario():
+        tasks = {t: asyncio.create_task(_first(t)) for t in triggers}
+        if cancel:
+            await asyncio.sleep(cancel_after)
+            for t in cancel:
+                tasks[t].cancel()
+        return dict(zip(tasks, await asyncio.gather(*tasks.values(), return_exceptions=True)))
+
+    return asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def _counts(emu, jobs):
+    requests = [r for r in emu.requests() if r["method"] == "GET"]
+    lists = sum(r["path"].endswith("/datapump/jobs/") for r in requests)
+    details = {j.job_name: sum(r["path"].endswith(f",{j.job_name}/") for r in requests) for j in jobs}
+    return lists, details, len(requests)
+
+
+def test_one_list_per_round_and_a_detail_only_on_change_beside_polling_alone(ords_conn, fast_hook):
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, N, duration=2.0)  # they end between 2 and 11 emulator-seconds
+    emu.clear_requests()
+    shared = _run_all([_trigger(j) for j in jobs])
+    shared_lists, shared_details, shared_total = _counts(emu, jobs)
+
+    # Every trigger got its own job's success, not another's.
+    assert [shared[t]["job"]["job_name"] for t in shared] == [j.job_name for j in jobs]
+    assert {p["status"] for p in shared.values()} == {"success"}
+    # A detail on first sight and once the state changed (running to ended), never per round.
+    assert max(shared_details.values()) <= 3, shared_details
+    assert ConnectionWatcher._running == {}, "the watcher ends with its last trigger"
+
+    # The same jobs again (ORDS keeps finished jobs), polled alone: the baseline, in the same run.
+    jobs2 = create_many(fast_hook, emu, EXPORT, N, duration=2.0)
+    emu.clear_requests()
+    alone = _run_all([_trigger(j, share_polls=False) for j in jobs2])
+    alone_lists, alone_details, alone_total = _counts(emu, jobs2)
+    assert {p["status"] for p in alone.values()} == {"success"}
+    assert alone_lists == 0
+    # Alone, every trigger reads its job every round; shared, one list request serves all of them.
+    assert shared_lists <= max(alone_details.values()) + 2, (shared_lists, alone_details)
+    assert shared_total * 3 < alone_total, (shared_total, alone_total)
+
+
+def test_a_cancelled_trigger_leaves_and_the_others_end_with_their_own_jobs(ords_conn, fast_hook):
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 4, duration=2.0)
+    triggers = [_trigger(j) for j in jobs]
+    results = _run_all(triggers, cancel=triggers[:2], cancel_after=0.6)
+    assert all(isinstance(results[t], asyncio.CancelledError) for t in triggers[:2])
+    assert [results[t]["job"]["job_name"] for t in triggers[2:]] == [j.job_name for j in jobs[2:]]
+    assert {results[t]["status"] for t in triggers[2:]} == {"success"}
+    assert ConnectionWatcher._running == {}
+
+
+def test_an_outage_is_ridden_out_by_every_trigger_of_the_watcher(ords_conn, fast_hook):
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 3, duration=1.5)
+    emu.add_fault(kind="status", status=503, retry_after=None, seconds=1.0)
+    results = _run_all([_trigger(j, hook_params={"retry_attempts": 2, "retry_backoff": 0.01}) for j in jobs])
+    assert {p["status"] for p in results.values()} == {"success"}, results
+
+
+def test_connections_do_not_share_a_watcher(ords_conn, fast_hook):
+    """A different connection (or hook parameters) is another watcher: credentials never mix."""
+    jobs = create_many(fast_hook, ords_conn, EXPORT, 2, duration=1.0)
+    a, b = _trigger(jobs[0]), _trigger(jobs[1], hook_params={"retry_attempts": 2})
+    assert a._connection_key() != b._connection_key()
+    seen = {}
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in (a, b)]
+        await asyncio.sleep(0.3)
+        seen["watchers"] = len(ConnectionWatcher._running)
+        return await asyncio.gather(*tasks)
+
+    results = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert seen["watchers"] == 2 and [r["status"] for r in results] == ["success", "success"]
