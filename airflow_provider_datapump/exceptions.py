@@ -118,3 +118,11 @@ class DataPumpAmbiguousJobError(DataPumpError):
         self.candidates = candidates
         self.pending = pending
         super().__init__(message)
+
+
+class DataPumpUnreachableError(DataPumpHTTPError):
+    """No answer came from ORDS (refused or failed connection, timeout, a connection dropped before
+    the whole answer arrived), after the retry budget. ``status`` is None: nothing answered."""
+
+    def __init__(self, *, method: str, url: str, message: str | None = None) -> None:
+        super().__init__(method=method, url=url, status=None, message=message)

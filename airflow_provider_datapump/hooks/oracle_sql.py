@@ -15,7 +15,18 @@ from datetime import timedelta
 from typing import Any
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
+from airflow_provider_datapump.hooks.ords.policy import is_plain_file_name
 from airflow_provider_datapump.payloads import identifier
+
+__all__ = [
+    "JOB_DOES_NOT_EXIST",
+    "drop_job",
+    "drop_orphaned_jobs",
+    "job_progress",
+    "ping",
+    "read_log",
+    "stop_job",
+]
 
 PING = "select 1 from dual"
 
@@ -78,7 +89,6 @@ DROP_CONTROL_TABLE = 'DROP TABLE "{owner}"."{job_name}" PURGE'
 
 JOB_DOES_NOT_EXIST = "ORA-31626"
 _SAFE_NAME = re.compile(r"[A-Z][A-Z0-9_$#]{0,127}\Z")
-_PLAIN_FILE = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]{0,254}\Z")
 
 
 def ping(hook: Any) -> None:
@@ -115,8 +125,8 @@ def job_progress(hook: Any, owner: str, job: str) -> float | None:
 
 
 def read_log(hook: Any, directory: str, file_name: str) -> str:
-    if not _PLAIN_FILE.match(file_name or "") or ".." in file_name:
-        raise ValueError(f"file_name: {file_name!r} is not a plain file name")
+    if not is_plain_file_name(file_name):
+        raise DataPumpValidationError("file_name", f"{str(file_name)[:80]!r} is not a plain file name")
     with _cursor(hook) as cur:
         content = cur.var(_clob_type())
         cur.execute(READ_LOG, {"directory": identifier("directory", directory), "file_name": file_name, "content": content})
@@ -142,10 +152,10 @@ def drop_orphaned_jobs(
     owner_name = identifier("owner", owner)
     age_days = older_than.total_seconds() / 86400 if isinstance(older_than, timedelta) else float(older_than)
     if age_days < 0:
-        raise ValueError("older_than: must not be negative")
+        raise DataPumpValidationError("older_than", "must not be negative")
     prefix = name_prefix.strip().upper()
     if not _SAFE_NAME.match(prefix):
-        raise ValueError(f"name_prefix: {name_prefix!r} is not the start of an Oracle identifier")
+        raise DataPumpValidationError("name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier")
     # _ is a LIKE wildcard; escape it so DATAPUMP_REST_ does not also match DATAPUMPXREST...
     pattern = prefix.replace("_", "\\_") + "%"
     with _cursor(hook) as cur:

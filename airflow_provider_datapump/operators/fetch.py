@@ -24,13 +24,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_datapump import __version__
 from airflow_provider_datapump.exceptions import DataPumpError, DataPumpTransferError, DataPumpValidationError
-from airflow_provider_datapump.hooks.datapump import check_file_name
+from airflow_provider_datapump.hooks.ords.policy import check_file_name, redact_url
 from airflow_provider_datapump.jobs import Outcome
 from airflow_provider_datapump.operators import _storage
 
@@ -207,10 +206,10 @@ class DataPumpFetchFilesOperator(BaseOperator):
             "format": "airflow-provider-datapump/manifest/1",
             "provider_version": __version__,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "ords_base_url": _without_credentials(hook.settings.base_url),
+            "ords_base_url": redact_url(hook.settings.base_url),
             "job": {
                 **{k: job.get(k) for k in ("owner_name", "job_name", "operation", "job_mode", "outcome", "message")},
-                "self_url": _without_credentials(job.get("self_url")),
+                "self_url": redact_url(job.get("self_url")),
             },
             "files": copied,
             "objects": result.objects_json(),  # every object: XCom's copy may be cut short
@@ -304,17 +303,6 @@ def _differs(path: Any, detail: str = "") -> str:
         f"{path} exists with different content{detail}; pass overwrite=True to replace it "
         "(the existing file was left as it is)"
     )
-
-
-def _without_credentials(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
-        return url
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path, parts.query, ""))
 
 
 # These go through ``path.fs``, the filesystem that ``path.open`` writes with (Airflow's, with the

@@ -213,7 +213,7 @@ def test_oauth2_expired_token_is_refreshed_once_on_401(ords_conn, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
     hook = DataPumpHook()
     hook.list_jobs()
-    hook._auth._expires = time.monotonic() + 3600  # we believe it is valid...
+    hook.transport.auth._expires = time.monotonic() + 3600  # we believe it is valid...
     ords_conn.state._tokens.clear()  # the emulator forgets every token, as after an ORDS restart
     assert hook.list_jobs().count == 0  # ...the server does not: one 401, one refresh, success
     codes = [r["status"] for r in ords_conn.requests()]
@@ -239,7 +239,7 @@ def test_basic_credentials_and_oauth_tokens_are_masked_sync_and_async(ords_conn,
 
     sync_conn = ords_conn.airflow_connection(login="masked_sync_user", password="MaskedSyncPw1")
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(sync_conn))
-    DataPumpHook()._auth  # built for the first request
+    DataPumpHook().transport  # its auth is built for the first request
     assert b64("masked_sync_user", "MaskedSyncPw1") not in redact(f"Basic {b64('masked_sync_user', 'MaskedSyncPw1')}")
 
     async_conn = ords_conn.airflow_connection(login="masked_async_user", password="MaskedAsyncPw1")

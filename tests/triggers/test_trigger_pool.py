@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import create_many
 
-from airflow_provider_datapump.hooks.datapump import _AsyncClientPool
+from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}

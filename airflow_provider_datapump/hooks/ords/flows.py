@@ -1,0 +1,172 @@
+"""The read flows: list, get, text, download and resolve, as functions of their inputs.
+
+Each is a generator of instructions (``instructions``); ``transport.run`` and ``transport.arun``
+drive them. They hold no state of their own, so a test drives them with scripted answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_datapump.exceptions import DataPumpHTTPError, DataPumpProtocolError
+from airflow_provider_datapump.hooks.ords.instructions import Download, Flow, Request, Sink
+from airflow_provider_datapump.hooks.ords.policy import LinkPolicy
+from airflow_provider_datapump.hooks.ords.refs import JobRef, file_href, locate
+from airflow_provider_datapump.jobs import (
+    DataPumpJob,
+    JobResult,
+    LogSummary,
+    Outcome,
+    classify,
+    dump_template_from_names,
+    parse_log,
+)
+from airflow_provider_datapump.selection import check_selection
+
+__all__ = [
+    "JobPage",
+    "build_result",
+    "download_flow",
+    "get_flow",
+    "list_flow",
+    "q_param",
+    "resolve_flow",
+    "text_flow",
+]
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: tuple[DataPumpJob, ...]
+    has_more: bool
+    limit: int | None
+    offset: int | None
+    count: int
+    next_href: str | None = None  # the server's link to the next page, when it gave one
+
+
+def q_param(filter_object: Mapping[str, Any]) -> str:
+    """An ORDS filter object as the ``q`` query parameter."""
+    return json.dumps(filter_object, separators=(",", ":"))
+
+
+def list_flow(links: LinkPolicy, limit: int | None = None, offset: int | None = None, *,
+              q: Mapping[str, Any] | None = None, url: str | None = None,
+              params: Mapping[str, Any] | None = None) -> Flow[JobPage]:
+    if params is None:
+        params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
+        if q is not None:
+            params["q"] = q_param(q)
+    body = yield Request("GET", url or links.settings.api_root + "jobs/", params=params or None)
+    if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
+        raise DataPumpProtocolError("the job list has no items array")
+    next_href = next(
+        (link.get("href") for link in body.get("links") or ()
+         if isinstance(link, Mapping) and link.get("rel") == "next" and isinstance(link.get("href"), str)),
+        None,
+    )
+    return JobPage(
+        items=tuple(DataPumpJob.from_json(item) for item in body["items"]),
+        has_more=bool(body.get("hasMore")),
+        limit=body.get("limit") if isinstance(body.get("limit"), int) else None,
+        offset=body.get("offset") if isinstance(body.get("offset"), int) else None,
+        count=len(body["items"]),
+        next_href=next_href,
+    )
+
+
+def get_flow(links: LinkPolicy, job: JobRef) -> Flow[DataPumpJob]:
+    _, _, url = locate(job, links)
+    body = yield Request("GET", url)
+    return DataPumpJob.from_json(body)
+
+
+def text_flow(links: LinkPolicy, job: JobRef, file_name: str) -> Flow[str]:
+    owner, name, _ = locate(job, links)
+    return (yield Request("GET", links.follow(file_href(job, file_name), owner, name, file_name), text=True))
+
+
+def download_flow(links: LinkPolicy, job: JobRef, file_name: str, sink: Sink) -> Flow[int]:
+    owner, name, _ = locate(job, links)
+    return (yield Download(links.follow(file_href(job, file_name), owner, name, file_name), sink))
+
+
+def resolve_flow(links: LinkPolicy, job: JobRef, extras: Mapping[str, Any] | None = None) -> Flow[JobResult]:
+    """The job's verdict: running, or how it ended, judged from its state and its logs."""
+    owner, name, url = locate(job, links)
+    try:
+        current = yield from get_flow(links, job)
+    except DataPumpHTTPError as err:
+        if err.status != 404:
+            raise
+        gone = DataPumpJob(owner_name=owner, job_name=name)
+        return build_result(gone, classify(None), url, None, extras)
+    verdict = classify(current)
+    logs: dict[str, tuple[LogSummary, bool]] = {}
+    if verdict.outcome is not Outcome.RUNNING:
+        for f in current.files:
+            if f.kind != "log":
+                continue
+            try:
+                text = yield from text_flow(links, current, f.name)
+            except DataPumpHTTPError as err:
+                if err.status != 404:
+                    raise
+                continue
+            logs[f.name] = (parse_log(text), f"\"{current.job_name}\"" in text)
+    primary = _primary_log(logs)
+    summary = primary[1] if primary else None
+    if verdict.outcome is not Outcome.RUNNING:
+        verdict = classify(current, summary, log_unavailable=summary is None)
+    return build_result(current, verdict, url, summary, extras, links, log_file=primary[0] if primary else None)
+
+
+def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> tuple[str, LogSummary] | None:
+    """(name, summary) of the job's own log: an import links the export's log and its own, and
+    the job's own log is the one that names the job."""
+    if not logs:
+        return None
+    own = [(name, summary) for name, (summary, names_job) in logs.items() if names_job]
+    if own:
+        return own[-1]
+    name, (summary, _) = list(logs.items())[-1]
+    return name, summary
+
+
+def build_result(job: DataPumpJob, verdict: Any, url: str, summary: LogSummary | None, extras: Mapping[str, Any] | None,
+                 links: LinkPolicy | None = None, log_file: str | None = None) -> JobResult:
+    extras = extras or {}
+    files = []
+    for f in job.files:
+        href = links.follow(f.href, job.owner_name, job.job_name, f.name) if links else f.href
+        files.append({"name": f.name, "kind": f.kind, "url": href})
+    dumps = [f["name"] for f in files if f["kind"] == "dump"]
+    log_dumps = tuple(d.replace("\\", "/").rsplit("/", 1)[-1] for d in (summary.dump_files if summary else ()))
+    template = extras.get("file_name") or dump_template_from_names(dumps or log_dumps)
+    objects = summary.objects if summary else ()
+    selection = None
+    request = extras.get("request")
+    if isinstance(request, Mapping) and verdict.outcome.is_terminal and verdict.outcome is not Outcome.VANISHED:
+        selection = check_selection(
+            request,
+            owner=job.owner_name,
+            job_mode=job.job_mode,
+            objects=((o.schema, o.name) for o in objects),
+            dump_files=dumps or log_dumps,
+            log_read=summary is not None,
+        ).to_json()
+    return JobResult(
+        job=job,
+        verdict=verdict,
+        self_url=url,
+        files=tuple(files),
+        objects=tuple(objects),
+        dump_file_template=template,
+        datapump_dir=extras.get("datapump_dir"),
+        log_file=log_file,
+        selection=selection,
+        log_dump_files=log_dumps,
+    )
