@@ -189,7 +189,7 @@ class JobHandle(TypedDict, total=False):
 
 # Anything a job can be named by: "OWNER,JOB_NAME", a job's self URL, a DataPumpJob, or a job dict
 # (an ORDS body, a JobHandle, or the result dict an operator returned).
-JobRef: TypeAlias = "str | Mapping[str, Any] | DataPumpJob"
+JobRef: TypeAlias = str | Mapping[str, Any] | DataPumpJob
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:

@@ -139,7 +139,7 @@ def database_identity(ords_conn_id: str, oracle_conn_id: str | None, ords_base_u
             )
         return DatabaseIdentity(f"{info.scheme}://{info.authority}", str(service), "oracle_conn_id")
 
-    from airflow_provider_datapump.hooks.datapump import _extra
+    from airflow_provider_datapump.hooks.ords.settings import connection_extra as _extra
 
     conn = BaseHook.get_connection(ords_conn_id)
     field = _extra(conn.extra_dejson, CONNECTION_FIELD)

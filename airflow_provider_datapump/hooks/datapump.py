@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from airflow.sdk import BaseHook
 
-from airflow_provider_datapump.exceptions import DataPumpOracleNotConfiguredError
+from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpOracleNotConfiguredError
 from airflow_provider_datapump.hooks.ords import flows, identity
 from airflow_provider_datapump.hooks.ords.flows import JobPage
 from airflow_provider_datapump.hooks.ords.identity import (
@@ -34,10 +35,12 @@ from airflow_provider_datapump.hooks.ords.instructions import Flow, Sink
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy, check_file_name
 from airflow_provider_datapump.hooks.ords.refs import JobRef, locate
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
-from airflow_provider_datapump.hooks.ords.settings import connection_extra as _extra  # noqa: F401  (lineage.py)
 from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
 from airflow_provider_datapump.hooks.ords.transport import AsyncTransport, SharedAsyncClient, Transport, arun, run
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
+
+if TYPE_CHECKING:
+    from airflow_provider_datapump.polling import Finish, JobWait
 
 __all__ = [
     "LIST_MAX_PAGES",
@@ -213,6 +216,11 @@ class DataPumpHook(BaseHook):
         not documented by Oracle for this endpoint (follow ``JobPage.next_href`` instead)."""
         return self._run(flows.list_flow(self.links, limit, offset, q=q))
 
+    def job_snapshot(self, job_names: Iterable[str]) -> dict[str, DataPumpJob]:
+        """The listed state of the named jobs, by ``"OWNER,JOB_NAME"``, from one bounded walk of
+        the job list filtered by name; a job missing from the answer is missing from the list."""
+        return self._run(flows.snapshot_flow(self.links, self.log, job_names))
+
     def get_file_text(self, job: JobRef, file_name: str) -> str:
         """A job's text file (its log), decoded; use stream_file for dumps."""
         return self._run(flows.text_flow(self.links, job, file_name))
@@ -238,6 +246,61 @@ class DataPumpHook(BaseHook):
         """
         return self._run(flows.download_flow(self.links, job, file_name, sink))
 
+    def wait_for_job(
+        self,
+        job: JobRef,
+        *,
+        poll_interval: float = 10.0,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
+        **extras: Any,
+    ) -> JobResult:
+        """Poll ``job`` until it ends and return its final result (``result.verdict`` says how).
+
+        The interval grows from ``poll_interval`` with the job's age, up to ``max_poll_interval``
+        (``polling.MAX_POLL_INTERVAL`` when None; equal to ``poll_interval`` it pins the interval).
+        ORDS answering 429/5xx or not at all is ridden out for ``polling.OUTAGE_TOLERANCE`` seconds.
+        Judging the result is the caller's: ``jobs.accepts(result.verdict, ...)`` is the rule the
+        operators apply. ``extras`` are ``resolve``'s.
+
+        :raises DataPumpJobError: ``timeout`` seconds passed with the job still running.
+        """
+        from airflow_provider_datapump.hooks.waits import wait_job
+
+        wait = self._job_wait(job, poll_interval, max_poll_interval, timeout)
+        return self._finished(wait_job(self, job, wait, extras), job)
+
+    async def await_for_job(
+        self,
+        job: JobRef,
+        *,
+        poll_interval: float = 10.0,
+        max_poll_interval: float | None = None,
+        timeout: float | None = None,
+        **extras: Any,
+    ) -> JobResult:
+        """``wait_for_job`` in an event loop."""
+        from airflow_provider_datapump.hooks.waits import await_job
+
+        wait = self._job_wait(job, poll_interval, max_poll_interval, timeout)
+        return self._finished(await await_job(self, job, wait, extras), job)
+
+    def _job_wait(self, job: JobRef, poll_interval: float, max_poll_interval: float | None, timeout: float | None) -> JobWait:
+        from airflow_provider_datapump.polling import JobWait
+
+        owner, name, _ = self.locate(job)
+        submitted = job.get("submitted_at") if isinstance(job, Mapping) else None
+        deadline = time.time() + timeout if timeout is not None else None
+        return JobWait(f"{owner},{name}", poll_interval=poll_interval, max_poll_interval=max_poll_interval,
+                       started_at=submitted if isinstance(submitted, (int, float)) else None,
+                       deadline=deadline, log=self.log)
+
+    @staticmethod
+    def _finished(finish: Finish, job: JobRef) -> JobResult:
+        if finish.result is None:
+            raise DataPumpJobError(finish.message, job if isinstance(job, Mapping) else None)
+        return finish.result
+
     # ---------------------------------------------------------------------------- public API (async)
 
     async def acreate_job(self, payload: Mapping[str, Any], endpoint: str | None = None) -> DataPumpJob:
@@ -252,6 +315,9 @@ class DataPumpHook(BaseHook):
     async def alist_jobs(self, limit: int | None = None, offset: int | None = None,
                          q: Mapping[str, Any] | None = None) -> JobPage:
         return await self._arun(flows.list_flow(await self._alinks(), limit, offset, q=q))
+
+    async def ajob_snapshot(self, job_names: Iterable[str], client: httpx.AsyncClient | None = None) -> dict[str, DataPumpJob]:
+        return await self._arun(flows.snapshot_flow(await self._alinks(), self.log, job_names), client)
 
     async def aget_file_text(self, job: JobRef, file_name: str) -> str:
         return await self._arun(flows.text_flow(await self._alinks(), job, file_name))

@@ -9,19 +9,37 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_datapump.exceptions import DataPumpHTTPError
 from airflow_provider_datapump.polling import Finish, JobWait
 
 if TYPE_CHECKING:
-    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+    from contextlib import AbstractAsyncContextManager
+
     from airflow_provider_datapump.jobs import JobRef, JobResult
 
-__all__ = ["await_job", "read_progress", "stop_job_best_effort", "wait_job"]
+
+class WaitingHook(Protocol):
+    """What the drivers use of ``hooks.datapump.DataPumpHook`` (named here, not imported: the hook
+    module imports this one for its ``wait_for_job``)."""
+
+    oracle_conn_id: str | None
+
+    def resolve(self, job: JobRef, **extras: Any) -> JobResult: ...
+
+    async def aresolve(self, job: JobRef, client: Any = None, **extras: Any) -> JobResult: ...
+
+    def async_client(self) -> AbstractAsyncContextManager[Any]: ...
+
+    def job_progress(self, owner: str, job: str) -> float | None: ...
+
+    def stop_job(self, owner: str, job: str) -> bool: ...
+
+__all__ = ["WaitingHook", "await_job", "read_progress", "stop_job_best_effort", "wait_job"]
 
 
-def wait_job(hook: DataPumpHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
+def wait_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
     """Look at ``job`` until ``wait`` finishes, sleeping on this thread between looks."""
     while True:
         finish = wait.before_poll(time.time())
@@ -38,7 +56,7 @@ def wait_job(hook: DataPumpHook, job: JobRef, wait: JobWait, extras: Mapping[str
         time.sleep(step.delay)
 
 
-async def await_job(hook: DataPumpHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
+async def await_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
     """The same loop in an event loop: one shared client, and Oracle's blocking calls on a thread."""
     async with hook.async_client() as shared:
         while True:
@@ -56,7 +74,7 @@ async def await_job(hook: DataPumpHook, job: JobRef, wait: JobWait, extras: Mapp
             await asyncio.sleep(step.delay)
 
 
-def read_progress(hook: DataPumpHook, result: JobResult, log: Any) -> float | None:
+def read_progress(hook: WaitingHook, result: JobResult, log: Any) -> float | None:
     """The percent done Oracle reports for a running job; None when it cannot tell or the read fails."""
     try:
         return hook.job_progress(result.job.owner_name, result.job.job_name)
@@ -65,7 +83,7 @@ def read_progress(hook: DataPumpHook, result: JobResult, log: Any) -> float | No
         return None
 
 
-def stop_job_best_effort(hook: DataPumpHook, job: Mapping[str, Any], log: Any) -> None:
+def stop_job_best_effort(hook: WaitingHook, job: Mapping[str, Any], log: Any) -> None:
     """Stop a killed task's job with DBMS_DATAPUMP (ORDS has no stop endpoint); never raises.
 
     The one stop-on-kill path for the operators, the sensor and the trigger.

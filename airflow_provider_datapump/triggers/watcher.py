@@ -39,6 +39,7 @@ class _Member:
     extras: dict[str, Any]
     done: asyncio.Future[Finish]
     due: float = 0.0
+    delay: float = 0.0  # the wait's last interval: a round takes a member up to half of it early
     judged_state: str | None = None  # the job's state when its detail was last read
     self_url: str | None = None
     ident: str = field(init=False)
@@ -118,8 +119,10 @@ class ConnectionWatcher:
                 return
 
     async def _round(self, client: Any) -> None:
+        # Members due within half their interval join this round: looking a little early costs
+        # nothing, and it lines their rounds up, so that one list request serves them all.
         now = time.time()
-        due = [m for m in self.members if m.due <= now]
+        due = [m for m in self.members if m.due <= now + m.delay / 2]
         for member in due:
             finish = member.wait.before_poll(now)
             if finish is not None:
@@ -135,7 +138,7 @@ class ConnectionWatcher:
             except DataPumpHTTPError as err:
                 if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
                     for member in due:
-                        self._failed(member, err)
+                        self._failed(member, err, now)
                     return
                 self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
             except DataPumpError as err:
@@ -143,19 +146,19 @@ class ConnectionWatcher:
         for member in due:
             job = listed.get(member.ident)
             if job is not None and member.judged_state is not None and job.state == member.judged_state:
-                await self._step(member, self._unchanged(job, member))
+                await self._step(member, self._unchanged(job, member), now)
                 continue
             try:
                 result = await self.hook.aresolve(member.job, client=client, **member.extras)
             except DataPumpHTTPError as err:
-                self._failed(member, err)
+                self._failed(member, err, now)
                 continue
             except Exception as err:
                 self._fail(member, err)
                 continue
             member.judged_state = result.job.state
             member.self_url = result.self_url
-            await self._step(member, result)
+            await self._step(member, result, now)
 
     def _unchanged(self, job: DataPumpJob, member: _Member) -> JobResult | Exception:
         """A job the list shows in the state its detail last had: nothing more to read."""
@@ -166,7 +169,7 @@ class ConnectionWatcher:
         except Exception as err:
             return err
 
-    async def _step(self, member: _Member, answer: JobResult | Exception) -> None:
+    async def _step(self, member: _Member, answer: JobResult | Exception, round_start: float) -> None:
         from airflow_provider_datapump.polling import Finish
 
         try:
@@ -179,19 +182,19 @@ class ConnectionWatcher:
         if isinstance(step, Finish):
             self._finish(member, step)
             return
-        member.due = time.time() + step.delay
+        member.due, member.delay = round_start + step.delay, step.delay
         if step.running is not None and self.hook.oracle_conn_id:
             from airflow_provider_datapump.hooks.waits import read_progress
 
             member.wait.progress(step.running, await asyncio.to_thread(read_progress, self.hook, step.running, member.wait.log))
 
-    def _failed(self, member: _Member, err: DataPumpHTTPError) -> None:
+    def _failed(self, member: _Member, err: DataPumpHTTPError, round_start: float) -> None:
         try:
             step = member.wait.failed(err, time.time())
         except Exception as raised:
             self._fail(member, raised)
             return
-        member.due = time.time() + step.delay
+        member.due, member.delay = round_start + step.delay, step.delay
 
     def _finish(self, member: _Member, finish: Finish) -> None:
         if not member.done.done():

@@ -191,7 +191,7 @@ def test_the_job_list_walk_is_bounded_whatever_the_server_does_with_q_and_offset
     """q and limit are documented, offset is not. A server that ignores q, refuses it, ignores
     offset (the same page forever) or caps the page size still gets a bounded walk, and a lost
     create still finds its own job among the others."""
-    import airflow_provider_datapump.hooks.ords.identity as hook_module
+    import airflow_provider_datapump.hooks.ords.flows as hook_module
     from tests.helpers import create_many
 
     monkeypatch.setattr(hook_module, "LIST_PAGE_SIZE", 3)

@@ -34,14 +34,16 @@ def test_many_triggers_share_one_client_and_survive_cancelled_and_failed_ones(tw
     jobs = create_many(fast_hook, emu, EXPORT, 12, duration=2.5)
     hook_params = {"retry_attempts": 1}
 
+    # Each trigger polling alone (share_polls=False), so that each is a user of the pooled client;
+    # through the watcher (tests/triggers/test_watcher.py) only the watcher is.
     def trigger(job, conn_id="ords_default"):
         return DataPumpJobTrigger(job={"owner_name": job.owner_name, "job_name": job.job_name}, ords_conn_id=conn_id,
-                                  poll_interval=0.2, hook_params=hook_params)
+                                  poll_interval=0.2, hook_params=hook_params, share_polls=False)
 
     waiting = [trigger(job) for job in jobs[:8]]
     to_cancel = [trigger(job) for job in jobs[8:]]
     vanished = [DataPumpJobTrigger(job={"owner_name": "DBAPI_USER", "job_name": f"NO_SUCH_JOB_{i}"},
-                                   poll_interval=0.2, hook_params=hook_params) for i in range(3)]
+                                   poll_interval=0.2, hook_params=hook_params, share_polls=False) for i in range(3)]
     refused = [trigger(job, WRONG_PASSWORD_CONN) for job in jobs[:3]]
     seen: dict[str, object] = {}
 

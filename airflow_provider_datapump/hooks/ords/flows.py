@@ -1,4 +1,5 @@
-"""The read flows: list, get, text, download and resolve, as functions of their inputs.
+"""The read flows: list (one page, a bounded walk, a snapshot of named jobs), get, text, download
+and resolve, as functions of their inputs.
 
 Each is a generator of instructions (``instructions``); ``transport.run`` and ``transport.arun``
 drive them. They hold no state of their own, so a test drives them with scripted answers.
@@ -7,9 +8,10 @@ drive them. They hold no state of their own, so a test drives them with scripted
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpHTTPError, DataPumpProtocolError
 from airflow_provider_datapump.hooks.ords.instructions import Download, Flow, Request, Sink
@@ -27,14 +29,20 @@ from airflow_provider_datapump.jobs import (
 from airflow_provider_datapump.selection import check_selection
 
 __all__ = [
+    "LIST_MAX_PAGES",
+    "LIST_PAGE_SIZE",
     "JobPage",
+    "ListWindow",
+    "NamesWindow",
     "build_result",
     "download_flow",
     "get_flow",
     "list_flow",
     "q_param",
     "resolve_flow",
+    "snapshot_flow",
     "text_flow",
+    "walk_flow",
 ]
 
 
@@ -170,3 +178,94 @@ def build_result(job: DataPumpJob, verdict: Any, url: str, summary: LogSummary |
         selection=selection,
         log_dump_files=log_dumps,
     )
+
+
+# Walking the job list: pages of this size, never more than this many pages for one question.
+LIST_PAGE_SIZE = 500
+LIST_MAX_PAGES = 20
+
+
+class ListWindow(Protocol):
+    """What a walk of the job list looks for: ``q`` for the server, ``matches`` applied here too."""
+
+    @property
+    def q(self) -> dict[str, Any]: ...
+
+    def matches(self, job: DataPumpJob) -> bool: ...
+
+
+@dataclass(frozen=True)
+class NamesWindow:
+    """The jobs named ``names``: the list from the lowest of them on, since ORDS filters by range."""
+
+    names: frozenset[str]
+
+    @property
+    def q(self) -> dict[str, Any]:
+        return {"job_name": {"$gte": min(self.names)}}
+
+    def matches(self, job: DataPumpJob) -> bool:
+        return job.job_name in self.names
+
+
+def snapshot_flow(links: LinkPolicy, log: Any, names: Iterable[str]) -> Flow[dict[str, DataPumpJob]]:
+    """The listed state of the jobs named ``names``, by ident, from one bounded walk of the job list.
+
+    A job missing from the answer is missing from the list, or past its last page.
+    """
+    wanted = frozenset(n for n in names if n)
+    if not wanted:
+        return {}
+    jobs, _ = yield from walk_flow(links, log, NamesWindow(wanted))
+    return {job.ident: job for job in jobs}
+
+
+def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[list[DataPumpJob], bool]]:
+    """The jobs ``window`` matches: a bounded walk of the job list.
+
+    The list mirrors DBA_DATAPUMP_JOBS and only grows (control tables are kept by default), so
+    it is filtered with ``q`` (documented) and walked by its ``next`` links (``offset`` is not a
+    documented request parameter) for at most LIST_MAX_PAGES pages. The filter is applied here
+    too: a server may ignore ``q``, or refuse it (then the walk goes on without it). A server
+    that ignores ``offset`` serves the same rows again; the walk then goes on by ``q`` alone,
+    asking for names after the highest one seen (the list is ordered by owner and job name, so
+    with several owners this may skip some of another owner's rows), and stops when that does
+    not help either. Returns (jobs, complete).
+    """
+    root = links.settings.api_root + "jobs/"
+    url: str = root
+    params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": q_param(window.q)}
+    found: dict[str, DataPumpJob] = {}
+    listed: set[str] = set()
+    q_works = True
+    for _ in range(LIST_MAX_PAGES):
+        try:
+            page = yield from list_flow(links, url=url, params=params)
+        except DataPumpHTTPError as err:
+            if err.status == 400 and params and "q" in params and q_works:
+                log.info("ORDS refused the job-list filter q (%s); listing without it", err)
+                q_works = False
+                url, params = root, {"limit": LIST_PAGE_SIZE}
+                continue
+            raise
+        fresh = [job for job in page.items if job.ident not in listed]
+        listed.update(job.ident for job in page.items)
+        found.update((job.ident, job) for job in page.items if window.matches(job))
+        if not page.has_more or not page.items:
+            return list(found.values()), True
+        if not fresh:
+            # The same rows again: the server ignores offset (or q); walking on by them cannot end.
+            if not q_works:
+                return list(found.values()), False
+            highest = max(job.job_name for job in page.items)
+            if params and params.get("q") == q_param({"job_name": {"$gt": highest}}):
+                return list(found.values()), False  # q is ignored too
+            url, params = root, {"limit": LIST_PAGE_SIZE, "q": q_param({"job_name": {"$gt": highest}})}
+            continue
+        if page.next_href:
+            parts = urlsplit(page.next_href)
+            url = root
+            params = dict(parse_qsl(parts.query)) if parts.query else None
+        else:
+            params = {**(params or {}), "offset": (page.offset or 0) + page.count}
+    return list(found.values()), False

@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_datapump.exceptions import (
     DataPumpAmbiguousJobError,
@@ -22,7 +21,7 @@ from airflow_provider_datapump.exceptions import (
     DataPumpValidationError,
 )
 from airflow_provider_datapump.hooks.ords.errors import AmbiguousCreate
-from airflow_provider_datapump.hooks.ords.flows import list_flow, q_param, resolve_flow
+from airflow_provider_datapump.hooks.ords.flows import LIST_MAX_PAGES, LIST_PAGE_SIZE, resolve_flow, walk_flow
 from airflow_provider_datapump.hooks.ords.instructions import Flow, Request, Sleep
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy
 from airflow_provider_datapump.jobs import DataPumpJob, Outcome
@@ -48,8 +47,6 @@ __all__ = [
 ]
 
 # Walking the job list: pages of this size, never more than this many pages for one question.
-LIST_PAGE_SIZE = 500
-LIST_MAX_PAGES = 20
 # ORA-31634 (a job of this owner was named in the same second) is retried for this long. ORDS
 # creates at most one job of an operation per owner per second, so N creates at once need N
 # seconds: a mapped export of 100 schemas on one ORDS user, plus anyone else on it, fits.
@@ -304,55 +301,8 @@ def evidence_flow(links: LinkPolicy, body: Mapping[str, Any], ident: str) -> Flo
 
 
 def search_flow(ctx: CreateContext, window: SearchWindow) -> Flow[tuple[list[DataPumpJob], bool]]:
-    """REST jobs of one operation named after ``window.lower``: a bounded walk of the job list.
-
-    The list mirrors DBA_DATAPUMP_JOBS and only grows (control tables are kept by default), so
-    it is filtered with ``q`` (documented) and walked by its ``next`` links (``offset`` is not a
-    documented request parameter) for at most LIST_MAX_PAGES pages. The filter is applied here
-    too: a server may ignore ``q``, or refuse it (then the walk goes on without it). A server
-    that ignores ``offset`` serves the same rows again; the walk then goes on by ``q`` alone,
-    asking for names after the highest one seen (the list is ordered by owner and job name, so
-    with several owners this may skip some of another owner's rows), and stops when that does
-    not help either. Returns (jobs, complete).
-    """
-    links = ctx.links
-    root = links.settings.api_root + "jobs/"
-    url: str = root
-    params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": q_param(window.q)}
-    found: dict[str, DataPumpJob] = {}
-    listed: set[str] = set()
-    q_works = True
-    for _ in range(LIST_MAX_PAGES):
-        try:
-            page = yield from list_flow(links, url=url, params=params)
-        except DataPumpHTTPError as err:
-            if err.status == 400 and params and "q" in params and q_works:
-                ctx.log.info("ORDS refused the job-list filter q (%s); listing without it", err)
-                q_works = False
-                url, params = root, {"limit": LIST_PAGE_SIZE}
-                continue
-            raise
-        fresh = [job for job in page.items if job.ident not in listed]
-        listed.update(job.ident for job in page.items)
-        found.update((job.ident, job) for job in page.items if window.matches(job))
-        if not page.has_more or not page.items:
-            return list(found.values()), True
-        if not fresh:
-            # The same rows again: the server ignores offset (or q); walking on by them cannot end.
-            if not q_works:
-                return list(found.values()), False
-            highest = max(job.job_name for job in page.items)
-            if params and params.get("q") == q_param({"job_name": {"$gt": highest}}):
-                return list(found.values()), False  # q is ignored too
-            url, params = root, {"limit": LIST_PAGE_SIZE, "q": q_param({"job_name": {"$gt": highest}})}
-            continue
-        if page.next_href:
-            parts = urlsplit(page.next_href)
-            url = root
-            params = dict(parse_qsl(parts.query)) if parts.query else None
-        else:
-            params = {**(params or {}), "offset": (page.offset or 0) + page.count}
-    return list(found.values()), False
+    """REST jobs of one operation named after ``window.lower``: see ``flows.walk_flow``."""
+    return (yield from walk_flow(ctx.links, ctx.log, window))
 
 
 def _is_name_clash(err: BaseException) -> bool:

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from airflow_provider_datapump.exceptions import DataPumpLinkError, DataPumpTransferError
+from airflow_provider_datapump.exceptions import TRANSIENT_STATUSES, DataPumpLinkError, DataPumpTransferError
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings, origin
 
 __all__ = [
@@ -50,7 +50,7 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_retry_after: float = 300.0
 
-    RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+    RETRY_STATUSES = TRANSIENT_STATUSES  # one list: what the hook retries is what a wait rides out
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when the budget is spent."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy
-from airflow_provider_datapump.jobs import DataPumpJob
+from airflow_provider_datapump.jobs import DataPumpJob, JobRef
 
 __all__ = ["JobRef", "file_href", "locate"]
 
-# "OWNER,JOB", a self URL, a job dict (an ORDS body or our XCom), or a DataPumpJob.
-JobRef = Union[str, Mapping[str, Any], DataPumpJob]
 
 
 def locate(job: JobRef, links: LinkPolicy) -> tuple[str, str, str]:
