@@ -76,9 +76,9 @@ def test_request_log_with_requests_in_flight(client, ctl, emu):
         thread = threading.Thread(target=client.get, args=("jobs/",))
         thread.start()
         deadline = time.monotonic() + 5
-        while not emu.state._in_flight and time.monotonic() < deadline:
+        while not emu.state.request_log.in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert emu.state._in_flight, "the delayed GET never began"
+        assert emu.state.request_log.in_flight, "the delayed GET never began"
         return thread
 
     first = slow_get()
