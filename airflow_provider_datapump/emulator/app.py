@@ -38,6 +38,7 @@ VersionP = Annotated[str, Path(description="Database API version", pattern=r"^(s
 JobIdP = Annotated[str, Path(description="OWNER_NAME,JOB_NAME", pattern=r"^[^,/]+,[^,/]+$")]
 FileP = Annotated[str, Path(description="Name of a log or dump file linked from the job")]
 
+
 # ---------------------------------------------------------------- request parsing
 
 

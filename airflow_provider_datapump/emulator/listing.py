@@ -12,6 +12,8 @@ from .naming import collection_url, job_url
 
 __all__ = ["LIST_FIELDS", "int_param", "parse_q", "q_match", "page"]
 
+# DBA_DATAPUMP_JOBS' columns as a list item shows them (seed 001). The client names the same
+# fields in airflow_provider_datapump/jobs.py; this copy is deliberate, so that neither imports the other.
 LIST_FIELDS = (
     "owner_name",
     "job_name",
