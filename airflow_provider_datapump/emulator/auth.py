@@ -18,8 +18,8 @@ from .errors import BadRequest, NotFound, Unauthorized
 
 __all__ = ["Principal", "Caller", "Auth", "DEFAULT_USERS", "DEFAULT_CLIENTS", "REALM"]
 
-# The emulator's default credentials, documented in its README. The client's tests declare
-# their own copy on purpose: neither package imports the other.
+# The emulator's default credentials, as its README documents them. The client knows none of
+# them; tests that start an emulator in another process repeat them.
 DEFAULT_USERS: dict[str, str] = {"dbapi_user": "DbApiUserPassword1"}
 DEFAULT_CLIENTS: dict[str, dict[str, str]] = {
     "dbapi_client": {"secret": "DbApiClientSecret1", "alias": "dbapi_user"},
