@@ -66,9 +66,9 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
     for key, value in values.items():
         if key not in allowed:
             raise BadRequest(f"unknown scenario setting {key!r}; allowed: {', '.join(allowed)}")
-        if key == "duration":
+        if key in ("duration", "token_ttl"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isinf(value) or math.isnan(value):
-                raise BadRequest("duration must be a non-negative number of seconds")
+                raise BadRequest(f"{key} must be a non-negative number of seconds")
             out[key] = float(value)
         elif key == "outcome":
             if value not in OUTCOMES:
@@ -96,10 +96,6 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise BadRequest("dump_size must be a non-negative integer (bytes)")
             out[key] = value
-        elif key == "token_ttl":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isinf(value) or math.isnan(value):
-                raise BadRequest("token_ttl must be a non-negative number of seconds")
-            out[key] = float(value)
         elif key in ("range_support", "can_create_users", "strict_accept"):
             if not isinstance(value, bool):
                 raise BadRequest(f"{key} must be true or false")
