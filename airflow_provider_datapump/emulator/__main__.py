@@ -7,7 +7,11 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 
-from .state import DEFAULT_CLIENTS, DEFAULT_ORDS_VERSION, DEFAULT_USERS, ORDS_VERSIONS, OUTCOMES
+from .auth import DEFAULT_CLIENTS, DEFAULT_USERS
+from .settings import OUTCOMES
+from .versions import DEFAULT_ORDS_VERSION, ORDS_VERSIONS
+
+__all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:

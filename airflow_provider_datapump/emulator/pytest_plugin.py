@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+__all__ = ["datapump_emulator_server", "datapump_emulator"]
+
 if TYPE_CHECKING:
     from .server import EmulatorHandle
 

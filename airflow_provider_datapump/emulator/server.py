@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from .state import DEFAULT_USERS, EmulatorState
+from .auth import DEFAULT_USERS
+from .state import EmulatorState
 
 __all__ = ["run_emulator", "EmulatorHandle", "bind_socket"]
 

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_datapump.emulator.errors import EmulatorError
-from airflow_provider_datapump.emulator.state import EmulatorState, Principal
+from airflow_provider_datapump.emulator import EmulatorError, EmulatorState, Principal
 
 PREFIX = "http://h/ords/dbapi_user/_/db-api/stable"
 ME = Principal("basic", "DBAPI_USER", "dbapi_user")

@@ -13,10 +13,16 @@ import urllib.parse
 import httpx
 import pytest
 
-from airflow_provider_datapump.emulator import DEFAULT_ORDS_VERSION, ORDS_VERSIONS, run_emulator
+from airflow_provider_datapump.emulator import (
+    DEFAULT_ORDS_VERSION,
+    ORDS_VERSIONS,
+    EmulatorError,
+    EmulatorState,
+    Principal,
+    endpoint_keys,
+    run_emulator,
+)
 from airflow_provider_datapump.emulator.__main__ import _parser
-from airflow_provider_datapump.emulator.errors import EmulatorError
-from airflow_provider_datapump.emulator.state import EmulatorState, Principal, endpoint_keys
 
 PREFIX = "http://h/ords/dbapi_user/_/db-api/stable"
 ME = Principal("basic", "DBAPI_USER", "dbapi_user")

@@ -255,8 +255,7 @@ _IDENTIFIER = re.compile(r"[A-Z][A-Z0-9_$#]{0,127}")
 def _request_schema() -> dict[str, Any]:
     """The create body as the emulator declares it, made strict: ORDS drops unknown keys
     silently, so the provider promises never to send one."""
-    from airflow_provider_datapump.emulator.app import create_app
-    from airflow_provider_datapump.emulator.state import EmulatorState
+    from airflow_provider_datapump.emulator import EmulatorState, create_app
 
     state = EmulatorState()
     try:
