@@ -23,10 +23,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.credentials import PASSWORD, USER
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPO / "example_dags"
-EMULATOR_USER = "dbapi_user"
-EMULATOR_PASSWORD = "DbApiUserPassword1"
+EMULATOR_USER, EMULATOR_PASSWORD = USER, PASSWORD
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 

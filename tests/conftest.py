@@ -15,6 +15,7 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(os.path.dirname(__file__), "dags")
 
 import pytest  # noqa: E402
+from tests.credentials import PASSWORD, CLIENT_SECRET
 
 # The emulator's pytest plugin is registered through the package's pytest11 entry point once the
 # package is installed (make test does that); this keeps a bare checkout working too.
@@ -26,8 +27,6 @@ except Exception:  # pragma: no cover
     _registered = False
 pytest_plugins = ["pytester"] + ([] if _registered else ["airflow_provider_datapump.emulator.pytest_plugin"])
 
-PASSWORD = "DbApiUserPassword1"
-CLIENT_SECRET = "DbApiClientSecret1"
 WRONG_PASSWORD = "Wr0ngSecret!"
 # The Airflow UI user of the browser tests (tests/ui): a credential like the others, so scanned too.
 UI_PASSWORD = "UiTesterPassw0rd1"

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.credentials import PASSWORD, USER
 
 # The fixtures normally come from the plugin (pytest11 entry point once installed, or the
 # root conftest's pytest_plugins); import them here only when neither has loaded it, so
@@ -22,8 +23,6 @@ if _PLUGIN not in sys.modules and "datapump_emulator" not in {ep.name for ep in 
         datapump_emulator_server,
     )
 
-USER = "dbapi_user"
-PASSWORD = "DbApiUserPassword1"
 PROBLEM_KEYS = {"code", "title", "message", "type", "instance"}
 JOB_KEYS = [
     "job_name",

@@ -7,8 +7,9 @@ import time
 
 import httpx
 import pytest
+from tests.credentials import USER, PASSWORD, CLIENT_ID, CLIENT_SECRET
 
-CLIENT = ("dbapi_client", "DbApiClientSecret1")
+CLIENT = (CLIENT_ID, CLIENT_SECRET)
 
 
 def token(emu, *, auth=CLIENT, data=None, url=None) -> httpx.Response:
@@ -28,7 +29,7 @@ def test_basic_user_name_is_case_insensitive(emu, h):
 
 @pytest.mark.parametrize(
     "auth",
-    [None, ("dbapi_user", "wrong"), ("nobody", "DbApiUserPassword1"), ("dbapi_user", "")],
+    [None, ("dbapi_user", "wrong"), ("nobody", PASSWORD), ("dbapi_user", "")],
     ids=["none", "wrong-password", "unknown-user", "empty-password"],
 )
 def test_basic_refused(emu, h, auth):
@@ -44,7 +45,7 @@ def test_malformed_authorization_headers(emu, h):
 
 
 def test_basic_user_must_match_alias(emu, h):
-    users = {"dbapi_user": "DbApiUserPassword1", "other_user": "OtherPassword1"}
+    users = {USER: PASSWORD, "other_user": "OtherPassword1"}
     emu.state.users.update(users)
     try:
         r = httpx.get(emu.api_url + "jobs/", auth=("other_user", "OtherPassword1"))
@@ -70,7 +71,7 @@ def test_oauth_token_and_bearer(emu, h):
     entries = emu.requests()
     dumped = json.dumps(entries)
     assert body["access_token"] not in dumped
-    assert "DbApiClientSecret1" not in dumped and "DbApiUserPassword1" not in dumped
+    assert CLIENT_SECRET not in dumped and PASSWORD not in dumped
     assert entries[-1]["auth_scheme"] == "bearer" and entries[-1]["user"] == "dbapi_client"
 
 

@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from tests.credentials import USER, PASSWORD
 
 EXPORT = {"filter": "TESTUSER1"}  # for the export endpoint, present in every version
 
@@ -159,7 +160,7 @@ def test_metadata_catalog(client, emu):
 
 def test_handle(emu):
     conn = emu.airflow_connection()
-    assert conn == {"conn_type": "ords", "host": emu.base_url, "login": "dbapi_user", "password": "DbApiUserPassword1"}
+    assert conn == {"conn_type": "ords", "host": emu.base_url, "login": USER, "password": PASSWORD}
     assert emu.airflow_connection(extra={"auth_type": "oauth2"})["extra"] == {"auth_type": "oauth2"}
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", emu.url)
     assert emu.base_url == emu.url + "/ords/dbapi_user"
@@ -266,17 +267,17 @@ def test_cli_starts_and_answers(tmp_path):
             if m:
                 base = m.group(1)
         assert base, "".join(seen)
-        assert any("dbapi_user / DbApiUserPassword1" in line for line in seen)
+        assert any(f"{USER} / {PASSWORD}" in line for line in seen)
         url = base + "/_/db-api/stable/database/datapump/jobs/"
         export_url = base + "/_/db-api/stable/database/datapump/export"
         for _ in range(100):
             try:
-                r = httpx.get(url, auth=("dbapi_user", "DbApiUserPassword1"), timeout=2)
+                r = httpx.get(url, auth=(USER, PASSWORD), timeout=2)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["count"] == 0
-        r = httpx.post(export_url, auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT)
+        r = httpx.post(export_url, auth=(USER, PASSWORD), json=EXPORT)
         assert r.status_code == 201
         assert os.path.isdir(tmp_path / "DATA_PUMP_DIR")
     finally:
@@ -319,6 +320,6 @@ def test_tls(tmp_path):
     keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     with run_emulator(ssl_certfile=str(certfile), ssl_keyfile=str(keyfile), duration=0) as emu:
         assert emu.url.startswith("https://127.0.0.1:")
-        r = httpx.post(emu.api_url + "export", auth=("dbapi_user", "DbApiUserPassword1"), json=EXPORT, verify=False)
+        r = httpx.post(emu.api_url + "export", auth=(USER, PASSWORD), json=EXPORT, verify=False)
         assert r.status_code == 201
         assert r.headers["location"].startswith(emu.url + "/ords/dbapi_user/")

@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+from tests.credentials import CLIENT_ID, CLIENT_SECRET
 
 EXPORT = {"filter": "TESTUSER1"}  # for the export endpoint
 
@@ -51,7 +52,7 @@ def test_status_fault_time_window(client, emu, h):
 
 def test_faults_also_hit_the_token_endpoint_but_not_controls(emu, h):
     emu.add_fault(kind="status", status=503)
-    r = httpx.post(emu.token_url, auth=("dbapi_client", "DbApiClientSecret1"), data={"grant_type": "client_credentials"})
+    r = httpx.post(emu.token_url, auth=(CLIENT_ID, CLIENT_SECRET), data={"grant_type": "client_credentials"})
     h.assert_problem(r, 503)
     assert httpx.get(emu.url + "/_emulator/catalog").status_code == 200
     assert httpx.get(emu.url + "/openapi.json").status_code == 200

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from airflow_provider_datapump.emulator import EmulatorError, EmulatorState, Principal
+from tests.credentials import USER, CLIENT_ID, CLIENT_SECRET
 
 PREFIX = "http://h/ords/dbapi_user/_/db-api/stable"
 ME = Principal("basic", "DBAPI_USER", "dbapi_user")
@@ -215,7 +216,7 @@ def test_import_filters_against_dump_contents(st, clock):
 
 
 def test_token_lifecycle(st, clock):
-    tok = st.issue_token("dbapi_user", "dbapi_client", "DbApiClientSecret1", "client_credentials")
+    tok = st.issue_token(USER, CLIENT_ID, CLIENT_SECRET, "client_credentials")
     assert st.authenticate_bearer("dbapi_user", tok["access_token"]).user == "DBAPI_USER"
     clock.now += 3600
     with pytest.raises(EmulatorError) as err:

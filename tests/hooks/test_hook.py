@@ -19,6 +19,7 @@ from airflow_provider_datapump.exceptions import (
 )
 from airflow_provider_datapump.hooks.datapump import DataPumpHook, OrdsSettings
 from airflow_provider_datapump.jobs import Outcome
+from tests.credentials import CLIENT_ID, CLIENT_SECRET
 
 EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}
 
@@ -192,7 +193,7 @@ def test_wrong_password_is_a_clear_401_without_the_password(ords_conn, monkeypat
 
 
 def test_oauth2_token_is_fetched_cached_and_refreshed(ords_conn, monkeypatch):
-    conn = ords_conn.airflow_connection(login="dbapi_client", password="DbApiClientSecret1", extra=json.dumps({"auth_type": "oauth2"}))
+    conn = ords_conn.airflow_connection(login=CLIENT_ID, password=CLIENT_SECRET, extra=json.dumps({"auth_type": "oauth2"}))
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
     ords_conn.set_scenario(token_ttl=1)  # expires_in 1 s: our 30 s margin makes every call refresh
     hook = DataPumpHook()
@@ -209,7 +210,7 @@ def test_oauth2_token_is_fetched_cached_and_refreshed(ords_conn, monkeypatch):
 
 
 def test_oauth2_expired_token_is_refreshed_once_on_401(ords_conn, monkeypatch):
-    conn = ords_conn.airflow_connection(login="dbapi_client", password="DbApiClientSecret1", extra=json.dumps({"auth_type": "oauth2"}))
+    conn = ords_conn.airflow_connection(login=CLIENT_ID, password=CLIENT_SECRET, extra=json.dumps({"auth_type": "oauth2"}))
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
     hook = DataPumpHook()
     hook.list_jobs()
@@ -221,7 +222,7 @@ def test_oauth2_expired_token_is_refreshed_once_on_401(ords_conn, monkeypatch):
 
 
 async def test_oauth2_async(ords_conn, monkeypatch):
-    conn = ords_conn.airflow_connection(login="dbapi_client", password="DbApiClientSecret1", extra=json.dumps({"auth_type": "oauth2"}))
+    conn = ords_conn.airflow_connection(login=CLIENT_ID, password=CLIENT_SECRET, extra=json.dumps({"auth_type": "oauth2"}))
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
     assert (await DataPumpHook().alist_jobs()).count == 0
 
@@ -251,7 +252,7 @@ def test_basic_credentials_and_oauth_tokens_are_masked_sync_and_async(ords_conn,
         asyncio.run(DataPumpHook().alist_jobs())
     assert b64("masked_async_user", "MaskedAsyncPw1") not in redact(b64("masked_async_user", "MaskedAsyncPw1"))
 
-    oauth = ords_conn.airflow_connection(login="dbapi_client", password="DbApiClientSecret1", extra=json.dumps({"auth_type": "oauth2"}))
+    oauth = ords_conn.airflow_connection(login=CLIENT_ID, password=CLIENT_SECRET, extra=json.dumps({"auth_type": "oauth2"}))
     monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(oauth))
     for call in (lambda: DataPumpHook().list_jobs(), lambda: asyncio.run(DataPumpHook().alist_jobs())):
         ords_conn.state._tokens.clear()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.credentials import PASSWORD
 
 DAGS = Path(__file__).parent.parent / "dags"
 
@@ -41,7 +42,7 @@ def test_refresh_dag_defers_and_succeeds(migrated_db, ords_conn, monkeypatch, ca
     assert ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
     posts = [r for r in ords_conn.requests() if r["method"] == "POST"]
     assert len(posts) == 2
-    assert "DbApiUserPassword1" not in out
+    assert PASSWORD not in out
 
 
 def test_export_with_errors_fails_the_dag_with_ora_lines(migrated_db, ords_conn, monkeypatch, capfd, caplog):

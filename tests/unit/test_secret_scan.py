@@ -15,12 +15,13 @@ def test_scan_fails_a_leaking_test_and_passes_a_clean_one(pytester):
     pytester.makepyfile(
         test_probe="""
 import logging
+from tests.credentials import PASSWORD, CLIENT_SECRET
 
 def test_leaks_in_stdout():
-    print("connecting with DbApiUserPassword1")
+    print(f"connecting with {PASSWORD}")
 
 def test_leaks_in_a_log_record():
-    logging.getLogger("x").warning("secret DbApiClientSecret1")
+    logging.getLogger("x").warning("secret %s", CLIENT_SECRET)
 
 def test_clean():
     print("nothing to see")
