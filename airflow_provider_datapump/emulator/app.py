@@ -8,6 +8,7 @@ surface (``control``) lives under ``/_emulator/`` and is left out of the OpenAPI
 
 import inspect
 from dataclasses import dataclass
+from enum import Enum
 from typing import Annotated, Any, Callable
 from urllib.parse import parse_qsl
 
@@ -220,7 +221,7 @@ def create_app(state: EmulatorState) -> FastAPI:
         token = auth.token_request(alias, request.headers.get("authorization", ""), form, _caller(request))
         return json_response(token, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    tags = ["Data Pump"]
+    tags: list[str | Enum] = ["Data Pump"]
     routes: list[tuple[str, Callable[..., Any], str, str, dict[str, Any]]] = [
         (DATAPUMP + "/jobs/", create_job, "POST", "createDataPumpJob", {
             "status_code": 201,
@@ -276,7 +277,7 @@ def create_app(state: EmulatorState) -> FastAPI:
                 tags=tags,
                 **extra,
             )
-    token_extra = {
+    token_extra: dict[str, Any] = {
         "summary": "OAuth2 client-credentials token",
         "openapi_extra": {
             "requestBody": {
@@ -290,10 +291,10 @@ def create_app(state: EmulatorState) -> FastAPI:
         },
         "responses": responses(200, {"type": "object", "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}, errors=(400, 401, 404)),
     }
-    for with_pool, dep in ((False, alias_plain), (True, alias_pool)):
+    for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
         app.add_api_route(
             ("/ords/{pool}/{alias}" if with_pool else "/ords/{alias}") + "/oauth/token",
-            _bind(oauth_token, dep, "target"),
+            _bind(oauth_token, alias_dep, "target"),
             methods=["POST"],
             operation_id="oauthToken" + ("WithPool" if with_pool else ""),
             tags=["OAuth"],

@@ -250,7 +250,7 @@ class DataPumpBackend:
                 job.can_create_users = self.settings["can_create_users"]
                 job.source_job = head.get("job_name")
                 export_log, log_dir = head.get("log_file"), head.get("log_directory")
-                if isinstance(export_log, str) and is_identifier(log_dir):
+                if isinstance(export_log, str) and isinstance(log_dir, str) and is_identifier(log_dir):
                     path = os.path.join(self.files.data_dir, log_dir, export_log)
                     if os.path.isfile(path) and export_log != log.name:
                         job.export_log = JobFile(export_log, path, "export_log")

@@ -21,7 +21,7 @@ __all__ = ["add_control_routes"]
 
 def add_control_routes(app: FastAPI, state: EmulatorState) -> None:
     """The /_emulator routes, each a call into one part of the harness or the backend."""
-    hidden = {"include_in_schema": False}
+    hidden: dict[str, Any] = {"include_in_schema": False}
     backend = state.backend
 
     def job_key(job_id: str) -> tuple[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import itertools
 import math
 import re
@@ -139,7 +141,7 @@ class Faults:
             if len(self._faults) == before:
                 raise NotFound(f"fault {fault_id} does not exist")
 
-    def take(self, method: str, path: str) -> list[dict[str, Any]]:
+    def take(self, method: str, path: str) -> builtins.list[dict[str, Any]]:  # ``list`` is the method above
         """Faults that apply to this request (each use consumes one of its ``times``)."""
         with self._lock:
             now = self._now()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any, Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 import anyio
 from starlette.responses import Response
@@ -30,7 +31,7 @@ class FileStream(Response):
         self.length = (size - start) if end is None else (end - start + 1)
         self.headers["content-length"] = str(self.length)
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         if scope.get("method") == "HEAD" or self.length == 0:
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -341,7 +341,8 @@ class DataPumpHook(BaseHook):
     def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:
         """keep_master=0: a job that succeeded drops its control table, and ORDS forgets it (404).
         Its log stays in the directory; Oracle can read it (UTL_FILE/BFILE) when ORDS no longer can."""
-        request = extras.get("request") if isinstance(extras.get("request"), Mapping) else {}
+        raw = extras.get("request")
+        request: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         log_name = extras.get("log_file")
         if (result.verdict.outcome is not Outcome.VANISHED or request.get("keep_master") != 0
                 or not self.oracle_conn_id or not isinstance(log_name, str)):

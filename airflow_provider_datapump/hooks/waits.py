@@ -96,7 +96,7 @@ def stop_job_best_effort(hook: WaitingHook, job: Mapping[str, Any], log: Any) ->
         )
         return
     try:
-        stopped = hook.stop_job(owner, name)
+        stopped = hook.stop_job(str(owner), str(name))
         log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
     except Exception as err:
         log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)

@@ -31,6 +31,7 @@ a transfer holds up to about two parts: ``max_parallel`` x 2 x part size in all.
 from __future__ import annotations
 
 import math
+from typing import Any
 from dataclasses import dataclass
 
 __all__ = ["RENAME", "StorePolicy", "commit", "discard", "open_direct", "policy_for"]
@@ -100,7 +101,7 @@ def policy_for(fs: object) -> StorePolicy:
     return RENAME
 
 
-def open_direct(path: object, part_size: int) -> object:
+def open_direct(path: object, part_size: int) -> Any:
     """Open the final object for writing without committing it: see ``commit`` and ``discard``."""
     fs = path.fs  # type: ignore[attr-defined]
     out = fs.open(path.path, "wb", block_size=part_size, autocommit=False)  # type: ignore[attr-defined]

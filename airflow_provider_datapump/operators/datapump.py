@@ -204,11 +204,11 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             if store is not None and getattr(self, "durable", True):
                 store.set(self.external_id_key, err.pending)
             raise
-        self._adopt(job, context)
-        self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, self.job_ref["self_url"])
-        return self.job_ref
+        handle = self._adopt(job, context)
+        self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, handle["self_url"])
+        return handle
 
-    def _adopt(self, job: Any, context: Context) -> None:
+    def _adopt(self, job: Any, context: Context) -> dict[str, Any]:
         _, _, url = self.hook.locate(job)
         logs = [f.name for f in job.files if f.kind == "log"]
         # An import links the export's log too; its own is the IMPDAT one, listed last.
@@ -217,6 +217,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         if self.hook.last_one_off_name:
             self.job_ref["dump_name"] = self.hook.last_one_off_name
         self._publish_job_ref(context)
+        return self.job_ref
 
     def _publish_job_ref(self, context: Context) -> None:
         # For the "ORDS job" link. Airflow clears a try's XComs when the next try starts, so a
@@ -256,7 +257,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             verdict_from_xcom(result), fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes
         )
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:
+    # Returns the result although the mixin declares None: on a reattach the mixin returns what
+    # this returns (ResumableJobMixin.execute_resumable, Airflow 3.3).
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
         job = dict(external_id)
         self.job_ref = job
         extras = self._extras(self.rendered_body or {})

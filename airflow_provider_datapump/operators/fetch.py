@@ -391,7 +391,7 @@ class _HashingWriter:
     """
 
     def __init__(self, path: Any, label: str, log: Any, abort: threading.Event,
-                 existing: tuple[Any, int] | None = None, policy: _storage.StorePolicy = _storage.RENAME) -> None:
+                 existing: tuple[Any, int | None] | None = None, policy: _storage.StorePolicy = _storage.RENAME) -> None:
         self.path = path
         self.label = label
         self.log = log
@@ -448,6 +448,7 @@ class _HashingWriter:
             _storage.commit(self._out)
             self._out = None
         else:
+            assert self._out is not None  # opened by the first write, or by the empty-file case above
             self._out.close()
             _move(self.path, final)
 

@@ -69,11 +69,12 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         self._ended = False
         self._init_waiter(allowed_ora_codes)
 
+    # JobWaiter's name for poke_interval, read live: Airflow's exponential backoff may change it.
     @property
-    def poll_interval(self) -> float:  # JobWaiter's name for it
+    def poll_interval(self) -> float:  # type: ignore[override]
         return float(self.poke_interval)
 
-    def _job_ref(self) -> Mapping[str, Any] | str:
+    def _job_ref(self) -> dict[str, Any]:
         owner, name, url = self.hook.locate(self.job)
         self._watched = {"owner_name": owner, "job_name": name, "self_url": url}
         return self._watched

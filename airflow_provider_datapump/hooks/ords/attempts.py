@@ -13,14 +13,14 @@ import http.client
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import httpx
 
 from airflow_provider_datapump.exceptions import DataPumpTransferError
 from airflow_provider_datapump.hooks.ords.auth import OrdsAuth
 from airflow_provider_datapump.hooks.ords.errors import AmbiguousCreate, http_error, unreachable_error
-from airflow_provider_datapump.hooks.ords.instructions import Download, Request, Sink
+from airflow_provider_datapump.hooks.ords.instructions import Download, Request, Sink, Writable
 from airflow_provider_datapump.hooks.ords.policy import RetryPolicy
 
 __all__ = ["NO_ANSWER", "Attempts", "Refusal", "SinkState", "arun_attempts", "run_attempts"]
@@ -52,14 +52,15 @@ class SinkState:
         self.factory = callable(target) and not hasattr(target, "write")
         self.dirty = False
 
-    def open(self, expected: int | None) -> IO[bytes]:
+    def open(self, expected: int | None) -> Writable:
         if self.factory:
-            out = self.target()  # type: ignore[operator]
+            out = cast("Callable[[], Writable]", self.target)()
         else:
-            out = self.target  # type: ignore[assignment]
-            if self.dirty:
-                out.seek(0)
-                out.truncate()
+            out = cast("Writable", self.target)
+            if self.dirty:  # check_restartable let this attempt happen: the sink can be rewound
+                rewindable = cast("IO[bytes]", out)
+                rewindable.seek(0)
+                rewindable.truncate()
         self.dirty = False
         # A sink may want the size before the body arrives (an XCom cap, a progress percentage).
         announce = getattr(out, "announce", None)
@@ -74,7 +75,7 @@ class SinkState:
         if self.factory or not self.dirty:
             return
         try:
-            restartable = self.target.seekable()  # type: ignore[union-attr]
+            restartable = bool(getattr(self.target, "seekable")())
         except Exception:
             restartable = False
         if not restartable:

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar, Union
+from typing import Any, Protocol, TypeVar, Union
 
-__all__ = ["Download", "Flow", "Instruction", "Request", "Sink", "Sleep"]
+__all__ = ["Download", "Flow", "Instruction", "Request", "Sink", "Sleep", "Writable"]
 
 T = TypeVar("T")
 
-# A binary file object, or a callable that opens a fresh one for each attempt.
-Sink = Union[IO[bytes], Callable[[], IO[bytes]]]
+class Writable(Protocol):
+    """Where a file body goes: a binary file object, or anything with ``write`` (the fetch
+    operator's hashing writer, its capped XCom buffer). Optional: ``announce(length)``, told the
+    size before the body arrives, and ``seekable``/``seek``/``truncate``, for a rewind."""
+
+    def write(self, data: Any, /) -> int: ...
+
+
+# A writable, or a callable that opens a fresh one for each attempt.
+Sink = Union[Writable, Callable[[], Writable]]
 
 
 @dataclass(frozen=True)
