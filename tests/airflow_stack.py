@@ -50,6 +50,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports. Asked one at a time, the kernel may hand a closed port out again: a
+    worker's log server once took the api-server's port that way."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def tail(path: Path, lines: int = 80) -> str:
     try:
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
@@ -85,7 +98,20 @@ class AirflowStack:
             d.mkdir(parents=True, exist_ok=True)
         for f in dag_files:
             shutil.copy2(f, self.dags / Path(f).name)
-        self.emu_port, self.api_port = free_port(), free_port()
+        self.executor = executor
+        self.celery = executor == "CeleryExecutor"
+        if self.celery and not shutil.which("redis-server"):
+            raise StackError(f"CeleryExecutor needs redis-server: run 'make redis' (as root: '{REDIS_COMMAND}')")
+        # One of a kind keeps its plain name, so the LocalExecutor suites kill "triggerer" as before.
+        self.triggerer_names = ["triggerer"] if triggerers == 1 else [f"triggerer-{i}" for i in range(1, triggerers + 1)]
+        self.worker_names = [f"worker-{i}" for i in range(1, workers + 1)] if self.celery else []
+        self.components = ("api-server", "scheduler", "dag-processor", *self.triggerer_names, *self.worker_names)
+        # Several triggerers or workers on one host would all bind the default log-server port.
+        several = self.worker_names + (self.triggerer_names if triggerers > 1 else [])
+        ports = free_ports(3 + len(several))
+        self.emu_port, self.api_port = ports[0], ports[1]
+        self.redis_port = ports[2] if self.celery else None
+        self._log_ports = dict(zip(several, ports[3:]))
         self.emulator_url = f"http://127.0.0.1:{self.emu_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.job_seconds = job_seconds
@@ -98,18 +124,6 @@ class AirflowStack:
         self.killed: set[str] = set()  # components a test killed on purpose; their death is no failure
         self.started = time.monotonic()
         self.ords_connection_extra = dict(ords_connection_extra or {})
-        self.executor = executor
-        self.celery = executor == "CeleryExecutor"
-        if self.celery and not shutil.which("redis-server"):
-            raise StackError(f"CeleryExecutor needs redis-server: run 'make redis' (as root: '{REDIS_COMMAND}')")
-        self.redis_port = free_port() if self.celery else None
-        # One of a kind keeps its plain name, so the LocalExecutor suites kill "triggerer" as before.
-        self.triggerer_names = ["triggerer"] if triggerers == 1 else [f"triggerer-{i}" for i in range(1, triggerers + 1)]
-        self.worker_names = [f"worker-{i}" for i in range(1, workers + 1)] if self.celery else []
-        self.components = ("api-server", "scheduler", "dag-processor", *self.triggerer_names, *self.worker_names)
-        # Several triggerers or workers on one host would all bind the default log-server port.
-        several = self.worker_names + (self.triggerer_names if triggerers > 1 else [])
-        self._log_ports = {n: free_port() for n in several}
         self.env = self._environment(ords_connection_env, extra_env or {})
         self._client: httpx.Client | None = None
 
