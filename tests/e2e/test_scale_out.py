@@ -40,8 +40,8 @@ SCHEMAS = [f"SCALE{i:02d}" for i in range(EXPORTS)]
 JOB_SECONDS = 600  # longer than the test: jobs end when the test says so
 STARTUP_BUDGET = 240
 # A dead triggerer's triggers are adopted once its heartbeat is older than this (default 30 s).
-# Live triggerers heartbeat every 2 s here, so 10 s leaves room for a loaded machine.
-HEALTH_CHECK_THRESHOLD = 10
+# Live triggerers heartbeat every 2 s here; 15 s (as in test_faults) leaves room for a loaded machine.
+HEALTH_CHECK_THRESHOLD = 15
 # Each triggerer claims at most one unassigned trigger per loop (about 1 s; default 50), so two
 # triggerers share the waits as they arrive instead of the first to look taking them all.
 TRIGGERS_PER_LOOP = 1
@@ -87,7 +87,8 @@ def stack(tmp_path_factory):
         FIGURES["stack_ready_seconds"] = round(time.monotonic() - began, 1)
         print(f"\nscale-out: airflow (celery, 2 workers, 2 triggerers) ready after {FIGURES['stack_ready_seconds']}s")
         yield s
-        print("\nscale-out figures: " + json.dumps(FIGURES, indent=1))
+    FIGURES["stack_start_to_stop_seconds"] = round(time.monotonic() - began, 1)
+    print("\nscale-out figures: " + json.dumps(FIGURES, indent=1))
 
 
 def export_tis(stack: AirflowStack, run_id: str) -> dict[int, dict]:
@@ -227,14 +228,18 @@ def test_mapped_exports_survive_a_killed_triggerer_under_celery(stack):
     FIGURES["creates"] = len(creates)
     assert len(creates) == EXPORTS, f"{len(creates)} creates for {EXPORTS} exports"
 
-    # 6. The waits of the dead triggerer fired from the survivor (Airflow's per-trigger log names the
-    #    triggerer job that ran it), and any retry was Airflow's known race, reattached.
+    # 6. The survivor ran the waits it adopted: Airflow writes a trigger's log per triggerer job, and
+    #    starts it with "trigger <name> starting". (Whether the later "Trigger fired event" line is in
+    #    the file when the run ends depends on when Airflow flushes it, so it is not asked for; the
+    #    success of a first try whose only live triggerer was the survivor already says who fired.)
+    #    Any retry must be Airflow's known race, reattached.
     for i in moved:
         if tis[i]["try_number"] > 1:
             continue  # a retried try deferred again; its retry is checked below
         log = stack.task_log_dir(DAG_ID, run_id, "export") / f"map_index={i}" / f"attempt=1.log.trigger.{survivor}.log"
-        assert log.exists() and "Trigger fired event" in log.read_text(errors="replace"), (
-            f"export[{i}] (moved from job {dead}) has no event from job {survivor} in {log}")
+        started = re.compile(rf"trigger {re.escape(f'{DAG_ID}/{run_id}/export/{i}/1')} \(ID \d+\) starting")
+        assert log.exists() and started.search(log.read_text(errors="replace")), (
+            f"export[{i}] (moved from job {dead}) has no trigger log from job {survivor}: {log}")
     # Which worker ran how many task workloads (a submit or a resume each), from Celery's own log.
     FIGURES["workloads_per_worker"] = {
         n: len(re.findall(r"Task execute_workload\[[^\]]+\] received", stack.logs[n].read_text(errors="replace")))
