@@ -15,7 +15,7 @@ from airflow.sdk import DAG
 
 from airflow_provider_datapump.operators.datapump import DataPumpExportOperator
 
-SCHEMAS = [f"SCALE{i:02d}" for i in range(int(os.environ.get("DATAPUMP_SCALE_EXPORTS", "6")))]
+SCHEMAS = [f"SCALE{i:02d}" for i in range(int(os.environ.get("DATAPUMP_SCALE_EXPORTS", "50")))]
 
 with DAG(
     dag_id="scale_mapped_exports",
