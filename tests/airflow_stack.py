@@ -91,6 +91,7 @@ class AirflowStack:
         executor: str = "LocalExecutor",
         workers: int = 2,  # Celery workers; only under CeleryExecutor
         triggerers: int = 1,
+        component_env: dict[str, dict[str, str]] | None = None,
     ):
         self.work = Path(work)
         self.home, self.dags, self.outputs = self.work / "airflow_home", self.work / "dags", self.work / "outputs"
@@ -112,6 +113,7 @@ class AirflowStack:
         self.emu_port, self.api_port = ports[0], ports[1]
         self.redis_port = ports[2] if self.celery else None
         self._log_ports = dict(zip(several, ports[3:]))
+        self.component_env = {k: dict(v) for k, v in (component_env or {}).items()}  # one component's settings
         self.emulator_url = f"http://127.0.0.1:{self.emu_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.job_seconds = job_seconds
@@ -224,7 +226,7 @@ class AirflowStack:
 
     def _component_command(self, name: str) -> tuple[list[str], dict[str, str]]:
         """argv and environment of an Airflow component by its stack name (``worker-2`` → a Celery worker)."""
-        env = dict(self.env)
+        env = {**self.env, **self.component_env.get(name, {})}
         if name in self.worker_names:
             env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(self._log_ports[name])
             # A node name per worker: two workers on one host under Celery's default name clash.
@@ -297,9 +299,9 @@ class AirflowStack:
             self.wait_for(f"DAG {dag_id} to be parsed", lambda d=dag_id: self.client.get(f"/api/v2/dags/{d}").is_success,
                           timeout=max(30, ends - time.monotonic()))
         self.wait_healthy(("scheduler", "triggerer"), timeout=max(30, ends - time.monotonic()))
-        if len(self.triggerer_names) > 1:
-            n = len(self.triggerer_names)
-            self.wait_for(f"{n} triggerers to heartbeat", lambda: len(self.alive_triggerer_jobs()) >= n,
+        started = [n for n in self.triggerer_names if n in self.procs]
+        if len(started) > 1:
+            self.wait_for(f"{len(started)} triggerers to heartbeat", lambda: len(self.alive_triggerer_jobs()) >= len(started),
                           timeout=max(30, ends - time.monotonic()))
         if self.worker_names:
             self.wait_for(f"{len(self.worker_names)} Celery workers to be ready", self.workers_ready,

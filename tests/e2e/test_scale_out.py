@@ -2,9 +2,12 @@
 under CeleryExecutor with two Celery workers and two triggerers (plus scheduler, dag-processor and
 api-server, each its own process group), against the emulator process, with redis as the broker.
 
-While every export waits in a triggerer, and both triggerers hold some of the waits, one triggerer
-is killed with SIGKILL. Its triggers must move to the other one; every export must end in success
-with its own job; no job may be submitted twice; no event may be lost.
+The waits outgrow the first triggerer: it runs with a capacity of half the exports, and the second
+starts once the first is full, so both hold waits whatever order Airflow's claim loops run in (left
+to themselves, with both running from the start, one triggerer took all six waits of a smoke run).
+While every export waits, the first triggerer is killed with SIGKILL. Its triggers must move to the
+other one; every export must end in success with its own job; no job may be submitted twice; no
+event may be lost.
 
 Only what a user can observe is used as evidence: task states, triggerer assignments and XComs
 through Airflow's REST API, the emulator's request log and job table, and process kills. Nothing here
@@ -44,9 +47,9 @@ STARTUP_BUDGET = 240
 # A dead triggerer's triggers are adopted once its heartbeat is older than this (default 30 s).
 # Live triggerers heartbeat every 2 s here; 15 s (as in test_faults) leaves room for a loaded machine.
 HEALTH_CHECK_THRESHOLD = 15
-# Each triggerer claims at most one unassigned trigger per loop (about 1 s; default 50), so two
-# triggerers share the waits as they arrive instead of the first to look taking them all.
-TRIGGERS_PER_LOOP = 1
+# triggerer-1 (the one killed) holds at most this many waits; the rest spill over to triggerer-2,
+# whose capacity (Airflow's default, 1000) lets it adopt them all after the kill.
+FIRST_CAPACITY = (EXPORTS + 1) // 2
 # Seconds per export for its task to run, submit and defer, and later to resume and finish, on
 # 2 shared cores, on top of a fixed allowance.
 PER_EXPORT = 6
@@ -54,7 +57,7 @@ DEFER_BUDGET = 120 + PER_EXPORT * EXPORTS
 FINISH_BUDGET = 120 + PER_EXPORT * EXPORTS
 ADOPT_BUDGET = HEALTH_CHECK_THRESHOLD + 90
 
-pytestmark.append(pytest.mark.timeout(STARTUP_BUDGET + DEFER_BUDGET + ADOPT_BUDGET + FINISH_BUDGET + 120))
+pytestmark.append(pytest.mark.timeout(2 * STARTUP_BUDGET + DEFER_BUDGET + ADOPT_BUDGET + FINISH_BUDGET + 120))
 
 FIGURES: dict[str, object] = {"exports": EXPORTS}
 
@@ -77,10 +80,10 @@ def stack(tmp_path_factory):
         extra_env={
             "DATAPUMP_SCALE_EXPORTS": str(EXPORTS),
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(HEALTH_CHECK_THRESHOLD),
-            "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": str(TRIGGERS_PER_LOOP),
         },
+        component_env={"triggerer-1": {"AIRFLOW__TRIGGERER__CAPACITY": str(FIRST_CAPACITY)}},
     ) as s:
-        s.start()
+        s.start([c for c in s.components if c != "triggerer-2"])  # the test starts it when triggerer-1 is full
         try:
             s.wait_ready((DAG_ID,), budget=STARTUP_BUDGET)
         except BaseException:
@@ -147,7 +150,22 @@ def test_mapped_exports_survive_a_killed_triggerer_under_celery(stack):
     began = time.monotonic()
     run_id = stack.trigger(DAG_ID)
 
-    # 1. Every export submitted and deferred, each trigger held by a triggerer, both triggerers used.
+    # 1. The waits fill triggerer-1 to its capacity; triggerer-2 starts and takes the rest.
+    alive = stack.alive_triggerer_jobs()
+    assert len(alive) == 1, f"only triggerer-1 should run yet; live triggerer jobs: {sorted(alive)}"
+    (first,) = alive
+
+    def first_full():
+        tis = export_tis(stack, run_id)
+        return sum(1 for t in tis.values() if t["state"] == "deferred" and holder(t) == first) >= FIRST_CAPACITY
+
+    stack.wait_for(f"triggerer-1 to hold {FIRST_CAPACITY} waits", first_full, timeout=DEFER_BUDGET, interval=1)
+    FIGURES["first_full_seconds"] = round(time.monotonic() - began, 1)
+    stack.start_component("triggerer-2")
+    stack.wait_for("triggerer-2 to heartbeat", lambda: len(stack.alive_triggerer_jobs()) == 2, timeout=STARTUP_BUDGET)
+    (second,) = set(stack.alive_triggerer_jobs()) - {first}
+    FIGURES["triggerer_jobs"] = {"triggerer-1": first, "triggerer-2": second}
+
     def all_deferred_and_held():
         tis = export_tis(stack, run_id)
         if len(tis) == EXPORTS and all(t["state"] == "deferred" and holder(t) is not None for t in tis.values()):
@@ -166,26 +184,21 @@ def test_mapped_exports_survive_a_killed_triggerer_under_celery(stack):
     for i, ti in sorted(tis.items()):
         spread.setdefault(holder(ti), []).append(i)
     FIGURES["held_before_kill"] = {str(k): len(v) for k, v in spread.items()}
-    assert len(alive_before) == 2, f"expected two live triggerers, the jobs API shows {sorted(alive_before)}"
-    assert set(spread) == set(alive_before), (
-        f"both triggerers must hold waits before the kill; held by {FIGURES['held_before_kill']}, "
-        f"live triggerer jobs {sorted(alive_before)}")
+    assert set(alive_before) == {first, second}, f"live triggerer jobs: {sorted(alive_before)}, expected {first}, {second}"
+    assert set(spread) == {first, second}, (
+        f"both triggerers must hold waits before the kill; held by {FIGURES['held_before_kill']}")
+    assert len(spread[first]) <= FIRST_CAPACITY, FIGURES["held_before_kill"]
     jobs = our_jobs(stack)
     assert len(jobs) == EXPORTS and all(j["running"] for j in jobs), "every job must still run when the triggerer dies"
 
-    # 2. SIGKILL one triggerer's process group; learn its job id from the heartbeat that stops.
-    victim = "triggerer-1"
-    stack.kill_component(victim, signal.SIGKILL)
+    # 2. SIGKILL triggerer-1's process group; once its heartbeat is stale, triggerer-2 adopts its waits.
+    stack.kill_component("triggerer-1", signal.SIGKILL)
     killed_at = time.monotonic()
-
-    def one_left():
-        alive = stack.alive_triggerer_jobs()
-        return alive if len(alive) == 1 else None
-
-    survivor = next(iter(stack.wait_for("the killed triggerer's heartbeat to go stale", one_left, timeout=ADOPT_BUDGET)))
-    (dead,) = set(alive_before) - {survivor}
+    dead, survivor = first, second
     moved = spread[dead]
-    FIGURES["killed"] = {"component": victim, "triggerer_job": dead, "waits_it_held": len(moved)}
+    FIGURES["killed"] = {"component": "triggerer-1", "triggerer_job": dead, "waits_it_held": len(moved)}
+    stack.wait_for("the killed triggerer's heartbeat to go stale", lambda: set(stack.alive_triggerer_jobs()) == {survivor},
+                   timeout=ADOPT_BUDGET)
 
     def adopted():
         now = export_tis(stack, run_id)
