@@ -65,7 +65,7 @@ test: venv browser stores redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The scale-out test alone: 50 mapped exports (the issue's width) under CeleryExecutor, two workers,
-# two triggerers, one killed mid-wait. make test runs it too, at 50: it takes about 3-4 minutes here.
+# two triggerers, one killed mid-wait. make test runs it too, at 50: it took 189-219 s here.
 # SCALE_EXPORTS=6 is a quick smoke run (about 100 s), a larger width a heavier one.
 SCALE_EXPORTS ?= 50
 test-scale: venv redis
