@@ -4,6 +4,11 @@ Each Airflow component (api-server, scheduler, dag-processor, triggerer) runs as
 group with its own log, so a test can kill one and start it again; ``airflow standalone`` would hide
 them behind one supervisor. Every wait is bounded, and :meth:`AirflowStack.stop` stops every process
 this module started, whatever happened, then sweeps stragglers found by their ``AIRFLOW_HOME``.
+
+By default it runs LocalExecutor with one triggerer. ``executor="CeleryExecutor"`` adds a
+redis-server (Debian's, on a free port, its files in the work dir) as broker and result backend and
+``workers`` Celery workers; ``triggerers=N`` runs N triggerers. Several of one kind are named
+``worker-1``, ``triggerer-2`` and so on, each killable and restartable on its own.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPO / "example_dags"
 EMULATOR_USER, EMULATOR_PASSWORD = USER, PASSWORD
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+REDIS_COMMAND = "apt-get install redis-server"  # what `make redis` runs as root; named when it is missing
 
 
 _CREATE_PATH = re.compile(r"/database/datapump/(?:jobs/?|export|import)$")
@@ -43,6 +49,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports. Asked one at a time, the kernel may hand a closed port out again: a
+    worker's log server once took the api-server's port that way."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def tail(path: Path, lines: int = 80) -> str:
@@ -70,6 +89,10 @@ class AirflowStack:
         extra_env: dict[str, str] | None = None,
         emulator_args: Iterable[str] = (),
         ords_connection_extra: dict[str, str] | None = None,
+        executor: str = "LocalExecutor",
+        workers: int = 2,  # Celery workers; only under CeleryExecutor
+        triggerers: int = 1,
+        component_env: dict[str, dict[str, str]] | None = None,
     ):
         self.work = Path(work)
         self.home, self.dags, self.outputs = self.work / "airflow_home", self.work / "dags", self.work / "outputs"
@@ -77,7 +100,21 @@ class AirflowStack:
             d.mkdir(parents=True, exist_ok=True)
         for f in dag_files:
             shutil.copy2(f, self.dags / Path(f).name)
-        self.emu_port, self.api_port = free_port(), free_port()
+        self.executor = executor
+        self.celery = executor == "CeleryExecutor"
+        if self.celery and not shutil.which("redis-server"):
+            raise StackError(f"CeleryExecutor needs redis-server: run 'make redis' (as root: '{REDIS_COMMAND}')")
+        # One of a kind keeps its plain name, so the LocalExecutor suites kill "triggerer" as before.
+        self.triggerer_names = ["triggerer"] if triggerers == 1 else [f"triggerer-{i}" for i in range(1, triggerers + 1)]
+        self.worker_names = [f"worker-{i}" for i in range(1, workers + 1)] if self.celery else []
+        self.components = ("api-server", "scheduler", "dag-processor", *self.triggerer_names, *self.worker_names)
+        # Several triggerers or workers on one host would all bind the default log-server port.
+        several = self.worker_names + (self.triggerer_names if triggerers > 1 else [])
+        ports = free_ports(3 + len(several))
+        self.emu_port, self.api_port = ports[0], ports[1]
+        self.redis_port = ports[2] if self.celery else None
+        self._log_ports = dict(zip(several, ports[3:]))
+        self.component_env = {k: dict(v) for k, v in (component_env or {}).items()}  # one component's settings
         self.emulator_url = f"http://127.0.0.1:{self.emu_port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.job_seconds = job_seconds
@@ -117,6 +154,18 @@ class AirflowStack:
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
         })
+        if self.celery:
+            env.update({
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                # Results in redis too: the Celery default (the metadata database) would put every
+                # worker's result writes on the one SQLite file the scheduler and triggerers share.
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://127.0.0.1:{self.redis_port}/1",
+                # Few slots per worker: a deferrable task holds one only to submit and to finish,
+                # and each slot's task process costs a second or more of CPU on 2 shared cores.
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "3",
+                "AIRFLOW__CORE__PARALLELISM": "6",
+            })
         if self.users:
             pw_file = self.work / "simple_auth_passwords.json"
             pw_file.write_text(json.dumps(self.users))
@@ -147,7 +196,9 @@ class AirflowStack:
     def airflow(self, *args: str) -> list[str]:
         return [shutil.which("airflow", path=self.env["PATH"]) or "airflow", *args]
 
-    def start(self, components: Iterable[str] = COMPONENTS) -> AirflowStack:
+    def start(self, components: Iterable[str] | None = None) -> AirflowStack:
+        if self.celery:
+            self._start_redis()
         self._spawn("emulator", [
             sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1",
             "--port", str(self.emu_port), "--job-seconds", str(self.job_seconds), "--access-log",
@@ -160,9 +211,32 @@ class AirflowStack:
         (self.outputs / "db-migrate.log").write_text(migrate.stdout + migrate.stderr)
         if migrate.returncode != 0:
             raise StackError(f"airflow db migrate failed:\n{tail(self.outputs / 'db-migrate.log')}")
-        for name in components:
+        for name in self.components if components is None else components:
             self.start_component(name)
         return self
+
+    def _start_redis(self) -> None:
+        data = self.work / "redis"
+        data.mkdir(exist_ok=True)
+        # No persistence and loopback only: the broker lives and dies with the test.
+        self._spawn("redis", [
+            shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
+            "--dir", str(data), "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+        ])
+        self.wait_for("redis-server", lambda: redis_ping(self.redis_port), timeout=30, interval=0.2)
+
+    def _component_command(self, name: str) -> tuple[list[str], dict[str, str]]:
+        """argv and environment of an Airflow component by its stack name (``worker-2`` → a Celery worker)."""
+        env = {**self.env, **self.component_env.get(name, {})}
+        if name in self.worker_names:
+            env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(self._log_ports[name])
+            # A node name per worker: two workers on one host under Celery's default name clash.
+            return self.airflow("celery", "worker", "--celery-hostname", f"{name}@%h"), env
+        if name in self.triggerer_names:
+            if name in self._log_ports:
+                env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(self._log_ports[name])
+            return self.airflow("triggerer"), env
+        return self.airflow(name), env
 
     def start_component(self, name: str) -> subprocess.Popen:
         if name in self.procs and self.procs[name].poll() is None:
@@ -170,7 +244,8 @@ class AirflowStack:
         if name in self.procs:
             self._restarts[name] = self._restarts.get(name, 0) + 1
         self.killed.discard(name)
-        return self._spawn(name, self.airflow(name))
+        argv, env = self._component_command(name)
+        return self._spawn(name, argv, env)
 
     def kill_component(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill a component's whole process group at once, as an OOM kill or a crashed host would."""
@@ -225,7 +300,25 @@ class AirflowStack:
             self.wait_for(f"DAG {dag_id} to be parsed", lambda d=dag_id: self.client.get(f"/api/v2/dags/{d}").is_success,
                           timeout=max(30, ends - time.monotonic()))
         self.wait_healthy(("scheduler", "triggerer"), timeout=max(30, ends - time.monotonic()))
+        started = [n for n in self.triggerer_names if n in self.procs]
+        if len(started) > 1:
+            self.wait_for(f"{len(started)} triggerers to heartbeat", lambda: len(self.alive_triggerer_jobs()) >= len(started),
+                          timeout=max(30, ends - time.monotonic()))
+        if self.worker_names:
+            self.wait_for(f"{len(self.worker_names)} Celery workers to be ready", self.workers_ready,
+                          timeout=max(30, ends - time.monotonic()))
         return time.monotonic() - self.started
+
+    def alive_triggerer_jobs(self) -> dict[int, dict]:
+        """Running TriggererJobs (Airflow's jobs API), by job id: the ids triggers are assigned to."""
+        jobs = self.client.get("/api/v2/jobs", params={"job_type": "TriggererJob", "is_alive": True,
+                                                      "limit": 100}).json()["jobs"]
+        return {j["id"]: j for j in jobs}
+
+    def workers_ready(self) -> bool:
+        # Celery logs "<nodename> ready." once the worker consumes from the broker.
+        return all(re.search(rf"{re.escape(n)}@\S+ ready\.", self.logs[n].read_text(errors="replace"))
+                   for n in self.worker_names if n in self.logs)
 
     def wait_healthy(self, parts: Iterable[str], timeout: float) -> None:
         def healthy():
@@ -384,6 +477,12 @@ def assert_retry_was_airflows_stale_success_race(stack: AirflowStack, dag_id: st
 
 
 # ---------------------------------------------------------------- processes
+
+
+def redis_ping(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(64).startswith(b"+PONG")
 
 
 def pids_with_env(marker: str) -> list[int]:
