@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
+from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
 from airflow_provider_datapump.payloads import body_for_endpoint, build_payload, validate_endpoint
 from airflow_provider_datapump.waiting import JobWaiter
@@ -189,6 +190,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
+        log_version_limits(self.log, reattach=self.wait_for_completion, trigger_on_kill=self.wait_for_completion and self.deferrable and self.cancel_on_kill)
         # Full bodies only at DEBUG (Airflow's rule for payloads); the Rendered Template view shows it too.
         self.log.info("ORDS %s request with %s", self.operation, ", ".join(sorted(self.rendered_body)))
         self.log.debug("ORDS %s body:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpJobError
 from airflow_provider_datapump.waiting import JobWaiter
 
@@ -84,6 +85,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         self._stop_job_on_kill(self._watched, finished=self._ended)
 
     def execute(self, context: Context) -> Any:
+        log_version_limits(self.log, trigger_on_kill=self.deferrable and self.cancel_on_kill)
         if not self.deferrable:
             return super().execute(context)
         job = self._job_ref()

@@ -1,0 +1,70 @@
+"""The version gate (_compat): what each Airflow lacks is said once per task, never raised.
+
+Runs on whichever Airflow the venv has; `make test-matrix` runs it on 3.0, 3.1, 3.2 and 3.3, so the
+"below 3.3" branch is exercised for real there, not only through the version argument.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from packaging.version import Version
+
+from airflow_provider_datapump import _compat
+from airflow_provider_datapump.operators.datapump import DataPumpExportOperator
+from airflow_provider_datapump.sensors.datapump import DataPumpJobSensor
+from tests.helpers import context
+
+MARK = "(below 3.3)"
+
+
+@pytest.mark.parametrize("version", ["3.0.6", "3.1.8", "3.2.2"])
+def test_below_3_3_both_limits_are_named_with_their_meaning(version):
+    line = _compat.version_limits("reattach", "trigger_on_kill", version=Version(version))
+    assert line.startswith(f"Airflow {version} {MARK}")
+    assert "retry submits a new Data Pump job" in line and "task_state_store" in line
+    assert "does not stop its Data Pump job" in line and "on_kill" in line
+    assert "\n" not in line
+
+
+@pytest.mark.parametrize("version", ["3.3.0", "3.3.2", "3.4.0"])
+def test_from_3_3_nothing_is_missing(version):
+    assert _compat.version_limits("reattach", "trigger_on_kill", version=Version(version)) is None
+
+
+def test_only_the_features_a_task_uses_are_named():
+    line = _compat.version_limits("trigger_on_kill", version=Version("3.1.8"))
+    assert "on_kill" in line and "task_state_store" not in line
+    assert _compat.version_limits(version=Version("3.0.6")) is None
+
+
+def test_the_running_airflow_is_classified_by_its_own_version():
+    import airflow
+
+    assert _compat.AIRFLOW_V_3_3_PLUS is (Version(Version(airflow.__version__).base_version) >= Version("3.3"))
+
+
+def _limit_lines(caplog):
+    return [r.getMessage() for r in caplog.records if MARK in r.getMessage()]
+
+
+def test_an_export_logs_one_line_below_3_3_and_none_from_3_3(ords_conn, caplog):
+    ords_conn.set_scenario(duration=0.1)
+    op = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], poll_interval=0.1)
+    with caplog.at_level(logging.INFO):
+        assert op.execute(context())["outcome"] == "succeeded"
+    lines = _limit_lines(caplog)
+    if _compat.AIRFLOW_V_3_3_PLUS:
+        assert lines == []
+    else:
+        assert len(lines) == 1 and "retry submits a new Data Pump job" in lines[0]
+
+
+def test_a_poking_sensor_without_cancel_on_kill_uses_nothing_version_bound(ords_conn, caplog):
+    ords_conn.set_scenario(duration=0.0)
+    job = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], poll_interval=0.1).execute(context())
+    sensor = DataPumpJobSensor(task_id="wait", job=job, poke_interval=0.1, timeout=30)
+    with caplog.at_level(logging.INFO):
+        sensor.execute(context())
+    assert _limit_lines(caplog) == []
