@@ -21,15 +21,42 @@ XCOM_JOB_KEY = "datapump_job"
 
 
 class DataPumpJobLink(BaseOperatorLink):
-    """The ORDS URL of the task's job, pushed to XCom as soon as the job exists."""
+    """Oracle Database Actions on the ORDS that ran the task's job: a page a person can sign in to.
 
-    name = "ORDS job"
+    Not the job's REST resource: a browser opening it gets a bare credentials prompt and then JSON.
+    ORDS documents no page per Data Pump job, so the link opens Database Actions' sign-in page
+    (``<context root>/sql-developer``, Oracle's documented entry point); its Data Pump page lists the
+    job under the name this task logs. Blank until the job exists, and for a URL it cannot read.
+    """
+
+    name = "Database Actions"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         from airflow.providers.common.compat.sdk import XCom
 
         job = XCom.get_value(key=XCOM_JOB_KEY, ti_key=ti_key)
-        return job.get("self_url", "") if isinstance(job, dict) else ""
+        return database_actions_url(job.get("self_url")) if isinstance(job, dict) else ""
+
+
+def database_actions_url(self_url: Any) -> str:
+    """``https://host:port/ords/sql-developer`` for a job URL under ``https://host:port/ords/...``.
+
+    The context root is the path before the database API's ``/_/db-api/`` less the optional
+    database name and the schema alias; ORDS deploys at one path segment (``/ords`` by default), so
+    the first segment is taken. Anything else (no ``/_/db-api/``, not http(s)) gives "".
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(self_url, str):
+        return ""
+    parts = urlsplit(self_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "/_/db-api/" not in parts.path:
+        return ""
+    prefix = parts.path.split("/_/db-api/", 1)[0].strip("/").split("/")
+    # <root>/<alias> or <root>/<db>/<alias>: a bare /<alias> leaves no context root to name.
+    if len(prefix) < 2 or not prefix[0]:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}/{prefix[0]}/sql-developer"
 
 
 class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
@@ -244,7 +271,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._publish_job_ref(context)
 
     def _publish_job_ref(self, context: Context) -> None:
-        # For the "ORDS job" link. Airflow clears a try's XComs when the next try starts, so a
+        # For the Database Actions link. Airflow clears a try's XComs when the next try starts, so a
         # retry that reattaches must push the job again or the link goes blank.
         ti = context.get("ti")
         if ti is not None:
