@@ -199,7 +199,7 @@ def test_the_schema_check_fails_a_bad_facet_and_an_unknown_one():
     facet = {"_producer": "x", "_schemaURL": "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
              "#/$defs/OutputStatisticsOutputDatasetFacet", "rowCount": "fourteen"}
     assert olschema._errors(facet, facet["_schemaURL"]), "a string rowCount passed"
-    assert olschema._errors({}, "https://example.invalid/nothing.json#/$defs/X") == ["no schema known for https://example.invalid/nothing.json#/$defs/X"]
+    assert olschema._errors({}, "urn:nobody:nothing.json#/$defs/X") == ["no schema known for urn:nobody:nothing.json#/$defs/X"]
     ours = {"_producer": "x", "_schemaURL": "", "size": 1, "sha256": "not-hex"}
     from airflow_provider_datapump import lineage
 
