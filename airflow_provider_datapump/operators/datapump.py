@@ -405,6 +405,40 @@ class DataPumpExportOperator(_DataPumpJobOperator):
 
     Idempotency: every run creates a new export (ORDS names it by timestamp); a retry of the same
     try reattaches to the job it already started instead of starting another.
+
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
+        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
+    :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
+    :param tables: table names, quoted for you.
+    :param tablespaces: tablespace names, quoted for you.
+    :param name_expressions: raw ORDS name expressions (``"LIKE 'EMP%'"`` or ``{"expression": ...}``).
+    :param schema_expressions: raw ORDS schema expressions.
+    :param tablespace_expressions: raw ORDS tablespace expressions.
+    :param filter: ORDS's ``filter`` shorthand (a list of names), where the endpoint takes it.
+    :param datapump_dir: the database directory object (ORDS's default: ``DATA_PUMP_DIR``).
+    :param file_name: the dump file template (``nightly_%U.dmp``), or an ``https://`` object-store
+        URI with ``credential_name``.
+    :param credential_name: the database credential for an object-store ``file_name``.
+    :param threads: Data Pump's parallelism (1 or more).
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
+        needs ``oracle_conn_id`` to read the verdict.
+    :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
+    :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
+    :param wait_for_completion: wait for the job's end and judge it (default); False returns after
+        one status read.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status reads.
+    :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
+    :param allowed_ora_codes: ORA codes that may appear without failing the task.
+    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param verify_selection: fail when the job's log contradicts the request (default); False warns.
+    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
+        (retry and timeout settings).
+    :param remap_schemas: not for an export (an import argument); set, it fails naming the field.
+    :param from_job: not for an export (an import argument); set, it fails naming the field.
     """
 
     operation = "EXPORT"
@@ -428,6 +462,41 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     Idempotency: an import is not idempotent (ORDS has no table_exists_action; Data Pump skips
     existing tables and reports ORA-39151/ORA-31684). Allow those codes explicitly when
     re-importing on purpose: ``allowed_ora_codes=["ORA-31684", "ORA-39151"]``.
+
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
+        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
+    :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
+    :param tables: table names, quoted for you.
+    :param tablespaces: tablespace names, quoted for you.
+    :param name_expressions: raw ORDS name expressions (``"LIKE 'EMP%'"`` or ``{"expression": ...}``).
+    :param schema_expressions: raw ORDS schema expressions.
+    :param tablespace_expressions: raw ORDS tablespace expressions.
+    :param filter: ORDS's ``filter`` shorthand (a list of names), where the endpoint takes it.
+    :param datapump_dir: the database directory object (ORDS's default: ``DATA_PUMP_DIR``).
+    :param file_name: the dump file template (``nightly_%U.dmp``), or an ``https://`` object-store
+        URI with ``credential_name``.
+    :param credential_name: the database credential for an object-store ``file_name``.
+    :param threads: Data Pump's parallelism (1 or more).
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
+        needs ``oracle_conn_id`` to read the verdict.
+    :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
+    :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
+    :param wait_for_completion: wait for the job's end and judge it (default); False returns after
+        one status read.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status reads.
+    :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
+    :param allowed_ora_codes: ORA codes that may appear without failing the task.
+    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param verify_selection: fail when the job's log contradicts the request (default); False warns.
+    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
+        (retry and timeout settings).
+    :param remap_schemas: ``{"SRC": "DST"}``, or ORDS's list form ``[{"source": ..., "target": ...}]``.
+    :param from_job: what a DataPumpExportOperator returned (or its XCom); gives ``file_name``,
+        ``datapump_dir`` and the selection to import.
     """
 
     operation = "IMPORT"
