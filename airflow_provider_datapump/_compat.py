@@ -21,6 +21,7 @@ from packaging.version import Version
 
 __all__ = [
     "AIRFLOW_V_3_3_PLUS",
+    "amask_secret",
     "AIRFLOW_VERSION",
     "FEATURES",
     "Feature",
@@ -84,3 +85,21 @@ def log_version_limits(log: Any, *, reattach: bool = False, trigger_on_kill: boo
     line = version_limits(*keys)
     if line:
         log.info("%s", line)
+
+
+async def amask_secret(secret: Any, name: str | None = None) -> None:
+    """Mask a secret learnt at run time in async code (a trigger), on every Airflow 3.
+
+    ``airflow.sdk.log.amask_secret`` is missing from older task SDKs (3.0's among them). Their sync
+    ``mask_secret`` would also tell the supervisor, a blocking call that could deadlock the
+    triggerer's event loop, so there the secret is added to this process's masker only, which
+    redacts what this process logs (where a trigger's log lines are formatted).
+    """
+    try:
+        from airflow.sdk.log import amask_secret as sdk_amask_secret
+    except ImportError:
+        from airflow.sdk.execution_time.secrets_masker import _secrets_masker
+
+        _secrets_masker().add_mask(secret, name)
+        return
+    await sdk_amask_secret(secret, name)

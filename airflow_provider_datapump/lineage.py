@@ -99,7 +99,7 @@ def _authority(host: str, port: int | None) -> str:
 
 def database_identity(ords_conn_id: str, oracle_conn_id: str | None, ords_base_url: str | None = None) -> DatabaseIdentity:
     """The database a job ran in, named for OpenLineage; the precedence is the module docstring's."""
-    from airflow.sdk import BaseHook
+    from airflow.providers.common.compat.sdk import BaseHook
 
     if oracle_conn_id:
         from airflow.providers.oracle.hooks.oracle import OracleHook

@@ -39,7 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 import httpx
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_datapump import __version__
 from airflow_provider_datapump.exceptions import (
@@ -791,7 +791,7 @@ class DataPumpHook(BaseHook):
             await _AsyncClientPool.release(shared)
 
     async def _amask(self, secret: str) -> None:
-        from airflow.sdk.log import amask_secret
+        from airflow_provider_datapump._compat import amask_secret
 
         await amask_secret(secret)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -79,8 +80,10 @@ def airflow(venv: Path, tmp_path: Path, *args: str) -> str:
 
 
 def _json(text: str):
-    # Airflow may print a warning line or two before the JSON.
-    return json.loads(text[text.index("["):])
+    # Airflow may print log lines (which also start with "[") before the JSON.
+    start = re.search(r"^\[(\{|\])", text, re.M)
+    assert start, text[-2000:]
+    return json.loads(text[start.start():])
 
 
 def test_airflow_sees_the_installed_provider(clean_venv, tmp_path):
