@@ -1,6 +1,6 @@
 """`make test-matrix`: the suite on the newest patch of every Airflow 3 minor, one venv each.
 
-Each cell installs this checkout (``-e .[test,docs]``) with its Airflow pins into ``.venv-<minor>``,
+Each cell installs this checkout (``-e .[test,docs]`` by default) with its Airflow pins into ``.venv-<minor>``,
 once per pyproject.toml (a stamp file keyed by its checksum and the pins), runs pytest with the
 given marker expression, and keeps a JUnit report in ``.artifacts/matrix/<minor>.xml``. The table
 at the end is read from those reports, so its counts are pytest's own.
@@ -35,10 +35,10 @@ def log(msg: str) -> None:
     print(f"[matrix] {msg}", flush=True)
 
 
-def ensure_venv(cell: str, python: str) -> tuple[Path, float]:
+def ensure_venv(cell: str, python: str, extras: str) -> tuple[Path, float]:
     venv = ROOT / f".venv-{cell}"
     pins = CELLS[cell]
-    key = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + " ".join(pins).encode())).hexdigest()[:16]
+    key = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + " ".join([extras, *pins]).encode())).hexdigest()[:16]
     stamp = venv / f".installed-{key}"
     if stamp.exists():
         return venv, 0.0
@@ -47,8 +47,8 @@ def ensure_venv(cell: str, python: str) -> tuple[Path, float]:
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
     subprocess.run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    log(f"{cell}: installing -e .[test,docs] {' '.join(pins)}")
-    subprocess.run([py, "-m", "pip", "install", "-q", "-e", ".[test,docs]", *pins], check=True, cwd=ROOT)
+    log(f"{cell}: installing -e .[{extras}] {' '.join(pins)}")
+    subprocess.run([py, "-m", "pip", "install", "-q", "-e", f".[{extras}]", *pins], check=True, cwd=ROOT)
     for old in venv.glob(".installed-*"):
         old.unlink()
     stamp.touch()
@@ -69,6 +69,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--marker", default="not ui")
+    parser.add_argument("--extras", default="test,docs", help="pip extras to install (test-core for CI's oldest run)")
     parser.add_argument("--python", default=os.environ.get("PYTHON", "python3"))
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
@@ -76,7 +77,7 @@ def main() -> int:
     rows = []
     for cell in args.cells:
         try:
-            venv, installed = ensure_venv(cell, args.python)
+            venv, installed = ensure_venv(cell, args.python, args.extras)
         except subprocess.CalledProcessError as err:
             rows.append((cell, "install failed", 0.0, 0.0, {}, err.returncode))
             continue
