@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred  # airflow.sdk.exceptions has it from 3.2
 
 from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpValidationError
 from airflow_provider_datapump.operators.datapump import DataPumpExportOperator, DataPumpImportOperator

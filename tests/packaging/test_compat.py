@@ -72,7 +72,7 @@ def test_a_poking_sensor_without_cancel_on_kill_uses_nothing_version_bound(ords_
 
 
 async def test_amask_secret_masks_on_this_airflow():
-    # The hook masks each OAuth token it fetches in a trigger through this; on 3.0 the task SDK
+    # The hook masks each OAuth token it fetches in a trigger through this; below 3.3 the task SDK
     # has no amask_secret and the shim stands in.
     from airflow.providers.common.compat.sdk import redact
 

@@ -31,7 +31,10 @@ def test_serialize_round_trips_exactly():
 
 
 def test_airflow_serde_accepts_the_kwargs():
-    from airflow.sdk.serde import deserialize, serialize
+    try:
+        from airflow.sdk.serde import deserialize, serialize
+    except ImportError:  # Airflow 3.0 and 3.1: the serde is core's
+        from airflow.serialization.serde import deserialize, serialize
 
     _, kwargs = DataPumpJobTrigger(**KWARGS).serialize()
     assert deserialize(serialize(kwargs)) == kwargs
