@@ -90,7 +90,7 @@ def log_version_limits(log: Any, *, reattach: bool = False, trigger_on_kill: boo
 async def amask_secret(secret: Any, name: str | None = None) -> None:
     """Mask a secret learnt at run time in async code (a trigger), on every Airflow 3.
 
-    ``airflow.sdk.log.amask_secret`` arrived with Airflow 3.3's task SDK. Their sync
+    ``airflow.sdk.log.amask_secret`` arrived with Airflow 3.3's task SDK. Below it, the sync
     ``mask_secret`` would also tell the supervisor, a blocking call that could deadlock the
     triggerer's event loop, so there the secret is added to this process's masker only, which
     redacts what this process logs (where a trigger's log lines are formatted).
