@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The oldest cell of `make test-matrix`, with the common-compat floor from pyproject.toml.
-OLDEST = "apache-airflow==3.0.6 apache-airflow-providers-common-compat==1.23.0"
+# The oldest cell of `make test-matrix` (tools/matrix.py), with the common-compat floor.
+OLDEST = "apache-airflow==3.0.6 apache-airflow-providers-common-compat==1.23.0 universal-pathlib<0.3"
 PROVIDER = "airflow-provider-datapump"
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
