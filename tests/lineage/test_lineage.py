@@ -92,7 +92,10 @@ import json, sys
 before = {m for m in sys.modules}
 from airflow_provider_datapump.operators.datapump import DataPumpExportOperator, DataPumpImportOperator
 from airflow_provider_datapump.operators.fetch import DataPumpFetchFilesOperator
-from airflow.dag_processing.dagbag import DagBag
+try:
+    from airflow.dag_processing.dagbag import DagBag
+except ImportError:  # Airflow 3.0 and 3.1
+    from airflow.models.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
 new = sorted(m for m in sys.modules if m not in before)
