@@ -24,9 +24,12 @@ OUT = ROOT / ".artifacts" / "matrix"
 # The newest patch of each minor. 3.0 also pins common-compat at pyproject.toml's floor, so the
 # oldest cell proves both floors at once, and universal-pathlib below 0.3 as Airflow's own
 # constraints file for 3.0.6 does: 3.0.6 itself admits 0.3, whose paths its ObjectStoragePath
-# refuses ("detected protocol file which is incompatible"), for Airflow's own code as for ours.
+# refuses ("detected protocol file which is incompatible"), for Airflow's own code as for ours;
+# and PyJWT below 2.11: 3.0.6 admits 2.11 and later, whose encode refuses the token its
+# api-server signs ("Issuer (iss) must be a string"), so no task can start (3.1 requires 2.11).
 CELLS: dict[str, list[str]] = {
-    "3.0": ["apache-airflow==3.0.6", "apache-airflow-providers-common-compat==1.23.0", "universal-pathlib<0.3"],
+    "3.0": ["apache-airflow==3.0.6", "apache-airflow-providers-common-compat==1.23.0", "universal-pathlib<0.3",
+            "pyjwt<2.11"],
     "3.1": ["apache-airflow==3.1.8"],
     "3.2": ["apache-airflow==3.2.2"],
     "3.3": ["apache-airflow==3.3.2"],

@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The oldest cell of `make test-matrix` (tools/matrix.py), with the common-compat floor.
-OLDEST = "apache-airflow==3.0.6 apache-airflow-providers-common-compat==1.23.0 universal-pathlib<0.3"
+OLDEST = "apache-airflow==3.0.6 apache-airflow-providers-common-compat==1.23.0 universal-pathlib<0.3 pyjwt<2.11"
 PROVIDER = "airflow-provider-datapump"
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
