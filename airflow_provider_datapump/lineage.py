@@ -62,12 +62,11 @@ log = logging.getLogger(__name__)
 CONNECTION_FIELD = "lineage_database"
 DEFAULT_ORACLE_PORT = 1521
 DEFAULT_DIRECTORY = "DATA_PUMP_DIR"  # what ORDS uses when a job names no datapump_dir
-# The schema of the provider's own facets ships in the package next to this module; the URL is
-# where the project publishes the same file.
+# The schema of the provider's own facets ships in the package next to this module (and in the
+# docs, Lineage page). The project has no web address to serve it from, so its identifier is a URN:
+# a valid URI for OpenLineage's _schemaURL that does not pretend to be fetchable.
 FACETS_SCHEMA_FILE = "openlineage_facets.json"
-FACETS_SCHEMA_URL = (
-    "https://example.invalid/airflow-provider-datapump/spec/facets/1-0-0/DataPumpFacets.json"
-)
+FACETS_SCHEMA_URL = "urn:airflow-provider-datapump:openlineage:facets:1-0-0:DataPumpFacets.json"
 JOB_FACET = "dataPumpJob"
 ERROR_FACET = "dataPumpError"
 FILE_FACET = "dataPumpFile"
@@ -121,7 +120,7 @@ def _authority(host: str, port: int | None) -> str:
 
 def database_identity(ords_conn_id: str, oracle_conn_id: str | None, ords_base_url: str | None = None) -> DatabaseIdentity:
     """The database a job ran in, named for OpenLineage; the precedence is the module docstring's."""
-    from airflow.sdk import BaseHook
+    from airflow.providers.common.compat.sdk import BaseHook
 
     if oracle_conn_id:
         from airflow.providers.oracle.hooks.oracle import OracleHook

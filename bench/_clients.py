@@ -80,7 +80,7 @@ def fetch(job_json: str, destination: str, max_parallel: str) -> dict:
         pass
     # The first write through ObjectStoragePath loads Airflow's plugins for lineage (about 0.3 s
     # here); a worker has them loaded already, so they are loaded before the clock starts.
-    from airflow.sdk.lineage import get_hook_lineage_collector
+    from airflow.providers.common.compat.sdk import get_hook_lineage_collector  # airflow.sdk.lineage from 3.2
 
     get_hook_lineage_collector()
 

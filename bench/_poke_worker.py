@@ -15,8 +15,11 @@ import uuid
 
 import httpx
 from airflow.sdk.api.client import Client
-from airflow.sdk.api.datamodels._generated import BundleInfo, TaskInstance
-from airflow.sdk.execution_time.supervisor import supervise_task
+from airflow.sdk.api.datamodels._generated import BundleInfo, DagRun, TaskInstance
+try:
+    from airflow.sdk.execution_time.supervisor import supervise_task
+except ImportError:  # Airflow 3.0-3.2 call it supervise (same arguments)
+    from airflow.sdk.execution_time.supervisor import supervise as supervise_task
 
 DAG_ID = "bench_poke"
 
@@ -25,13 +28,13 @@ def answer(request: httpx.Request) -> httpx.Response:
     # Airflow's own dry-run handler answers /run with a context this version no longer accepts.
     if request.url.path.startswith("/task-instances/") and request.url.path.endswith("/run"):
         when = "2026-01-01T00:00:00Z"
-        return httpx.Response(200, json={
-            "dag_run": {"dag_id": DAG_ID, "run_id": "bench", "logical_date": when, "data_interval_start": None,
-                        "data_interval_end": None, "start_date": when, "end_date": None, "run_after": when,
-                        "run_type": "manual", "state": "running", "partition_key": None,
-                        "consumed_asset_events": [], "conf": {}},
-            "max_tries": 0, "should_retry": False,
-        })
+        dag_run = {"dag_id": DAG_ID, "run_id": "bench", "logical_date": when, "data_interval_start": None,
+                   "data_interval_end": None, "start_date": when, "end_date": None, "run_after": when,
+                   "run_type": "manual", "state": "running", "partition_key": None,
+                   "consumed_asset_events": [], "conf": {}}
+        # Each Airflow's model forbids keys it does not know (3.0 has no partition_key).
+        dag_run = {k: v for k, v in dag_run.items() if k in DagRun.model_fields}
+        return httpx.Response(200, json={"dag_run": dag_run, "max_tries": 0, "should_retry": False})
     return httpx.Response(204)
 
 

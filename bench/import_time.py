@@ -48,7 +48,8 @@ t2 = time.perf_counter()
 added = sorted(set(sys.modules) - before)
 print(json.dumps({{"sdk_ms": (t1 - t0) * 1e3, "added_ms": (t2 - t1) * 1e3, "added_modules": added,
                   "fsspec_loaded_by_sdk": "fsspec" in before,
-                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in {FORBIDDEN!r} or m in {FORBIDDEN!r})}}))
+                  # Only what our imports added: Airflow 3.0's own airflow.sdk already loads fastapi.
+                  "loaded": sorted(m for m in added if m.split(".")[0] in {FORBIDDEN!r} or m in {FORBIDDEN!r})}}))
 """
 
 

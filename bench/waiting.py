@@ -71,7 +71,7 @@ def create_jobs(emu: Any, n: int) -> list[str]:
 def deferred_triggers(emu: Any, jobs: list[str], interval: float) -> list[Any]:
     """What each deferrable sensor hands the triggerer: its serialized DataPumpJobTrigger."""
     os.environ["AIRFLOW_CONN_ORDS_DEFAULT"] = json.dumps(emu.connection())
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.providers.common.compat.sdk import TaskDeferred  # in airflow.sdk.exceptions from 3.2
 
     from airflow_provider_datapump.sensors.datapump import DataPumpJobSensor
 

@@ -153,6 +153,10 @@ class AirflowStack:
             "AIRFLOW__API__PORT": str(self.api_port),
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+            # Airflow's log servers default to fixed ports (8793, 8794): a second stack on this
+            # machine (another matrix cell, another checkout's tests) would fail to bind them.
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         })
         if self.celery:
             env.update({

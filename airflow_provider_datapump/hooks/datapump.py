@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpOracleNotConfiguredError
 from airflow_provider_datapump.hooks.ords import flows, identity
@@ -432,6 +432,6 @@ def _mask(secret: str) -> None:
 
 
 async def _amask(secret: str) -> None:
-    from airflow.sdk.log import amask_secret
+    from airflow_provider_datapump._compat import amask_secret
 
     await amask_secret(secret)

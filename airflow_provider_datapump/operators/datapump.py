@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
+from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
 from airflow_provider_datapump.payloads import PAYLOAD_ARGUMENTS, body_for_endpoint, build_payload, validate_endpoint
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
@@ -24,15 +25,42 @@ XCOM_JOB_KEY = "datapump_job"
 
 
 class DataPumpJobLink(BaseOperatorLink):
-    """The ORDS URL of the task's job, pushed to XCom as soon as the job exists."""
+    """Oracle Database Actions on the ORDS that ran the task's job: a page a person can sign in to.
 
-    name = "ORDS job"
+    Not the job's REST resource: a browser opening it gets a bare credentials prompt and then JSON.
+    ORDS documents no page per Data Pump job, so the link opens Database Actions' sign-in page
+    (``<context root>/sql-developer``, Oracle's documented entry point); its Data Pump page lists the
+    job under the name this task logs. Blank until the job exists, and for a URL it cannot read.
+    """
+
+    name = "Database Actions"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         from airflow.providers.common.compat.sdk import XCom
 
         job = XCom.get_value(key=XCOM_JOB_KEY, ti_key=ti_key)
-        return job.get("self_url", "") if isinstance(job, dict) else ""
+        return database_actions_url(job.get("self_url")) if isinstance(job, dict) else ""
+
+
+def database_actions_url(self_url: Any) -> str:
+    """``https://host:port/ords/sql-developer`` for a job URL under ``https://host:port/ords/...``.
+
+    The context root is the path before the database API's ``/_/db-api/`` less the optional
+    database name and the schema alias; ORDS deploys at one path segment (``/ords`` by default), so
+    the first segment is taken. Anything else (no ``/_/db-api/``, not http(s)) gives "".
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(self_url, str):
+        return ""
+    parts = urlsplit(self_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "/_/db-api/" not in parts.path:
+        return ""
+    prefix = parts.path.split("/_/db-api/", 1)[0].strip("/").split("/")
+    # <root>/<alias> or <root>/<db>/<alias>: a bare /<alias> leaves no context root to name.
+    if len(prefix) < 2 or not prefix[0]:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}/{prefix[0]}/sql-developer"
 
 
 class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
@@ -166,6 +194,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
+        log_version_limits(self.log, reattach=self.wait_for_completion, trigger_on_kill=self.wait_for_completion and self.deferrable and self.cancel_on_kill)
         # Full bodies only at DEBUG (Airflow's rule for payloads); the Rendered Template view shows it too.
         self.log.info("ORDS %s request with %s", self.operation, ", ".join(sorted(self.rendered_body)))
         self.log.debug("ORDS %s body:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))
@@ -220,7 +249,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         return self.job_ref
 
     def _publish_job_ref(self, context: Context) -> None:
-        # For the "ORDS job" link. Airflow clears a try's XComs when the next try starts, so a
+        # For the Database Actions link. Airflow clears a try's XComs when the next try starts, so a
         # retry that reattaches must push the job again or the link goes blank.
         ti = context.get("ti")
         if ti is not None:
@@ -356,6 +385,40 @@ class DataPumpExportOperator(_DataPumpJobOperator):
 
     Idempotency: every run creates a new export (ORDS names it by timestamp); a retry of the same
     try reattaches to the job it already started instead of starting another.
+
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
+        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
+    :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
+    :param tables: table names, quoted for you.
+    :param tablespaces: tablespace names, quoted for you.
+    :param name_expressions: raw ORDS name expressions (``"LIKE 'EMP%'"`` or ``{"expression": ...}``).
+    :param schema_expressions: raw ORDS schema expressions.
+    :param tablespace_expressions: raw ORDS tablespace expressions.
+    :param filter: ORDS's ``filter`` shorthand (a list of names), where the endpoint takes it.
+    :param datapump_dir: the database directory object (ORDS's default: ``DATA_PUMP_DIR``).
+    :param file_name: the dump file template (``nightly_%U.dmp``), or an ``https://`` object-store
+        URI with ``credential_name``.
+    :param credential_name: the database credential for an object-store ``file_name``.
+    :param threads: Data Pump's parallelism (1 or more).
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
+        needs ``oracle_conn_id`` to read the verdict.
+    :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
+    :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
+    :param wait_for_completion: wait for the job's end and judge it (default); False returns after
+        one status read.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status reads.
+    :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
+    :param allowed_ora_codes: ORA codes that may appear without failing the task.
+    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param verify_selection: fail when the job's log contradicts the request (default); False warns.
+    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
+        (retry and timeout settings).
+    :param remap_schemas: not for an export (an import argument); set, it fails naming the field.
+    :param from_job: not for an export (an import argument); set, it fails naming the field.
     """
 
     operation = "EXPORT"
@@ -379,6 +442,41 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     Idempotency: an import is not idempotent (ORDS has no table_exists_action; Data Pump skips
     existing tables and reports ORA-39151/ORA-31684). Allow those codes explicitly when
     re-importing on purpose: ``allowed_ora_codes=["ORA-31684", "ORA-39151"]``.
+
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
+        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
+    :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
+    :param tables: table names, quoted for you.
+    :param tablespaces: tablespace names, quoted for you.
+    :param name_expressions: raw ORDS name expressions (``"LIKE 'EMP%'"`` or ``{"expression": ...}``).
+    :param schema_expressions: raw ORDS schema expressions.
+    :param tablespace_expressions: raw ORDS tablespace expressions.
+    :param filter: ORDS's ``filter`` shorthand (a list of names), where the endpoint takes it.
+    :param datapump_dir: the database directory object (ORDS's default: ``DATA_PUMP_DIR``).
+    :param file_name: the dump file template (``nightly_%U.dmp``), or an ``https://`` object-store
+        URI with ``credential_name``.
+    :param credential_name: the database credential for an object-store ``file_name``.
+    :param threads: Data Pump's parallelism (1 or more).
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
+        needs ``oracle_conn_id`` to read the verdict.
+    :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
+    :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
+    :param wait_for_completion: wait for the job's end and judge it (default); False returns after
+        one status read.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status reads.
+    :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
+    :param allowed_ora_codes: ORA codes that may appear without failing the task.
+    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param verify_selection: fail when the job's log contradicts the request (default); False warns.
+    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
+        (retry and timeout settings).
+    :param remap_schemas: ``{"SRC": "DST"}``, or ORDS's list form ``[{"source": ..., "target": ...}]``.
+    :param from_job: what a DataPumpExportOperator returned (or its XCom); gives ``file_name``,
+        ``datapump_dir`` and the selection to import.
     """
 
     operation = "IMPORT"

@@ -55,6 +55,9 @@ class DataPumpFetchFilesOperator(BaseOperator):
         it has the same size and SHA-256 as the fetched one, in which case it is kept.
     :param max_parallel: files transferred at once.
     :param max_xcom_bytes: the largest log returned as XCom (checked before downloading).
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param encoding: the log's text encoding when it is returned as XCom.
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`.
     """
 
     template_fields: Sequence[str] = ("job", "destination", "ords_conn_id")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpJobError
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.waiting import JobWaiter
@@ -25,6 +26,13 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     :param job: what an export/import operator returned, a job URL, or ``"OWNER,JOB_NAME"``.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the sensor.
+    :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
+    :param oracle_conn_id: an ``oracle`` connection, for ``cancel_on_kill`` and progress lines.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); then
+        ``poke_interval`` defaults to 10 s and ``timeout`` to two days.
+    :param cancel_on_kill: stop the job when the sensor is killed (off by default: it is not the
+        sensor's job). Needs ``oracle_conn_id``.
+    :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`.
 
     A job that failed, was stopped, crashed or vanished fails the sensor at once, with Data Pump's
     final line and the ORA- lines; the sensor never pokes on until its timeout for a job that has
@@ -92,6 +100,7 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         self._stop_job_on_kill(self._watched, finished=self._ended)
 
     def execute(self, context: Context) -> Any:
+        log_version_limits(self.log, trigger_on_kill=self.deferrable and self.cancel_on_kill)
         if not self.deferrable:
             return super().execute(context)
         job = self._job_ref()

@@ -233,7 +233,7 @@ def test_basic_credentials_and_oauth_tokens_are_masked_sync_and_async(ords_conn,
     import asyncio
     import base64
 
-    from airflow.sdk.log import redact
+    from airflow.providers.common.compat.sdk import redact  # airflow.sdk.log lacks it on 3.0
 
     def b64(login, password):
         return base64.b64encode(f"{login}:{password}".encode()).decode()

@@ -36,7 +36,10 @@ def main() -> None:
     if "--block-openlineage" in sys.argv:
         sys.meta_path.insert(0, _Absent())
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=180)
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.models.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLE))
     assert not bag.import_errors, bag.import_errors

@@ -21,7 +21,10 @@ def migrated_db():
 
 def _run(monkeypatch):
     assert os.environ["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS)  # set by tests/conftest.py
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.models.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(DAGS / "dp_refresh_deferrable.py")).dags["dp_refresh_deferrable"]
     return dag.test()
@@ -61,7 +64,10 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(migrat
     every half second. No export may report another's job, and no schema is exported twice."""
     import threading
 
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.0 and 3.1
+        from airflow.models.dagbag import DagBag
 
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
 

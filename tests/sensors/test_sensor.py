@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred  # in airflow.sdk.exceptions from 3.2
 
 from airflow_provider_datapump.exceptions import DataPumpJobError
 from airflow_provider_datapump.sensors.datapump import DataPumpJobSensor

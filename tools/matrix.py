@@ -1,0 +1,112 @@
+"""`make test-matrix`: the suite on the newest patch of every Airflow 3 minor, one venv each.
+
+Each cell installs this checkout (``-e .[test,docs]`` by default) with its Airflow pins into ``.venv-<minor>``,
+once per pyproject.toml (a stamp file keyed by its checksum and the pins), runs pytest with the
+given marker expression, and keeps a JUnit report in ``.artifacts/matrix/<minor>.xml``. The table
+at the end is read from those reports, so its counts are pytest's own.
+
+    python tools/matrix.py [--cells 3.0 3.3] [--marker "not ui"] [-- extra pytest args]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / ".artifacts" / "matrix"
+# The newest patch of each minor. 3.0 also pins common-compat at pyproject.toml's floor, so the
+# oldest cell proves both floors at once, and universal-pathlib below 0.3 as Airflow's own
+# constraints file for 3.0.6 does: 3.0.6 itself admits 0.3, whose paths its ObjectStoragePath
+# refuses ("detected protocol file which is incompatible"), for Airflow's own code as for ours;
+# and PyJWT below 2.11: 3.0.6 admits 2.11 and later, whose encode refuses the token its
+# api-server signs ("Issuer (iss) must be a string"), so no task can start (3.1 requires 2.11).
+CELLS: dict[str, list[str]] = {
+    "3.0": ["apache-airflow==3.0.6", "apache-airflow-providers-common-compat==1.23.0", "universal-pathlib<0.3",
+            "pyjwt<2.11"],
+    "3.1": ["apache-airflow==3.1.8"],
+    "3.2": ["apache-airflow==3.2.2"],
+    "3.3": ["apache-airflow==3.3.2"],
+}
+
+
+def log(msg: str) -> None:
+    print(f"[matrix] {msg}", flush=True)
+
+
+def ensure_venv(cell: str, python: str, extras: str) -> tuple[Path, float]:
+    venv = ROOT / f".venv-{cell}"
+    pins = CELLS[cell]
+    key = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + " ".join([extras, *pins]).encode())).hexdigest()[:16]
+    stamp = venv / f".installed-{key}"
+    if stamp.exists():
+        return venv, 0.0
+    start = time.monotonic()
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    log(f"{cell}: installing -e .[{extras}] {' '.join(pins)}")
+    subprocess.run([py, "-m", "pip", "install", "-q", "-e", f".[{extras}]", *pins], check=True, cwd=ROOT)
+    for old in venv.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+    return venv, time.monotonic() - start
+
+
+def counts(report: Path) -> dict[str, int]:
+    if not report.exists():
+        return {}
+    root = ET.parse(report).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root)
+    total = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
+    total["passed"] = total["tests"] - total["failures"] - total["errors"] - total["skipped"]
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--marker", default="not ui")
+    parser.add_argument("--extras", default="test,docs", help="pip extras to install (test-core for CI's oldest run)")
+    parser.add_argument("--python", default=os.environ.get("PYTHON", "python3"))
+    parser.add_argument("pytest_args", nargs="*")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for cell in args.cells:
+        try:
+            venv, installed = ensure_venv(cell, args.python, args.extras)
+        except subprocess.CalledProcessError as err:
+            rows.append((cell, "install failed", 0.0, 0.0, {}, err.returncode))
+            continue
+        report = OUT / f"{cell}.xml"
+        report.unlink(missing_ok=True)
+        version = subprocess.run([str(venv / "bin" / "python"), "-c", "import airflow; print(airflow.__version__)"],
+                                 capture_output=True, text=True).stdout.strip()
+        log(f"{cell}: Airflow {version}, pytest -m {args.marker!r} {' '.join(args.pytest_args)}")
+        start = time.monotonic()
+        # The wheel test installs the built wheel into a clean venv with this cell's Airflow.
+        env = {**os.environ, "DATAPUMP_WHEEL_AIRFLOW": " ".join(CELLS[cell])}
+        rc = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-m", args.marker, "-q",
+                             f"--junitxml={report}", *args.pytest_args], cwd=ROOT, env=env).returncode
+        rows.append((cell, version, installed, time.monotonic() - start, counts(report), rc))
+    print()
+    print("| Airflow | installed | install | tests | passed | failed | errors | skipped | result |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for cell, version, installed, took, c, rc in rows:
+        result = "pass" if rc == 0 else f"FAIL (exit {rc})"
+        install = f"{installed / 60:.1f} min" if installed else "reused"
+        print(f"| {cell} | {version} | {install} | {took / 60:.1f} min | {c.get('passed', '-')} | {c.get('failures', '-')} "
+              f"| {c.get('errors', '-')} | {c.get('skipped', '-')} | {result} |")
+    return 0 if all(r[-1] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
