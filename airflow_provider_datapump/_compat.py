@@ -38,7 +38,7 @@ def _airflow_version() -> Version:
 
 
 AIRFLOW_VERSION: Version = _airflow_version()
-AIRFLOW_V_3_3_PLUS: bool = AIRFLOW_VERSION >= Version("3.3.0")
+AIRFLOW_V_3_3_PLUS: bool = Version("3.3.0") <= AIRFLOW_VERSION
 
 
 class Feature:

@@ -67,7 +67,11 @@ def get_provider_info() -> dict[str, Any]:
                     "auth_type": {
                         "label": "Authentication",
                         "description": "basic: the REST-enabled database user; oauth2: ORDS client credentials.",
-                        "schema": {"type": ["string", "null"], "enum": ["basic", "oauth2"], "default": "basic"},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["basic", "oauth2"],
+                            "default": "basic",
+                        },
                     },
                     "verify": {
                         "label": "TLS verification",
@@ -82,13 +86,21 @@ def get_provider_info() -> dict[str, Any]:
                     "api_version": {
                         "label": "Database API version",
                         "description": "The db-api path segment: stable (default) or latest.",
-                        "schema": {"type": ["string", "null"], "enum": ["stable", "latest"], "default": "stable"},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["stable", "latest"],
+                            "default": "stable",
+                        },
                     },
                     "ords_version": {
                         "label": "ORDS version (optional)",
                         "description": "e.g. 24.4. When set, request keys that version does not document are "
                         "refused instead of being dropped by ORDS without a word.",
-                        "schema": {"type": ["string", "null"], "pattern": "^$|^[0-9]{1,2}\\.[0-9]{1,2}", "default": ""},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "pattern": "^$|^[0-9]{1,2}\\.[0-9]{1,2}",
+                            "default": "",
+                        },
                     },
                     "lineage_database": {
                         "label": "Database for lineage (host:port/service)",

@@ -52,11 +52,13 @@ __all__ = [
 
 # Data Pump states (DBA_DATAPUMP_JOBS.STATE). COMPLETED and STOPPED are only transient in the
 # view; NOT RUNNING is what a finished job with a kept control table shows.
-RUNNING_STATES = frozenset({"UNDEFINED", "DEFINING", "EXECUTING", "COMPLETING", "STOP PENDING", "STOPPING", "IDLING"})
+RUNNING_STATES = frozenset(
+    {"UNDEFINED", "DEFINING", "EXECUTING", "COMPLETING", "STOP PENDING", "STOPPING", "IDLING"}
+)
 TERMINAL_STATES = frozenset({"COMPLETED", "STOPPED", "NOT RUNNING"})
 
 
-class Outcome(str, Enum):
+class Outcome(str, Enum):  # noqa: UP042  (StrEnum would change str(outcome), which messages use)
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     SUCCEEDED_WITH_ERRORS = "succeeded_with_errors"
@@ -146,7 +148,9 @@ class DataPumpJob:
     def from_json(cls, data: Any) -> DataPumpJob:
         """Build a job from an ORDS body; a malformed body raises DataPumpProtocolError."""
         if not isinstance(data, Mapping):
-            raise DataPumpProtocolError(f"expected a JSON object for a Data Pump job, got {type(data).__name__}")
+            raise DataPumpProtocolError(
+                f"expected a JSON object for a Data Pump job, got {type(data).__name__}"
+            )
         owner = _text(data, "owner_name")
         name = _text(data, "job_name")
         if not owner or not name:
@@ -155,7 +159,11 @@ class DataPumpJob:
         links: list[Link] = []
         if isinstance(raw_links, list):
             for item in raw_links:
-                if isinstance(item, Mapping) and isinstance(item.get("rel"), str) and isinstance(item.get("href"), str):
+                if (
+                    isinstance(item, Mapping)
+                    and isinstance(item.get("rel"), str)
+                    and isinstance(item.get("href"), str)
+                ):
                     links.append(Link(rel=item["rel"], href=item["href"]))
         elif raw_links is not None:
             raise DataPumpProtocolError("the job body's links is not a list")
@@ -247,7 +255,8 @@ _ORA = re.compile(r"\b(ORA-\d{5})\b")
 # Numbers are bounded so that a corrupt or hostile line is skipped rather than crashing the
 # parser: "1.2.3" is no float, and int() refuses more than 4300 digits.
 _OBJECT_ROW = re.compile(
-    _PREFIX + r'\. \. (?P<verb>exported|imported) "(?P<schema>[^"]+)"\."(?P<name>[^"]+)"(?::"(?P<part>[^"]+)")?'
+    _PREFIX
+    + r'\. \. (?P<verb>exported|imported) "(?P<schema>[^"]+)"\."(?P<name>[^"]+)"(?::"(?P<part>[^"]+)")?'
     r"\s+(?P<size>\d{1,20}(?:\.\d{1,20})?)\s+(?P<unit>[KMGT]?B)\s+(?P<rows>\d{1,20})\s+rows"
 )
 _DUMP_SET = re.compile(_PREFIX + r"Dump file set for \S+ is:\s*$")
@@ -544,7 +553,9 @@ def verdict_from_xcom(result: Mapping[str, Any]) -> Verdict:
     try:
         outcome = Outcome(result.get("outcome"))
     except ValueError:
-        raise DataPumpProtocolError(f"the job result has no valid outcome: {result.get('outcome')!r}") from None
+        raise DataPumpProtocolError(
+            f"the job result has no valid outcome: {result.get('outcome')!r}"
+        ) from None
     errors = tuple(
         OraError(code=str(e.get("code")), line=str(e.get("line")))
         for e in result.get("errors") or ()
@@ -564,7 +575,7 @@ def verdict_from_xcom(result: Mapping[str, Any]) -> Verdict:
 
 def failure_message(result: Mapping[str, Any], verdict: Verdict, *, max_lines: int = 20) -> str:
     """One readable message: which job, how it ended, Data Pump's final line and the ORA- lines."""
-    ident = f'{result.get("owner_name")}.{result.get("job_name")}'
+    ident = f"{result.get('owner_name')}.{result.get('job_name')}"
     lines = [f"Data Pump job {ident} ended {verdict.outcome.value}: {verdict.message}"]
     if verdict.errors:
         lines.append(f"ORA- lines from the log ({verdict.seen}):")

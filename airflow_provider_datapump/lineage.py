@@ -118,7 +118,9 @@ def _authority(host: str, port: int | None) -> str:
     return f"{host}:{port}" if port else host
 
 
-def database_identity(ords_conn_id: str, oracle_conn_id: str | None, ords_base_url: str | None = None) -> DatabaseIdentity:
+def database_identity(
+    ords_conn_id: str, oracle_conn_id: str | None, ords_base_url: str | None = None
+) -> DatabaseIdentity:
     """The database a job ran in, named for OpenLineage; the precedence is the module docstring's."""
     from airflow.providers.common.compat.sdk import BaseHook
 
@@ -156,9 +158,13 @@ def database_identity(ords_conn_id: str, oracle_conn_id: str | None, ords_base_u
         "OpenLineage: ORDS connection %r does not say which database it serves, so its tables are named under "
         "ords://%s. Set the connection's %r extra to the database's host:port/service_name (or give the task an "
         "oracle_conn_id) to name them oracle://host:port as other tools do.",
-        ords_conn_id, _authority(parts.hostname or "", port), CONNECTION_FIELD,
+        ords_conn_id,
+        _authority(parts.hostname or "", port),
+        CONNECTION_FIELD,
     )
-    return DatabaseIdentity(f"ords://{_authority(parts.hostname or '', port)}", parts.path.strip("/"), "ORDS URL")
+    return DatabaseIdentity(
+        f"ords://{_authority(parts.hostname or '', port)}", parts.path.strip("/"), "ORDS URL"
+    )
 
 
 # ============================================================================================
@@ -180,15 +186,15 @@ def _facet_classes() -> tuple[type, type, type]:
         class DataPumpJobRunFacet(RunFacet):
             """The Data Pump job behind the task run."""
 
-            ownerName: str  # noqa: N815
-            jobName: str  # noqa: N815
+            ownerName: str
+            jobName: str
             operation: str | None = None
-            jobMode: str | None = None  # noqa: N815
+            jobMode: str | None = None
             outcome: str | None = None
-            ordsBaseUrl: str | None = None  # noqa: N815
-            jobUrl: str | None = None  # noqa: N815
-            datapumpDir: str | None = None  # noqa: N815
-            objectCount: int | None = None  # noqa: N815
+            ordsBaseUrl: str | None = None
+            jobUrl: str | None = None
+            datapumpDir: str | None = None
+            objectCount: int | None = None
             _get_schema = schema_of("DataPumpJobRunFacet")
 
         @attr.define
@@ -197,10 +203,10 @@ def _facet_classes() -> tuple[type, type, type]:
 
             outcome: str
             message: str
-            oraCodes: list[str] = attr.field(factory=list)  # noqa: N815
-            errorCount: int = 0  # noqa: N815
-            errorsSeen: int = 0  # noqa: N815
-            oraLines: list[str] = attr.field(factory=list)  # noqa: N815
+            oraCodes: list[str] = attr.field(factory=list)
+            errorCount: int = 0
+            errorsSeen: int = 0
+            oraLines: list[str] = attr.field(factory=list)
             _get_schema = schema_of("DataPumpErrorRunFacet")
 
         @attr.define
@@ -210,7 +216,7 @@ def _facet_classes() -> tuple[type, type, type]:
             size: int
             sha256: str
             kind: str = "dump"
-            sourceJob: str | None = None  # noqa: N815
+            sourceJob: str | None = None
             _get_schema = schema_of("DataPumpFileDatasetFacet")
 
         _FACETS = (DataPumpJobRunFacet, DataPumpErrorRunFacet, DataPumpFileDatasetFacet)
@@ -294,7 +300,9 @@ def _is_uri(name: str) -> bool:
     return "://" in name
 
 
-def dump_datasets(identity: DatabaseIdentity, names: Sequence[str], directory: str | None) -> list[tuple[str, str]]:
+def dump_datasets(
+    identity: DatabaseIdentity, names: Sequence[str], directory: str | None
+) -> list[tuple[str, str]]:
     """(namespace, name) of each dump file, in a directory object or at an object-store URI."""
     out = []
     for name in names:
@@ -306,14 +314,20 @@ def dump_datasets(identity: DatabaseIdentity, names: Sequence[str], directory: s
 
 
 def _dump_names(result: Mapping[str, Any]) -> list[str]:
-    names = [str(f["name"]) for f in result.get("files") or () if isinstance(f, Mapping) and f.get("kind") == "dump"]
+    names = [
+        str(f["name"])
+        for f in result.get("files") or ()
+        if isinstance(f, Mapping) and f.get("kind") == "dump"
+    ]
     if not names and result.get("dump_file_template"):
         # Written straight to object storage: ORDS links no dump, the URI sent names the set.
         names = [n.strip() for n in str(result["dump_file_template"]).split(",") if n.strip()]
     return names
 
 
-def export_lineage(result: Mapping[str, Any], identity: DatabaseIdentity, ords_base_url: str | None) -> OperatorLineage:
+def export_lineage(
+    result: Mapping[str, Any], identity: DatabaseIdentity, ords_base_url: str | None
+) -> OperatorLineage:
     from airflow.providers.common.compat.openlineage.facet import InputDataset, OutputDataset
     from airflow.providers.openlineage.extractors import OperatorLineage
     from openlineage.client.generated.input_statistics_input_dataset import InputStatisticsInputDatasetFacet
@@ -353,22 +367,30 @@ def import_lineage(
     )
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    source_of = {str(r["target"]).upper(): str(r["source"]).upper() for r in remaps if "source" in r and "target" in r}
-    inputs = [InputDataset(namespace=ns, name=name) for ns, name in dump_datasets(identity, dump_files, directory)]
+    source_of = {
+        str(r["target"]).upper(): str(r["source"]).upper() for r in remaps if "source" in r and "target" in r
+    }
+    inputs = [
+        InputDataset(namespace=ns, name=name) for ns, name in dump_datasets(identity, dump_files, directory)
+    ]
     outputs = []
     for (schema, table), (rows, size) in _tables(result.get("objects") or ()).items():
         facets: dict[str, Any] = {}
         source = source_of.get(schema.upper())
         if source and source != schema.upper():
             facets["symlinks"] = SymlinksDatasetFacet(
-                identifiers=[Identifier(namespace=identity.namespace, name=identity.table(source, table), type="TABLE")]
+                identifiers=[
+                    Identifier(namespace=identity.namespace, name=identity.table(source, table), type="TABLE")
+                ]
             )
         outputs.append(
             OutputDataset(
                 namespace=identity.namespace,
                 name=identity.table(schema, table),
                 facets=facets,
-                outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=rows, size=size)},
+                outputFacets={
+                    "outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=rows, size=size)
+                },
             )
         )
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=job_run_facets(result, ords_base_url))
@@ -397,7 +419,11 @@ def fetch_lineage(
             OutputDataset(
                 namespace=out_ns,
                 name=out_name,
-                facets={FILE_FACET: file_facet(size=int(f["bytes"]), sha256=str(f["sha256"]), kind="dump", sourceJob=ident)},
+                facets={
+                    FILE_FACET: file_facet(
+                        size=int(f["bytes"]), sha256=str(f["sha256"]), kind="dump", sourceJob=ident
+                    )
+                },
             )
         )
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=job_run_facets(result, ords_base_url))

@@ -98,7 +98,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_$#]{0,127}\Z")
 _FILE_TEMPLATE = re.compile(r"[A-Za-z0-9_$#][A-Za-z0-9_$#.\-]*(?:%[A-Za-z][A-Za-z0-9_$#.\-]*)*\Z")
 _SUBSTITUTION = re.compile(r"%(.)")
 _ALLOWED_SUBSTITUTIONS = set("UuLlDdTtMmYyHh")
-_EXPRESSION_START = re.compile(r"\s*(?:=|!=|<>|<=|>=|<|>|NOT\s+IN\b|IN\b|NOT\s+LIKE\b|LIKE\b|NOT\s+BETWEEN\b|BETWEEN\b|IS\b)", re.I)
+_EXPRESSION_START = re.compile(
+    r"\s*(?:=|!=|<>|<=|>=|<|>|NOT\s+IN\b|IN\b|NOT\s+LIKE\b|LIKE\b|NOT\s+BETWEEN\b|BETWEEN\b|IS\b)", re.I
+)
 _MAX_EXPRESSION = 4000
 
 
@@ -202,7 +204,8 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
         out["file_name"] = validate_file_name(body["file_name"], with_credential=credential is not None)
     elif credential is not None:
         raise DataPumpValidationError(
-            "file_name", "is required with credential_name: it must be the object-store URI of the dump file(s)"
+            "file_name",
+            "is required with credential_name: it must be the object-store URI of the dump file(s)",
         )
     elif op == "IMPORT":
         raise DataPumpValidationError("file_name", "is required for an import (or pass from_job=)")
@@ -217,7 +220,9 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
 
     if body.get("remap_schemas") is not None:
         if op == "EXPORT":
-            raise DataPumpValidationError("remap_schemas", "only applies to an import; an export copies schemas as they are")
+            raise DataPumpValidationError(
+                "remap_schemas", "only applies to an import; an export copies schemas as they are"
+            )
         remaps = normalize_remaps(body["remap_schemas"])
         if remaps:
             out["remap_schemas"] = remaps
@@ -241,16 +246,41 @@ ENDPOINTS = ("jobs", "export", "import")
 # `filter` on import would import the whole dump, `remap_schemas` on export would do nothing.
 ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
     "jobs": (
-        "operation", "job_mode", "datapump_dir", "file_name", "credential_name", "filter", "name_expressions",
-        "schema_expressions", "tablespace_expressions", "remap_schemas", "threads",
+        "operation",
+        "job_mode",
+        "datapump_dir",
+        "file_name",
+        "credential_name",
+        "filter",
+        "name_expressions",
+        "schema_expressions",
+        "tablespace_expressions",
+        "remap_schemas",
+        "threads",
     ),
     "export": (
-        "job_mode", "datapump_dir", "file_name", "credential_name", "filter", "name_expressions",
-        "schema_expressions", "tablespace_expressions", "threads", "keep_master",
+        "job_mode",
+        "datapump_dir",
+        "file_name",
+        "credential_name",
+        "filter",
+        "name_expressions",
+        "schema_expressions",
+        "tablespace_expressions",
+        "threads",
+        "keep_master",
     ),
     "import": (
-        "job_mode", "datapump_dir", "file_name", "credential_name", "name_expressions", "schema_expressions",
-        "tablespace_expressions", "remap_schemas", "threads", "keep_master",
+        "job_mode",
+        "datapump_dir",
+        "file_name",
+        "credential_name",
+        "name_expressions",
+        "schema_expressions",
+        "tablespace_expressions",
+        "remap_schemas",
+        "threads",
+        "keep_master",
     ),
 }
 # Keys that arrived in a later ORDS version than the endpoint itself: (endpoint, key) -> the first
@@ -299,7 +329,9 @@ def _version(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def body_for_endpoint(body: Mapping[str, Any], endpoint: Any, ords_version: Any = None) -> tuple[str, dict[str, Any]]:
+def body_for_endpoint(
+    body: Mapping[str, Any], endpoint: Any, ords_version: Any = None
+) -> tuple[str, dict[str, Any]]:
     """(endpoint, the body it receives) for a validated body; refuses any key the endpoint (or the
     connection's ORDS version) does not document, naming the key and the endpoint."""
     operation = body["operation"]
@@ -307,8 +339,9 @@ def body_for_endpoint(body: Mapping[str, Any], endpoint: Any, ords_version: Any 
     version = parse_ords_version(ords_version)
     if chosen == "jobs" and version is not None and version > _version(_JOBS_ENDPOINT_UNTIL):
         raise DataPumpValidationError(
-            "endpoint", f"jobs/ is not documented for ORDS {version[0]}.{version[1]} (last seen in {_JOBS_ENDPOINT_UNTIL}); "
-            "leave endpoint unset to use the export and import endpoints"
+            "endpoint",
+            f"jobs/ is not documented for ORDS {version[0]}.{version[1]} (last seen in {_JOBS_ENDPOINT_UNTIL}); "
+            "leave endpoint unset to use the export and import endpoints",
         )
     allowed = ENDPOINT_FIELDS[chosen]
     out: dict[str, Any] = {}
@@ -318,13 +351,16 @@ def body_for_endpoint(body: Mapping[str, Any], endpoint: Any, ords_version: Any 
         if key not in allowed:
             hint = _FIELD_HINTS.get((chosen, key), "")
             raise DataPumpValidationError(
-                key, f"is not a field of the ORDS {chosen} endpoint, which would drop it silently" + (f"; {hint}" if hint else "")
+                key,
+                f"is not a field of the ORDS {chosen} endpoint, which would drop it silently"
+                + (f"; {hint}" if hint else ""),
             )
         since = _FIELD_SINCE.get((chosen, key))
         if since and version is not None and version < _version(since):
             raise DataPumpValidationError(
-                key, f"is documented on the ORDS {chosen} endpoint only from {since}; the connection says ORDS "
-                f"{version[0]}.{version[1]}, which would drop it silently"
+                key,
+                f"is documented on the ORDS {chosen} endpoint only from {since}; the connection says ORDS "
+                f"{version[0]}.{version[1]}, which would drop it silently",
             )
         out[key] = value
     return chosen, out
@@ -369,7 +405,9 @@ def validate_expression(field: str, text: Any) -> str:
     if any(ord(ch) < 32 and ch != "\t" or ord(ch) == 127 for ch in expr):
         raise DataPumpValidationError(field, "contains a control character (newline, NUL, ...)")
     if ";" in expr:
-        raise DataPumpValidationError(field, "contains ';': an expression is one condition, never a statement")
+        raise DataPumpValidationError(
+            field, "contains ';': an expression is one condition, never a statement"
+        )
     outside = _outside_quotes(field, expr)
     if "--" in outside or "/*" in outside or "*/" in outside:
         raise DataPumpValidationError(field, "contains an SQL comment marker (-- or /* */)")
@@ -427,7 +465,9 @@ def _expression_items(kind: str, raw: Any) -> list[dict[str, str]]:
         if isinstance(item, Mapping):
             extra = set(item) - {"expression"}
             if extra:
-                raise DataPumpValidationError(field, f"has unknown key(s) {_show(sorted(map(str, extra)))}; only 'expression' exists")
+                raise DataPumpValidationError(
+                    field, f"has unknown key(s) {_show(sorted(map(str, extra)))}; only 'expression' exists"
+                )
             item = item.get("expression")
             field += ".expression"
         items.append({"expression": validate_expression(field, item)})
@@ -442,7 +482,8 @@ def validate_file_name(value: Any, *, with_credential: bool) -> str:
         return _object_store_uri(text)
     if "://" in text:
         raise DataPumpValidationError(
-            "file_name", "is an object-store URI; set credential_name to the DBMS_CLOUD credential that can write it"
+            "file_name",
+            "is an object-store URI; set credential_name to the DBMS_CLOUD credential that can write it",
         )
     if len(text) > 255 or not _FILE_TEMPLATE.match(text) or ".." in text:
         raise DataPumpValidationError(
@@ -452,24 +493,31 @@ def validate_file_name(value: Any, *, with_credential: bool) -> str:
         )
     for sub in _SUBSTITUTION.findall(text):
         if sub not in _ALLOWED_SUBSTITUTIONS:
-            raise DataPumpValidationError("file_name", f"uses %{sub}, which is not a Data Pump substitution variable")
+            raise DataPumpValidationError(
+                "file_name", f"uses %{sub}, which is not a Data Pump substitution variable"
+            )
     return text
 
 
 def _object_store_uri(text: str) -> str:
     bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ord(ch) == 127), None)
     if bad is not None:
-        raise DataPumpValidationError("file_name", f"contains {bad!r}, which has no place in an object-store URI")
+        raise DataPumpValidationError(
+            "file_name", f"contains {bad!r}, which has no place in an object-store URI"
+        )
     try:
         parts = urlsplit(text)
     except ValueError as err:  # e.g. an unclosed IPv6 bracket
         raise DataPumpValidationError("file_name", f"is not a valid URI ({err})") from None
     if parts.scheme != "https" or not parts.netloc or not parts.path.strip("/"):
         raise DataPumpValidationError(
-            "file_name", "must be an https:// object-store URI (bucket and object) when credential_name is set"
+            "file_name",
+            "must be an https:// object-store URI (bucket and object) when credential_name is set",
         )
     if parts.username or parts.password:
-        raise DataPumpValidationError("file_name", "must not carry credentials in the URI; credential_name holds them")
+        raise DataPumpValidationError(
+            "file_name", "must not carry credentials in the URI; credential_name holds them"
+        )
     return text
 
 
@@ -491,7 +539,9 @@ def normalize_remaps(value: Any) -> list[dict[str, str]]:
                 raise DataPumpValidationError(f"remap_schemas[{i}]", 'must be {"source": ..., "target": ...}')
             pairs.append((item["source"], item["target"]))
     else:
-        raise DataPumpValidationError("remap_schemas", 'must be a dict {"SRC": "DST"} or a list of {source, target}')
+        raise DataPumpValidationError(
+            "remap_schemas", 'must be a dict {"SRC": "DST"} or a list of {source, target}'
+        )
     out: list[dict[str, str]] = []
     seen: set[str] = set()
     for i, (source, target) in enumerate(pairs):

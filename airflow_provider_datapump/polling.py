@@ -91,8 +91,11 @@ class Finish:
 
     def event(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """The trigger event's payload; ``job`` stands in for the result when there is none."""
-        return {"status": self.status, "message": self.message,
-                "job": self.result.to_xcom() if self.result is not None else dict(job)}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "job": self.result.to_xcom() if self.result is not None else dict(job),
+        }
 
 
 class JobWait:
@@ -140,15 +143,21 @@ class JobWait:
     def before_poll(self, now: float) -> Finish | None:
         """A ``timeout`` finish once the deadline has passed; checked before each look."""
         if self.deadline is not None and now >= self.deadline:
-            return Finish("timeout", f"Data Pump job {self.ident} was still running when the task's "
-                                     f"{self.deadline_reason} passed")
+            return Finish(
+                "timeout",
+                f"Data Pump job {self.ident} was still running when the task's {self.deadline_reason} passed",
+            )
         return None
 
     def answered(self, result: JobResult, now: float) -> Poll | Finish:
         """ORDS answered: log a change of state, then poll on while the job runs, else finish."""
         if self.outage_since is not None:
-            self.log.info("ORDS answered again for Data Pump job %s after %.0fs and %d failed poll(s)",
-                          self.ident, now - self.outage_since, self.failures)
+            self.log.info(
+                "ORDS answered again for Data Pump job %s after %.0fs and %d failed poll(s)",
+                self.ident,
+                now - self.outage_since,
+                self.failures,
+            )
         self.outage_since, self.failures = None, 0
         state = result.job.state
         if state != self.last_state:
@@ -156,7 +165,9 @@ class JobWait:
             self.last_state = state
         if result.verdict.running:
             return Poll(self._delay(now), running=result)
-        status = event_status(result, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes)
+        status = event_status(
+            result, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes
+        )
         return Finish(status, result.verdict.message, result)
 
     def failed(self, err: DataPumpError, now: float) -> Poll:
@@ -170,7 +181,11 @@ class JobWait:
         self.log.warning(
             "ORDS did not answer the poll of Data Pump job %s (%s); the job runs on in the database, so the "
             "wait polls on (%d failed poll(s) in %.0fs; it gives up after %.0fs)",
-            self.ident, err, self.failures, now - self.outage_since, self.tolerance,
+            self.ident,
+            err,
+            self.failures,
+            now - self.outage_since,
+            self.tolerance,
         )
         return Poll(self._delay(now))
 

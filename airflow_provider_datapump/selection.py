@@ -69,7 +69,7 @@ def parse_condition(expression: str) -> Condition | None:
     if not match:
         return None
     op = re.sub(r"\s+", " ", match.group(1).upper())
-    rest = expression[match.end():].strip()
+    rest = expression[match.end() :].strip()
     if op in ("IN", "NOT IN"):
         listed = _LIST.match(rest)
         if not listed:
@@ -81,7 +81,9 @@ def parse_condition(expression: str) -> Condition | None:
     value = _literals(rest)[0]
     if op in ("LIKE", "NOT LIKE"):
         rx = _like_regex(value)
-        return (lambda name: bool(rx.fullmatch(name))) if op == "LIKE" else (lambda name: not rx.fullmatch(name))
+        return (
+            (lambda name: bool(rx.fullmatch(name))) if op == "LIKE" else (lambda name: not rx.fullmatch(name))
+        )
     if op == "=":
         return lambda name: name == value
     return lambda name: name != value
@@ -146,7 +148,9 @@ def check_selection(
     if job_mode:
         checked.append("job_mode")
         if job_mode.strip().upper() != asked_mode:
-            mismatches.append(f"job_mode {asked_mode} was asked, the job ran in {job_mode.strip().upper()} mode")
+            mismatches.append(
+                f"job_mode {asked_mode} was asked, the job ran in {job_mode.strip().upper()} mode"
+            )
 
     if not log_read:
         unchecked.append("the selection: no log could be read")
@@ -180,7 +184,9 @@ def check_selection(
 
     # Data Pump's defaults when nothing selects a schema: an export takes the caller's own schema.
     own_schema_only = (
-        operation == "EXPORT" and asked_mode in ("SCHEMA", "TABLE") and not body.get("schema_expressions")
+        operation == "EXPORT"
+        and asked_mode in ("SCHEMA", "TABLE")
+        and not body.get("schema_expressions")
         and not (asked_mode == "SCHEMA" and filter_text)
     )
     if own_schema_only and owner:
@@ -195,7 +201,9 @@ def check_selection(
     for schema, table in rows:
         origins = sources_of(schema)
         if not origins:
-            mismatches.append(f"{schema}.{table} landed under {schema}, which was to be remapped to {remaps[schema]}")
+            mismatches.append(
+                f"{schema}.{table} landed under {schema}, which was to be remapped to {remaps[schema]}"
+            )
             continue
         for text, cond in schema_conds:
             if not any(cond(src) for src in origins):
@@ -214,7 +222,9 @@ def check_selection(
             rx = file_template_regex(file_name)
             wrong = [n for n in dumps if not rx.match(n)]
             if wrong:
-                mismatches.append(f"file_name {file_name} was asked, the dump set is {', '.join(sorted(wrong)[:5])}")
+                mismatches.append(
+                    f"file_name {file_name} was asked, the dump set is {', '.join(sorted(wrong)[:5])}"
+                )
         else:
             unchecked.append("file_name: the job named no dump file")
     # Many differences say the same thing; the first few are enough to read.

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_datapump.exceptions import DataPumpError, DataPumpJobError
+
 # jobs (the parser and the verdict rules) and polling, which needs it, are imported where they are
 # used: DAG parsing never needs them.
 
@@ -52,7 +53,9 @@ class JobWaiter:
     def hook(self) -> DataPumpHook:
         from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
-        return DataPumpHook(ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **(self.hook_params or {}))
+        return DataPumpHook(
+            ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **(self.hook_params or {})
+        )
 
     def _stop_job_on_kill(self, job: Mapping[str, Any] | None, *, finished: bool) -> None:
         """Stop a job the task is killed while watching (best effort, never raises).
@@ -75,9 +78,13 @@ class JobWaiter:
         wait = getattr(self, "_wait", None)
         if wait is None or wait.ident != ident:
             wait = self._wait = JobWait(
-                ident, poll_interval=self.poll_interval, log=self.log,
-                max_poll_interval=getattr(self, "max_poll_interval", None), started_at=job.get("submitted_at"),
-                fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
+                ident,
+                poll_interval=self.poll_interval,
+                log=self.log,
+                max_poll_interval=getattr(self, "max_poll_interval", None),
+                started_at=job.get("submitted_at"),
+                fail_on_errors=self.fail_on_errors,
+                allowed_ora_codes=self.allowed_ora_codes,
             )
         return wait
 
@@ -137,11 +144,14 @@ class JobWaiter:
         mismatches = list(check.get("mismatches") or ())
         if not mismatches:
             if check.get("checked"):
-                self.log.info("The log shows the job ran what was asked (%s)", ", ".join(map(str, check["checked"])))
+                self.log.info(
+                    "The log shows the job ran what was asked (%s)", ", ".join(map(str, check["checked"]))
+                )
             return
         message = (
             f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} did not do what was asked "
-            "(ORDS drops request keys it does not know without a word):\n" + "\n".join(f"  {m}" for m in mismatches)
+            "(ORDS drops request keys it does not know without a word):\n"
+            + "\n".join(f"  {m}" for m in mismatches)
         )
         if not self.verify_selection:
             self.log.warning("%s\nAccepted: verify_selection is off", message)
@@ -159,13 +169,25 @@ class JobWaiter:
         if accepts(verdict, fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes):
             self._judge_selection(result)
             if verdict.outcome is Outcome.SUCCEEDED_WITH_ERRORS:
-                self.log.warning("%s\nAccepted: %s", failure_message(result, verdict),
-                                 "fail_on_errors is off" if not self.fail_on_errors else "every ORA code is in allowed_ora_codes")
+                self.log.warning(
+                    "%s\nAccepted: %s",
+                    failure_message(result, verdict),
+                    "fail_on_errors is off"
+                    if not self.fail_on_errors
+                    else "every ORA code is in allowed_ora_codes",
+                )
             else:
-                self.log.info("Data Pump job %s,%s: %s", result.get("owner_name"), result.get("job_name"), verdict.message)
+                self.log.info(
+                    "Data Pump job %s,%s: %s",
+                    result.get("owner_name"),
+                    result.get("job_name"),
+                    verdict.message,
+                )
             return result
         message = failure_message(result, verdict)
         if verdict.outcome is Outcome.SUCCEEDED_WITH_ERRORS and self.fail_on_errors:
-            message += "\nTo accept these errors, list their codes in allowed_ora_codes or set fail_on_errors=False."
+            message += (
+                "\nTo accept these errors, list their codes in allowed_ora_codes or set fail_on_errors=False."
+            )
         self.log.error("%s", message)
         raise DataPumpJobError(message, result)

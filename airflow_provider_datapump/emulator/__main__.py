@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--job-seconds", type=float, default=None, help="how long each job runs (default 1.0)")
     p.add_argument("--outcome", choices=OUTCOMES, default=None, help="how jobs end (default success)")
     p.add_argument("--dump-size", type=int, default=None, help="bytes per dump file (default: natural size)")
-    p.add_argument("--token-ttl", type=float, default=None, help="OAuth token lifetime in seconds (default 3600)")
+    p.add_argument(
+        "--token-ttl", type=float, default=None, help="OAuth token lifetime in seconds (default 3600)"
+    )
     p.add_argument("--range-support", action="store_true", help="honour Range on file downloads")
     p.add_argument("--link-origin", default=None, help="origin used in links, e.g. https://db.example.com")
     p.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
@@ -40,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug", "trace"]
     )
-    p.add_argument("--access-log", action="store_true", help="log every request (paths only, never credentials)")
+    p.add_argument(
+        "--access-log", action="store_true", help="log every request (paths only, never credentials)"
+    )
     return p
 
 
@@ -73,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings["link_origin"] = args.link_origin
     try:
         state = EmulatorState(data_dir=args.data_dir, catalog=args.catalog, **settings)
-    except Exception as exc:  # noqa: BLE001 - report configuration errors plainly
+    except Exception as exc:
         print(f"datapump-emulator: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     try:
@@ -93,7 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Basic auth:   {user} / {password}", flush=True)
     print(f"OAuth2:       POST {base}/oauth/token  client {client_id} / {client['secret']}", flush=True)
     print(f"Data dir:     {state.data_dir}", flush=True)
-    print(f"Controls:     {scheme}://{url_host(args.host)}:{port}/_emulator/  (catalog, scenario, faults, requests, reset)", flush=True)
+    print(
+        f"Controls:     {scheme}://{url_host(args.host)}:{port}/_emulator/  (catalog, scenario, faults, requests, reset)",
+        flush=True,
+    )
 
     class _Server(uvicorn.Server):
         @contextlib.contextmanager

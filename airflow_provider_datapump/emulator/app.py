@@ -7,9 +7,10 @@ surface (``control``) lives under ``/_emulator/`` and is left out of the OpenAPI
 """
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -88,7 +89,9 @@ def authenticate(request: Request, alias: str) -> Principal:
     return state.auth.authenticate(alias, request.headers.get("authorization", ""), _caller(request))
 
 
-def _bind(handler: Callable[..., Any], dependency: Callable[..., Any], param: str = "ctx") -> Callable[..., Any]:
+def _bind(
+    handler: Callable[..., Any], dependency: Callable[..., Any], param: str = "ctx"
+) -> Callable[..., Any]:
     """Give ``handler`` a signature whose ``param`` depends on ``dependency``.
 
     The same handler serves ``/ords/{alias}/...`` and ``/ords/{pool}/{alias}/...``; FastAPI
@@ -181,9 +184,11 @@ def create_app(state: EmulatorState) -> FastAPI:
     async def list_jobs(
         request: Request,
         ctx: Ctx,
-        limit: Annotated[int | None, Query(ge=1, description="Page size (default 25; capped at the server's maximum)")] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, description="Page size (default 25; capped at the server's maximum)")
+        ] = None,
         offset: Annotated[int | None, Query(ge=0, description="Index of the first item")] = None,
-        q: Annotated[str | None, Query(description="ORDS filter object, e.g. {\"state\":\"EXECUTING\"}")] = None,
+        q: Annotated[str | None, Query(description='ORDS filter object, e.g. {"state":"EXECUTING"}')] = None,
     ) -> Response:
         authenticate(request, ctx.alias)
         body = backend.list_jobs(ctx.prefix, limit=limit, offset=offset, q=q, query_string=request.url.query)
@@ -198,11 +203,20 @@ def create_app(state: EmulatorState) -> FastAPI:
         authenticate(request, ctx.alias)
         owner, name = job_id.split(",", 1)
         answer = backend.open_file(
-            owner, name, file_name, accept=request.headers.get("accept"), range_header=request.headers.get("range")
+            owner,
+            name,
+            file_name,
+            accept=request.headers.get("accept"),
+            range_header=request.headers.get("range"),
         )
         return FileStream(
-            answer.path, answer.size, answer.media_type,
-            start=answer.start, end=answer.end, status=answer.status, extra_headers=answer.headers,
+            answer.path,
+            answer.size,
+            answer.media_type,
+            start=answer.start,
+            end=answer.end,
+            status=answer.status,
+            extra_headers=answer.headers,
         )
 
     async def metadata_catalog(request: Request, ctx: Ctx) -> Response:
@@ -223,48 +237,126 @@ def create_app(state: EmulatorState) -> FastAPI:
 
     tags: list[str | Enum] = ["Data Pump"]
     routes: list[tuple[str, Callable[..., Any], str, str, dict[str, Any]]] = [
-        (DATAPUMP + "/jobs/", create_job, "POST", "createDataPumpJob", {
-            "status_code": 201,
-            "summary": "Create a Data Pump export or import job",
-            "openapi_extra": request_body({"operation": {"type": "string", "enum": ["EXPORT", "IMPORT"]}, **COMMON_PROPS, "remap_schemas": REMAP}, ["operation"]),
-            "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 405, 415)),
-        }),
-        (DATAPUMP + "/export", create_export, "POST", "createDataPumpExport", {
-            "status_code": 201,
-            "summary": "Create a Data Pump export job",
-            "openapi_extra": request_body(dict(COMMON_PROPS), []),
-            "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 415)),
-        }),
-        (DATAPUMP + "/import", create_import, "POST", "createDataPumpImport", {
-            "status_code": 201,
-            "summary": "Create a Data Pump import job",
-            "openapi_extra": request_body({**COMMON_PROPS, "remap_schemas": REMAP}, ["file_name"]),
-            "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 415)),
-        }),
-        (DATAPUMP + "/jobs/", list_jobs, "GET", "listDataPumpJobs", {
-            "summary": "List Data Pump jobs",
-            "responses": responses(200, {"type": "object", "properties": {"items": {"type": "array", "items": JOB_ITEM}, "hasMore": {"type": "boolean"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}, "count": {"type": "integer"}, "links": LINKS}}),
-        }),
-        (DATAPUMP + "/jobs/{job_id}/", get_job, "GET", "getDataPumpJob", {
-            "summary": "Get a Data Pump job",
-            "responses": responses(200, JOB_ITEM),
-        }),
-        (DATAPUMP + "/jobs/{job_id}/{file_name}", get_file, "GET", "getDataPumpJobFile", {
-            "summary": "Download a log or dump file of a job",
-            "response_class": Response,
-            "responses": {
-                200: {"description": "The file", "content": {"text/plain": {"schema": {"type": "string"}}, "application/vnd.tcpdump.pcap": {"schema": {"type": "string", "format": "binary"}}}},
-                **{k: v for k, v in responses(200, None, errors=(400, 401, 404, 406)).items() if k != 200},
+        (
+            DATAPUMP + "/jobs/",
+            create_job,
+            "POST",
+            "createDataPumpJob",
+            {
+                "status_code": 201,
+                "summary": "Create a Data Pump export or import job",
+                "openapi_extra": request_body(
+                    {
+                        "operation": {"type": "string", "enum": ["EXPORT", "IMPORT"]},
+                        **COMMON_PROPS,
+                        "remap_schemas": REMAP,
+                    },
+                    ["operation"],
+                ),
+                "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 405, 415)),
             },
-        }),
-        (DB_API + "/metadata-catalog/", metadata_catalog, "GET", "getMetadataCatalog", {
-            "summary": "Metadata catalog root",
-            "responses": responses(200, {"type": "object"}),
-        }),
-        (DB_API + "/metadata-catalog/openapi.json", metadata_openapi, "GET", "getMetadataOpenApi", {
-            "summary": "OpenAPI description of the emulated surface",
-            "responses": responses(200, {"type": "object"}),
-        }),
+        ),
+        (
+            DATAPUMP + "/export",
+            create_export,
+            "POST",
+            "createDataPumpExport",
+            {
+                "status_code": 201,
+                "summary": "Create a Data Pump export job",
+                "openapi_extra": request_body(dict(COMMON_PROPS), []),
+                "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 415)),
+            },
+        ),
+        (
+            DATAPUMP + "/import",
+            create_import,
+            "POST",
+            "createDataPumpImport",
+            {
+                "status_code": 201,
+                "summary": "Create a Data Pump import job",
+                "openapi_extra": request_body({**COMMON_PROPS, "remap_schemas": REMAP}, ["file_name"]),
+                "responses": responses(201, JOB_ITEM, errors=(400, 401, 404, 415)),
+            },
+        ),
+        (
+            DATAPUMP + "/jobs/",
+            list_jobs,
+            "GET",
+            "listDataPumpJobs",
+            {
+                "summary": "List Data Pump jobs",
+                "responses": responses(
+                    200,
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": JOB_ITEM},
+                            "hasMore": {"type": "boolean"},
+                            "limit": {"type": "integer"},
+                            "offset": {"type": "integer"},
+                            "count": {"type": "integer"},
+                            "links": LINKS,
+                        },
+                    },
+                ),
+            },
+        ),
+        (
+            DATAPUMP + "/jobs/{job_id}/",
+            get_job,
+            "GET",
+            "getDataPumpJob",
+            {
+                "summary": "Get a Data Pump job",
+                "responses": responses(200, JOB_ITEM),
+            },
+        ),
+        (
+            DATAPUMP + "/jobs/{job_id}/{file_name}",
+            get_file,
+            "GET",
+            "getDataPumpJobFile",
+            {
+                "summary": "Download a log or dump file of a job",
+                "response_class": Response,
+                "responses": {
+                    200: {
+                        "description": "The file",
+                        "content": {
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/vnd.tcpdump.pcap": {
+                                "schema": {"type": "string", "format": "binary"}
+                            },
+                        },
+                    },
+                    **{
+                        k: v for k, v in responses(200, None, errors=(400, 401, 404, 406)).items() if k != 200
+                    },
+                },
+            },
+        ),
+        (
+            DB_API + "/metadata-catalog/",
+            metadata_catalog,
+            "GET",
+            "getMetadataCatalog",
+            {
+                "summary": "Metadata catalog root",
+                "responses": responses(200, {"type": "object"}),
+            },
+        ),
+        (
+            DB_API + "/metadata-catalog/openapi.json",
+            metadata_openapi,
+            "GET",
+            "getMetadataOpenApi",
+            {
+                "summary": "OpenAPI description of the emulated surface",
+                "responses": responses(200, {"type": "object"}),
+            },
+        ),
     ]
     for suffix, handler, method, op_id, extra in routes:
         for with_pool, dep in ((False, ctx_plain), (True, ctx_pool)):
@@ -284,12 +376,27 @@ def create_app(state: EmulatorState) -> FastAPI:
                 "required": True,
                 "content": {
                     "application/x-www-form-urlencoded": {
-                        "schema": {"type": "object", "required": ["grant_type"], "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}}}
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type"],
+                            "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}},
+                        }
                     }
                 },
             }
         },
-        "responses": responses(200, {"type": "object", "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}, errors=(400, 401, 404)),
+        "responses": responses(
+            200,
+            {
+                "type": "object",
+                "properties": {
+                    "access_token": {"type": "string"},
+                    "token_type": {"type": "string"},
+                    "expires_in": {"type": "integer"},
+                },
+            },
+            errors=(400, 401, 404),
+        ),
     }
     for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
         app.add_api_route(

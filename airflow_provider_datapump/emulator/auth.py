@@ -125,7 +125,9 @@ class Auth:
             caller.scheme = scheme
         raise _challenge("This resource requires authentication", False)
 
-    def token_request(self, alias: str, authorization: str, form: dict[str, str], caller: Caller) -> dict[str, Any]:
+    def token_request(
+        self, alias: str, authorization: str, form: dict[str, str], caller: Caller
+    ) -> dict[str, Any]:
         """POST {alias}/oauth/token (after ``check_alias``): client credentials in a Basic header or in the form."""
         client_id = secret = None
         if authorization.lower().startswith("basic "):
@@ -138,7 +140,11 @@ class Auth:
             client_id, secret = form.get("client_id"), form.get("client_secret", "")
         caller.user = client_id
         if not client_id:
-            raise Unauthorized("Client authentication is required", headers={"WWW-Authenticate": REALM}, extra={"error": "invalid_client"})
+            raise Unauthorized(
+                "Client authentication is required",
+                headers={"WWW-Authenticate": REALM},
+                extra={"error": "invalid_client"},
+            )
         try:
             return self.issue_token(alias, client_id, secret or "", form.get("grant_type"))
         except Unauthorized as exc:
@@ -177,11 +183,15 @@ class Auth:
             if client is None or not secrets.compare_digest(client["secret"].encode(), secret.encode()):
                 raise Unauthorized("Client authentication failed", extra={"error": "invalid_client"})
             if client["alias"] != alias.lower():
-                raise Unauthorized(f"Client is not registered in schema alias {alias}", extra={"error": "invalid_client"})
+                raise Unauthorized(
+                    f"Client is not registered in schema alias {alias}", extra={"error": "invalid_client"}
+                )
             if grant_type is None:
                 raise BadRequest("grant_type is required", extra={"error": "invalid_request"})
             if grant_type != "client_credentials":
-                raise BadRequest(f"unsupported grant_type {grant_type!r}", extra={"error": "unsupported_grant_type"})
+                raise BadRequest(
+                    f"unsupported grant_type {grant_type!r}", extra={"error": "unsupported_grant_type"}
+                )
             now = self._now()
             self.tokens = {t: e for t, e in self.tokens.items() if e[2] > now}
             ttl = float(self._settings["token_ttl"])

@@ -21,7 +21,16 @@ from .errors import BadRequest, Conflict, MethodNotAllowed, NameClash, NotAccept
 from .files import FileStore
 from .jobs import MODE_PREFIX, Job, JobFile
 from .listing import page
-from .naming import DEFAULT_DIRECTORY, api_prefix, collection_url, default_dump_template, expand, has_substitution, job_name, log_name
+from .naming import (
+    DEFAULT_DIRECTORY,
+    api_prefix,
+    collection_url,
+    default_dump_template,
+    expand,
+    has_substitution,
+    job_name,
+    log_name,
+)
 from .negotiation import accepts, parse_range
 from .payload import CreateRequest, dropped_keys, parse_create, request_object
 from .selection import select
@@ -122,7 +131,9 @@ class DataPumpBackend:
         status = self.settings["name_clash_status"]
         held = self._jobs.get((owner, name))
         if held is not None and not held.vanished:
-            raise NameClash(status, f"ORA-39002: invalid operation\nORA-31634: job already exists ({owner}.{name})")
+            raise NameClash(
+                status, f"ORA-39002: invalid operation\nORA-31634: job already exists ({owner}.{name})"
+            )
         log = log_name(operation, when)
         if os.path.exists(os.path.join(self.files.dir_path(directory), log)):
             # Another owner's job of the same second writes this log file in this directory.
@@ -136,9 +147,11 @@ class DataPumpBackend:
     def _read_dump_set(self, req: CreateRequest) -> dict[str, Any]:
         """The header of a complete dump set, or 400 with the ORA text of what is wrong with it."""
         assert req.file_name is not None
-        names, paths = self.files.dump_set(req.file_name, req.directory, object_store=req.credential is not None)
+        names, paths = self.files.dump_set(
+            req.file_name, req.directory, object_store=req.credential is not None
+        )
         headers = []
-        for n, p in zip(names, paths):
+        for n, p in zip(names, paths, strict=True):
             try:
                 headers.append(read_dump_header(p))
             except (DumpFormatError, OSError) as exc:
@@ -157,7 +170,9 @@ class DataPumpBackend:
             raise BadRequest("ORA-39002: invalid operation\nORA-39059: dump file set is incomplete")
         return headers[0]
 
-    def _dump_files(self, req: CreateRequest, when: _dt.datetime, dir_path: str) -> tuple[list[str], list[str]]:
+    def _dump_files(
+        self, req: CreateRequest, when: _dt.datetime, dir_path: str
+    ) -> tuple[list[str], list[str]]:
         """An export's dump names and paths, or 400 if one exists or another running job will write it."""
         object_store = req.credential is not None
         template = req.file_name or default_dump_template(when)
@@ -168,7 +183,7 @@ class DataPumpBackend:
         else:
             paths = [os.path.join(dir_path, n) for n in names]
         reserved = {p for j in self._jobs.values() if not j.finalized for p in j.dump_paths}
-        for n, p in zip(names, paths):
+        for n, p in zip(names, paths, strict=True):
             if os.path.exists(p) or p in reserved or (object_store and n in self.files.objects):
                 raise BadRequest(
                     "ORA-39001: invalid argument value\nORA-39000: bad dump file specification\n"
@@ -210,13 +225,18 @@ class DataPumpBackend:
             if operation == "IMPORT":
                 head = self._read_dump_set(req)
                 dump_tables = [
-                    Table(t["schema"], t["name"], t["tablespace"], int(t["rows"]), int(t["bytes"])) for t in head["tables"]
+                    Table(t["schema"], t["name"], t["tablespace"], int(t["rows"]), int(t["bytes"]))
+                    for t in head["tables"]
                 ]
-                schemas, tables, natural = select(owner, req, list(head.get("schemas", [])), dump_tables, from_dump=True)
+                schemas, tables, natural = select(
+                    owner, req, list(head.get("schemas", [])), dump_tables, from_dump=True
+                )
                 dump_names: list[str] = []
                 dump_paths: list[str] = []
             else:
-                schemas, tables, natural = select(owner, req, list(self.catalog.schemas), self.catalog.all_tables())
+                schemas, tables, natural = select(
+                    owner, req, list(self.catalog.schemas), self.catalog.all_tables()
+                )
                 dump_names, dump_paths = self._dump_files(req, when, dir_path)
 
             scenario = self._next_scenario(operation)
@@ -288,7 +308,9 @@ class DataPumpBackend:
                 for job in sorted(self._jobs.values(), key=lambda j: (j.owner, j.name))
                 if not job.vanished
             ]
-            return page(rows, prefix, self.settings, limit=limit, offset=offset, q=q, query_string=query_string)
+            return page(
+                rows, prefix, self.settings, limit=limit, offset=offset, q=q, query_string=query_string
+            )
 
     def resolve_file(self, owner: str, name: str, file_name: str) -> tuple[str, int, str]:
         """Return (path, size, media type) for a file linked from a job."""
@@ -305,7 +327,9 @@ class DataPumpBackend:
                     pass
             raise NotFound(f"File {file_name} was not found for job {owner},{name}")
 
-    def open_file(self, owner: str, name: str, file_name: str, *, accept: str | None, range_header: str | None) -> FileAnswer:
+    def open_file(
+        self, owner: str, name: str, file_name: str, *, accept: str | None, range_header: str | None
+    ) -> FileAnswer:
         """A file GET: the file, checked against Accept, and the Range to serve if ranges are supported."""
         path, size, media = self.resolve_file(owner, name, file_name)
         if self.settings.get("strict_accept") and not accepts(accept, media):
@@ -345,7 +369,7 @@ class DataPumpBackend:
 
     def load_catalog(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, (dict, Catalog)):
-            raise BadRequest("a catalog is a JSON object: {\"schemas\": {\"NAME\": {\"tables\": {...}}}}")
+            raise BadRequest('a catalog is a JSON object: {"schemas": {"NAME": {"tables": {...}}}}')
         with self._lock:
             self.advance()
             self.catalog = coerce_catalog(data)
@@ -399,7 +423,14 @@ class DataPumpBackend:
         """A DBA_DATAPUMP_JOBS row not created through ORDS (expdp, stale control tables)."""
         with self._lock:
             owner, name = row.get("owner_name"), row.get("job_name")
-            if not isinstance(owner, str) or not owner or not isinstance(name, str) or not name or "," in owner + name or "/" in owner + name:
+            if (
+                not isinstance(owner, str)
+                or not owner
+                or not isinstance(name, str)
+                or not name
+                or "," in owner + name
+                or "/" in owner + name
+            ):
                 raise BadRequest("owner_name and job_name are required strings without ',' or '/'")
             values = {
                 "operation": row.get("operation", "EXPORT"),

@@ -125,7 +125,11 @@ class Catalog:
                     raise CatalogError(f"table {sname}.{tname}: invalid tablespace {tablespace!r}")
                 rows = _int_field(item.get("rows", 0), f"table {sname}.{tname}: rows")
                 nbytes = item.get("bytes")
-                nbytes = _natural_bytes(rows) if nbytes is None else _int_field(nbytes, f"table {sname}.{tname}: bytes")
+                nbytes = (
+                    _natural_bytes(rows)
+                    if nbytes is None
+                    else _int_field(nbytes, f"table {sname}.{tname}: bytes")
+                )
                 table = Table(schema, str(tname).upper(), str(tablespace).upper(), rows, nbytes)
                 cat.schemas[schema][table.name] = table
         return cat
@@ -156,4 +160,6 @@ class Catalog:
         }
 
     def all_tables(self) -> list[Table]:
-        return [t for s in sorted(self.schemas) for t in sorted(self.schemas[s].values(), key=lambda t: t.name)]
+        return [
+            t for s in sorted(self.schemas) for t in sorted(self.schemas[s].values(), key=lambda t: t.name)
+        ]

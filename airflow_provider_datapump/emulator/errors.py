@@ -75,7 +75,9 @@ class EmulatorError(Exception):
 class _Fixed(EmulatorError):
     """An error whose status is its class."""
 
-    def __init__(self, message: str, *, headers: dict[str, Any] | None = None, extra: dict[str, object] | None = None):
+    def __init__(
+        self, message: str, *, headers: dict[str, Any] | None = None, extra: dict[str, object] | None = None
+    ):
         super().__init__(None, message, headers=headers, extra=extra)
 
 
@@ -129,7 +131,9 @@ class InjectedFault(EmulatorError):
     def __init__(self, status: int, retry_after: float | None):
         headers = {}
         if retry_after is not None:
-            headers["Retry-After"] = str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
+            headers["Retry-After"] = (
+                str(int(retry_after)) if float(retry_after).is_integer() else str(retry_after)
+            )
         super().__init__(status, f"Injected fault: HTTP {status}", headers=headers)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 import itertools
 import math
 import re
@@ -53,7 +52,9 @@ class Fault:
             "status": self.status,
             "retry_after": self.retry_after,
             "times": self.times,
-            "seconds": self.seconds if self.kind in ("delay", "late") else (None if self.until is None else self.until - self.created),
+            "seconds": self.seconds
+            if self.kind in ("delay", "late")
+            else (None if self.until is None else self.until - self.created),
             "method": self.method,
             "path": self.path.pattern if self.path is not None else None,
             "after_bytes": self.after_bytes if self.kind == "drop" else None,
@@ -84,7 +85,12 @@ class Faults:
                 if value is None:
                     return None
                 ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-                if isinstance(value, bool) or not ok or value < minimum or (isinstance(value, float) and not math.isfinite(value)):
+                if (
+                    isinstance(value, bool)
+                    or not ok
+                    or value < minimum
+                    or (isinstance(value, float) and not math.isfinite(value))
+                ):
                     raise BadRequest(f"{key} must be a {'whole ' if integer else ''}number >= {minimum}")
                 return value
 

@@ -73,7 +73,9 @@ class FileStore:
             except FileNotFoundError:
                 entries = []
             if has_substitution(file_name):
-                names = sorted(e for e in entries if rx.fullmatch(e) and os.path.isfile(os.path.join(dir_path, e)))
+                names = sorted(
+                    e for e in entries if rx.fullmatch(e) and os.path.isfile(os.path.join(dir_path, e))
+                )
             else:
                 names = [file_name] if os.path.isfile(os.path.join(dir_path, file_name)) else []
             paths = [os.path.join(dir_path, n) for n in names]

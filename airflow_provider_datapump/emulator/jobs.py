@@ -19,7 +19,12 @@ __all__ = ["Job", "JobFile", "MEDIA_TYPES", "MODE_PREFIX"]
 
 # S15, S6: logs are text/plain, dumps exactly application/vnd.tcpdump.pcap.
 MEDIA_TYPES = {"log": "text/plain", "export_log": "text/plain", "dump": "application/vnd.tcpdump.pcap"}
-MODE_PREFIX = {"FULL": "DATABASE_EXPORT", "SCHEMA": "SCHEMA_EXPORT", "TABLE": "TABLE_EXPORT", "TABLESPACE": "TABLE_EXPORT"}
+MODE_PREFIX = {
+    "FULL": "DATABASE_EXPORT",
+    "SCHEMA": "SCHEMA_EXPORT",
+    "TABLE": "TABLE_EXPORT",
+    "TABLESPACE": "TABLE_EXPORT",
+}
 
 _ORA_TEXT = {
     "ORA-39083": "Object type TABLE:{obj} failed to create with error:",
@@ -31,7 +36,7 @@ _ORA_TEXT = {
     "ORA-39070": "Unable to open the log file.",
     "ORA-39126": "Worker unexpected fatal error in KUPW$WORKER.MAIN [TABLE_DATA:{obj}]",
     "ORA-31626": "job does not exist",
-    "ORA-01555": "snapshot too old: rollback segment number  with name \"\" too small",
+    "ORA-01555": 'snapshot too old: rollback segment number  with name "" too small',
     "ORA-01652": "unable to extend temp segment by 128 in tablespace TEMP",
 }
 _DEFAULT_ERROR_CODES = ("ORA-39083",)
@@ -89,9 +94,22 @@ class Job:
     @classmethod
     def foreign_row(cls, owner: str, name: str, row: dict[str, Any], now: float, directory: str) -> Job:
         return cls(
-            owner=owner, name=name, operation=row["operation"], job_mode=row["job_mode"], threads=0,
-            keep_master=1, directory=directory, created=now, end=now, outcome="success", error_count=0,
-            ora_codes=None, dump_size=0, log=JobFile("", "", "log"), foreign=row, finalized=True,
+            owner=owner,
+            name=name,
+            operation=row["operation"],
+            job_mode=row["job_mode"],
+            threads=0,
+            keep_master=1,
+            directory=directory,
+            created=now,
+            end=now,
+            outcome="success",
+            error_count=0,
+            ora_codes=None,
+            dump_size=0,
+            log=JobFile("", "", "log"),
+            foreign=row,
+            finalized=True,
         )
 
     # ------------------------------------------------------------------ progress
@@ -166,16 +184,22 @@ class Job:
         out.update(state="NOT RUNNING", degree=0, attached_sessions=0, datapump_sessions=0)
         fo = self.final_outcome
         if fo == "success":
-            out.update(job_state="COMPLETED", job_comment=f"Job {self.ident} successfully completed {self._tail()}")
+            out.update(
+                job_state="COMPLETED", job_comment=f"Job {self.ident} successfully completed {self._tail()}"
+            )
         elif fo == "errors":
             out.update(
                 job_state="COMPLETED",
                 job_comment=f"Job {self.ident} completed with {len(self.error_lines)} error(s) {self._tail()}",
             )
         elif fo == "fatal":
-            out.update(job_state="STOPPED", job_comment=f"Job {self.ident} stopped due to fatal error {self._tail()}")
+            out.update(
+                job_state="STOPPED", job_comment=f"Job {self.ident} stopped due to fatal error {self._tail()}"
+            )
         elif fo == "stopped":
-            out.update(job_state="STOPPED", job_comment=f"Job {self.ident} stopped by user request {self._tail()}")
+            out.update(
+                job_state="STOPPED", job_comment=f"Job {self.ident} stopped by user request {self._tail()}"
+            )
         # crash: no job_state, no job_comment
         return out
 
@@ -292,7 +316,9 @@ class Job:
             else:
                 table_lines = [table_line(verb, t.schema, t.name, t.bytes, t.rows) for t in self.tables]
             if outcome == "errors":
-                errors.extend(self._scenario_error_lines(self.error_count, self.ora_codes or _DEFAULT_ERROR_CODES))
+                errors.extend(
+                    self._scenario_error_lines(self.error_count, self.ora_codes or _DEFAULT_ERROR_CODES)
+                )
             lines.extend(errors)
             lines.extend(table_lines)
             if self.operation == "EXPORT":
@@ -300,7 +326,10 @@ class Job:
                 lines.append(f"Master table {self.ident} successfully loaded/unloaded")
                 lines.append("*" * 78)
                 lines.append(f"Dump file set for {self.owner}.{self.name} is:")
-                lines.extend(f"  {n if self.object_store else p}" for n, p in zip(self.dump_names, self.dump_paths))
+                lines.extend(
+                    f"  {n if self.object_store else p}"
+                    for n, p in zip(self.dump_names, self.dump_paths, strict=True)
+                )
             self.error_lines = errors
             if errors:
                 self.final_outcome = "errors"
@@ -333,7 +362,7 @@ class Job:
         spread: list[list[Table]] = [[] for _ in range(count)]
         for i, t in enumerate(self.tables):
             spread[i % count].append(t)
-        for index, (name, path) in enumerate(zip(self.dump_names, self.dump_paths), start=1):
+        for index, (name, path) in enumerate(zip(self.dump_names, self.dump_paths, strict=True), start=1):
             header = {
                 "format": 1,
                 "job_name": self.name,
@@ -374,7 +403,9 @@ class Job:
         for t in self.tables:
             target = targets[t.schema]
             if target not in catalog.schemas:
-                errors.append(f'ORA-39083: Object type TABLE:"{target}"."{t.name}" failed to create with error:')
+                errors.append(
+                    f'ORA-39083: Object type TABLE:"{target}"."{t.name}" failed to create with error:'
+                )
                 errors.append(f"ORA-01918: user '{target}' does not exist")
                 continue
             existing = catalog.schemas[target]

@@ -72,7 +72,9 @@ def parse_q(q: Any) -> dict[str, Any]:
                 if op != "$like" and not (is_number if numeric else isinstance(a, str)):
                     # Oracle would try an implicit conversion and fail (ORA-01722) or compare
                     # digits as text; neither is worth imitating.
-                    raise BadRequest(f"q: {key} compares with {'numbers' if numeric else 'strings'}, not {a!r}")
+                    raise BadRequest(
+                        f"q: {key} compares with {'numbers' if numeric else 'strings'}, not {a!r}"
+                    )
     return cond
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import anyio
 
@@ -41,7 +42,9 @@ class OrdsMiddleware:
         self.faults = faults
         self.request_log = request_log
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/ords/"):
             await self.app(scope, receive, send)
             return
@@ -87,7 +90,7 @@ class OrdsMiddleware:
 
             try:
                 await self.app(scope, receive, wrapped_send)
-            except BaseException as exc:  # noqa: BLE001 - only swallow our own marker
+            except BaseException as exc:
                 if not _only_dropped(exc):
                     if status_holder["status"] is None:
                         status_holder["status"] = 500  # answered by Starlette's error middleware
@@ -106,5 +109,5 @@ class OrdsMiddleware:
                     "dropped_keys": list(req_state.get("dropped_keys", [])),
                     "faults": [f["kind"] for f in faults],
                     "duration": round(time.time() - started, 6),
-                }
+                },
             )

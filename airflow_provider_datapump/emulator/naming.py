@@ -57,7 +57,15 @@ def default_dump_template(when: _dt.datetime) -> str:
 # (YYYYMMDD) and %H are the date and hour when the file is created. A template such as
 # "nightly_%T_%U.dmp" must never leave a literal '%' in a file name.
 _SUBSTITUTION_RE = re.compile(r"%([UuLlDdMmYyTtHh])")
-_SUBSTITUTION_DIGITS = {"U": r"\d{2,3}", "L": r"\d{2,10}", "D": r"\d{2}", "M": r"\d{2}", "Y": r"\d{4}", "T": r"\d{8}", "H": r"\d{2}"}
+_SUBSTITUTION_DIGITS = {
+    "U": r"\d{2,3}",
+    "L": r"\d{2,10}",
+    "D": r"\d{2}",
+    "M": r"\d{2}",
+    "Y": r"\d{4}",
+    "T": r"\d{8}",
+    "H": r"\d{2}",
+}
 _SUBSTITUTION_DATES = {"D": "%d", "M": "%m", "Y": "%Y", "T": "%Y%m%d", "H": "%H"}
 
 

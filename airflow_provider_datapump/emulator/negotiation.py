@@ -47,7 +47,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     first, last = m.group(1), m.group(2)
     if first == "" and last == "":
         return None
-    unsatisfiable = RangeNotSatisfiable("Requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+    unsatisfiable = RangeNotSatisfiable(
+        "Requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+    )
     if first == "":
         n = int(last)
         if n == 0:

@@ -20,7 +20,10 @@ _EXPRESSIONS = {
 COMMON_PROPS: dict[str, Any] = {
     "job_mode": {"type": "string", "enum": list(JOB_MODES), "default": "SCHEMA"},
     "datapump_dir": {"type": "string", "default": DEFAULT_DIRECTORY},
-    "file_name": {"type": "string", "description": "Dump file name or template (%U); Object Storage URI with credential_name"},
+    "file_name": {
+        "type": "string",
+        "description": "Dump file name or template (%U); Object Storage URI with credential_name",
+    },
     "credential_name": {"type": "string"},
     "filter": {"type": "string", "description": "Comma-separated names, interpreted by job_mode"},
     "name_expressions": _EXPRESSIONS,
@@ -70,7 +73,12 @@ def request_body(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def responses(ok: int, ok_schema: dict[str, Any] | None, ok_media: str = "application/json", errors: tuple[int, ...] = (400, 401, 404)) -> dict[int | str, dict[str, Any]]:
+def responses(
+    ok: int,
+    ok_schema: dict[str, Any] | None,
+    ok_media: str = "application/json",
+    errors: tuple[int, ...] = (400, 401, 404),
+) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {}
     out[ok] = {"description": "Success", "content": {ok_media: {"schema": ok_schema or {}}}}
     for code in errors:

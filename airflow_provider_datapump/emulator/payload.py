@@ -26,7 +26,11 @@ JOB_MODES = ("FULL", "SCHEMA", "TABLE", "TABLESPACE")
 _FILE_FORBIDDEN_RE = re.compile(r"['\";/\\\x00-\x1f\x7f]")
 _URI_FORBIDDEN_RE = re.compile(r"['\";\\\s\x00-\x1f\x7f]")
 _FILTER_ITEM_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_$#]{0,127}\.)?[A-Za-z][A-Za-z0-9_$#]{0,127}$")
-_EXPRESSION_PARAMS = {"name_expressions": "NAME_EXPR", "schema_expressions": "SCHEMA_EXPR", "tablespace_expressions": "TABLESPACE_EXPR"}
+_EXPRESSION_PARAMS = {
+    "name_expressions": "NAME_EXPR",
+    "schema_expressions": "SCHEMA_EXPR",
+    "tablespace_expressions": "TABLESPACE_EXPR",
+}
 
 
 @dataclass
@@ -87,7 +91,7 @@ def _expressions(payload: dict[str, Any], key: str, dropped: list[str]) -> list[
     if value is None:
         return []
     if not isinstance(value, list):
-        raise BadRequest(f"{key} must be an array of objects like {{\"expression\": \"IN ('A')\"}}")
+        raise BadRequest(f'{key} must be an array of objects like {{"expression": "IN (\'A\')"}}')
     preds = []
     param = _EXPRESSION_PARAMS[key]
     for i, item in enumerate(value):
@@ -118,9 +122,13 @@ def _file_name(file_name: Any, credential: str | None) -> str:
     bad = _FILE_FORBIDDEN_RE.search(file_name)
     if bad:
         ch = bad.group()
-        what = {"'": "a quote", '"': "a quote", ";": "';'", "/": "a path separator", "\\": "a path separator"}.get(
-            ch, "a control character"
-        )
+        what = {
+            "'": "a quote",
+            '"': "a quote",
+            ";": "';'",
+            "/": "a path separator",
+            "\\": "a path separator",
+        }.get(ch, "a control character")
         raise BadRequest(f"file_name must be a plain file name in the directory; it holds {what}")
     if ".." in file_name:
         raise BadRequest("file_name must not contain '..'")
@@ -167,16 +175,22 @@ def _remaps(payload: dict[str, Any], dropped: list[str]) -> dict[str, str]:
     value = payload.get("remap_schemas")
     if value is not None:
         if not isinstance(value, list):
-            raise BadRequest("remap_schemas must be an array of {\"source\", \"target\"} objects")
+            raise BadRequest('remap_schemas must be an array of {"source", "target"} objects')
         for i, item in enumerate(value):
-            if not isinstance(item, dict) or not is_identifier(item.get("source")) or not is_identifier(item.get("target")):
+            if (
+                not isinstance(item, dict)
+                or not is_identifier(item.get("source"))
+                or not is_identifier(item.get("target"))
+            ):
                 raise BadRequest(f"remap_schemas[{i}] needs 'source' and 'target' schema names")
             dropped.extend(f"remap_schemas[{i}].{k}" for k in item if k not in ("source", "target"))
             remaps[item["source"].upper()] = item["target"].upper()
     return remaps
 
 
-def parse_create(payload: dict[str, Any], endpoint: str, settings: dict[str, Any]) -> tuple[CreateRequest, list[str]]:
+def parse_create(
+    payload: dict[str, Any], endpoint: str, settings: dict[str, Any]
+) -> tuple[CreateRequest, list[str]]:
     """The request Data Pump receives, and the keys (and nested keys) ORDS dropped on the way."""
     known = known_keys(payload, endpoint, settings["ords_version"])
     dropped = [k for k in payload if k not in known]

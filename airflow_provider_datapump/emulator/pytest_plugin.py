@@ -26,7 +26,9 @@ def datapump_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def datapump_emulator(request: pytest.FixtureRequest, datapump_emulator_server: EmulatorHandle) -> EmulatorHandle:
+def datapump_emulator(
+    request: pytest.FixtureRequest, datapump_emulator_server: EmulatorHandle
+) -> EmulatorHandle:
     """The session's emulator, reset to its defaults (jobs, files, faults, catalog) for this test.
 
     Indirect parametrization applies settings for one test: a dict of settings

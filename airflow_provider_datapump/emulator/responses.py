@@ -23,7 +23,9 @@ def _etag(data: bytes) -> str:
     return '"' + base64.b64encode(hashlib.sha512(data).digest()).decode() + '"'
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None, etag: bool = False) -> Response:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None, etag: bool = False
+) -> Response:
     data = _json_bytes(body)
     resp = Response(data, status_code=status, media_type="application/json", headers=headers)
     if etag:

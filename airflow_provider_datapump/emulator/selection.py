@@ -40,7 +40,9 @@ def select(
             errors.append("ORA-31655: no data or metadata objects selected for job")
     elif mode == "SCHEMA":
         if req.schema_p or names:
-            selected_schemas = [s for s in universe if match_all(req.schema_p, s) and (not names or s in names)]
+            selected_schemas = [
+                s for s in universe if match_all(req.schema_p, s) and (not names or s in names)
+            ]
             errors.extend(f"ORA-39165: Schema {n} was not found." for n in names if n not in universe)
         elif from_dump:
             # A schema-mode import without a selection takes every schema in the dump.
@@ -79,7 +81,9 @@ def select(
             errors.append("ORA-31655: no data or metadata objects selected for job")
     else:  # TABLESPACE
         spaces = {t.tablespace for t in tables}
-        candidates = [t for t in tables if match_all(req.schema_p, t.schema) and (not names or t.tablespace in names)]
+        candidates = [
+            t for t in tables if match_all(req.schema_p, t.schema) and (not names or t.tablespace in names)
+        ]
         selected = _filter_tables(candidates, req)
         errors.extend(f"ORA-29304: tablespace '{n}' does not exist" for n in names if n not in spaces)
         selected_schemas = sorted({t.schema for t in selected})

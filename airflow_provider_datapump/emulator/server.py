@@ -50,7 +50,9 @@ def url_host(host: str) -> str:
 class EmulatorHandle:
     """A running emulator: its URLs, its in-process state and shortcuts for tests."""
 
-    def __init__(self, state: EmulatorState, url: str, *, user: str = DEFAULT_USER, password: str | None = None):
+    def __init__(
+        self, state: EmulatorState, url: str, *, user: str = DEFAULT_USER, password: str | None = None
+    ):
         self.state = state
         self.url = url
         self.user = user
@@ -127,7 +129,15 @@ class EmulatorHandle:
 
 
 class _ServerThread:
-    def __init__(self, app: Any, sock: socket.socket, *, ssl_certfile: str | None, ssl_keyfile: str | None, log_level: str):
+    def __init__(
+        self,
+        app: Any,
+        sock: socket.socket,
+        *,
+        ssl_certfile: str | None,
+        ssl_keyfile: str | None,
+        log_level: str,
+    ):
         import uvicorn
 
         config = uvicorn.Config(
@@ -147,7 +157,7 @@ class _ServerThread:
     def _run(self) -> None:
         try:
             self.server.run(sockets=[self.sock])
-        except BaseException as exc:  # noqa: BLE001 - surfaced to the starter
+        except BaseException as exc:
             self.error = exc
 
     def start(self, timeout: float = 15.0) -> None:
@@ -206,7 +216,9 @@ def run_emulator(
         actual_port = sock.getsockname()[1]
         scheme = "https" if ssl_certfile else "http"
         try:
-            runner = _ServerThread(app, sock, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level=log_level)
+            runner = _ServerThread(
+                app, sock, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level=log_level
+            )
             runner.start()
         except BaseException:
             sock.close()

@@ -67,7 +67,13 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
         if key not in allowed:
             raise BadRequest(f"unknown scenario setting {key!r}; allowed: {', '.join(allowed)}")
         if key in ("duration", "token_ttl"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isinf(value) or math.isnan(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or value < 0
+                or math.isinf(value)
+                or math.isnan(value)
+            ):
                 raise BadRequest(f"{key} must be a non-negative number of seconds")
             out[key] = float(value)
         elif key == "outcome":
@@ -83,7 +89,7 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
                 out[key] = None
                 continue
             if not isinstance(value, list) or not value:
-                raise BadRequest("ora_codes must be a non-empty list such as [\"ORA-39083\"]")
+                raise BadRequest('ora_codes must be a non-empty list such as ["ORA-39083"]')
             codes = []
             for code in value:
                 if isinstance(code, int) and not isinstance(code, bool):
@@ -120,7 +126,9 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
                 raise BadRequest("link_origin must be null or an origin such as http://host:port (no path)")
             out[key] = value
         elif key == "directories":
-            if value is not None and (not isinstance(value, list) or not all(is_identifier(v) for v in value)):
+            if value is not None and (
+                not isinstance(value, list) or not all(is_identifier(v) for v in value)
+            ):
                 raise BadRequest("directories must be null (any) or a list of directory names")
             out[key] = None if value is None else [v.upper() for v in value]
         elif key == "operation":

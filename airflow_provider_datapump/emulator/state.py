@@ -107,7 +107,9 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ the Data Pump backend
 
-    def create_job(self, principal: Principal, payload: Any, endpoint: str, prefix: str) -> tuple[dict[str, Any], str, list[str]]:
+    def create_job(
+        self, principal: Principal, payload: Any, endpoint: str, prefix: str
+    ) -> tuple[dict[str, Any], str, list[str]]:
         return self.backend.create_job(principal, payload, endpoint, prefix)
 
     def get_job(self, owner: str, name: str, prefix: str) -> dict[str, Any]:

@@ -22,7 +22,17 @@ class FileStream(Response):
     ~1 GB/s, so this reads 1 MiB per hop and stops reading as soon as the client goes.
     """
 
-    def __init__(self, path: str, size: int, media_type: str, *, start: int = 0, end: int | None = None, status: int = 200, extra_headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path: str,
+        size: int,
+        media_type: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        status: int = 200,
+        extra_headers: dict[str, str] | None = None,
+    ):
         super().__init__(status_code=status, media_type=media_type, headers=extra_headers)
         # Exactly the documented media type: Starlette would append "; charset=utf-8".
         self.headers["content-type"] = media_type
@@ -31,7 +41,9 @@ class FileStream(Response):
         self.length = (size - start) if end is None else (end - start + 1)
         self.headers["content-length"] = str(self.length)
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         if scope.get("method") == "HEAD" or self.length == 0:
             await send({"type": "http.response.body", "body": b"", "more_body": False})

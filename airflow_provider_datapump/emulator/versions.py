@@ -8,12 +8,37 @@ __all__ = ["ORDS_VERSIONS", "DEFAULT_ORDS_VERSION", "endpoint_keys"]
 ORDS_VERSIONS = ("21.2", "24.4", "25.4", "26.3")
 DEFAULT_ORDS_VERSION = "26.3"
 
-_JOBS_21 = ("operation", "job_mode", "datapump_dir", "file_name", "filter", "name_expressions",
-            "schema_expressions", "tablespace_expressions", "remap_schemas", "threads")
-_EXPORT_21 = ("job_mode", "datapump_dir", "filter", "name_expressions", "schema_expressions",
-              "tablespace_expressions", "threads")
-_IMPORT_21 = ("job_mode", "datapump_dir", "file_name", "name_expressions", "schema_expressions",
-              "tablespace_expressions", "remap_schemas", "threads")
+_JOBS_21 = (
+    "operation",
+    "job_mode",
+    "datapump_dir",
+    "file_name",
+    "filter",
+    "name_expressions",
+    "schema_expressions",
+    "tablespace_expressions",
+    "remap_schemas",
+    "threads",
+)
+_EXPORT_21 = (
+    "job_mode",
+    "datapump_dir",
+    "filter",
+    "name_expressions",
+    "schema_expressions",
+    "tablespace_expressions",
+    "threads",
+)
+_IMPORT_21 = (
+    "job_mode",
+    "datapump_dir",
+    "file_name",
+    "name_expressions",
+    "schema_expressions",
+    "tablespace_expressions",
+    "remap_schemas",
+    "threads",
+)
 # Request keys each create endpoint documents, per modelled version (None: no such endpoint).
 # 21.2: DB 19c/21c dbrst and ORDS 21.2 orrst; 24.4: ORDS 21.3-24.4 (credential_name everywhere,
 # file_name on export); 25.4/26.3: no jobs/ page, keep_master on export and import.

@@ -36,7 +36,13 @@ from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy,
 from airflow_provider_datapump.hooks.ords.refs import JobRef, locate
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
-from airflow_provider_datapump.hooks.ords.transport import AsyncTransport, SharedAsyncClient, Transport, arun, run
+from airflow_provider_datapump.hooks.ords.transport import (
+    AsyncTransport,
+    SharedAsyncClient,
+    Transport,
+    arun,
+    run,
+)
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
 
 if TYPE_CHECKING:
@@ -97,7 +103,9 @@ class DataPumpHook(BaseHook):
         self.last_one_off_name: str | None = None
         self.ords_conn_id = ords_conn_id
         self.oracle_conn_id = oracle_conn_id
-        self.retry = RetryPolicy(attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff)
+        self.retry = RetryPolicy(
+            attempts=max(1, int(retry_attempts)), backoff=retry_backoff, max_backoff=retry_max_backoff
+        )
         self.timeout_override = timeout
         self._async_settings: OrdsSettings | None = None
         self._async_links: LinkPolicy | None = None
@@ -124,7 +132,10 @@ class DataPumpHook(BaseHook):
 
     async def asettings(self) -> OrdsSettings:
         if self._async_settings is None:
-            from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
 
             conn = await get_async_connection(self.ords_conn_id, hook=self)
             extras = await get_async_extra_dejson(conn)
@@ -210,7 +221,9 @@ class DataPumpHook(BaseHook):
     def get_job(self, job: JobRef) -> DataPumpJob:
         return self._run(flows.get_flow(self.links, job))
 
-    def list_jobs(self, limit: int | None = None, offset: int | None = None, q: Mapping[str, Any] | None = None) -> JobPage:
+    def list_jobs(
+        self, limit: int | None = None, offset: int | None = None, q: Mapping[str, Any] | None = None
+    ) -> JobPage:
         """One page of the job list (every owner's jobs, as DBA_DATAPUMP_JOBS). ``q`` is an ORDS
         filter object, e.g. ``{"job_name": {"$like": "DATAPUMP_REST_EXPORT_%"}}``; ``offset`` is
         not documented by Oracle for this endpoint (follow ``JobPage.next_href`` instead)."""
@@ -285,15 +298,22 @@ class DataPumpHook(BaseHook):
         wait = self._job_wait(job, poll_interval, max_poll_interval, timeout)
         return self._finished(await await_job(self, job, wait, extras), job)
 
-    def _job_wait(self, job: JobRef, poll_interval: float, max_poll_interval: float | None, timeout: float | None) -> JobWait:
+    def _job_wait(
+        self, job: JobRef, poll_interval: float, max_poll_interval: float | None, timeout: float | None
+    ) -> JobWait:
         from airflow_provider_datapump.polling import JobWait
 
         owner, name, _ = self.locate(job)
         submitted = job.get("submitted_at") if isinstance(job, Mapping) else None
         deadline = time.time() + timeout if timeout is not None else None
-        return JobWait(f"{owner},{name}", poll_interval=poll_interval, max_poll_interval=max_poll_interval,
-                       started_at=submitted if isinstance(submitted, (int, float)) else None,
-                       deadline=deadline, log=self.log)
+        return JobWait(
+            f"{owner},{name}",
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            started_at=submitted if isinstance(submitted, (int, float)) else None,
+            deadline=deadline,
+            log=self.log,
+        )
 
     @staticmethod
     def _finished(finish: Finish, job: JobRef) -> JobResult:
@@ -312,17 +332,22 @@ class DataPumpHook(BaseHook):
     async def aget_job(self, job: JobRef) -> DataPumpJob:
         return await self._arun(flows.get_flow(await self._alinks(), job))
 
-    async def alist_jobs(self, limit: int | None = None, offset: int | None = None,
-                         q: Mapping[str, Any] | None = None) -> JobPage:
+    async def alist_jobs(
+        self, limit: int | None = None, offset: int | None = None, q: Mapping[str, Any] | None = None
+    ) -> JobPage:
         return await self._arun(flows.list_flow(await self._alinks(), limit, offset, q=q))
 
-    async def ajob_snapshot(self, job_names: Iterable[str], client: httpx.AsyncClient | None = None) -> dict[str, DataPumpJob]:
+    async def ajob_snapshot(
+        self, job_names: Iterable[str], client: httpx.AsyncClient | None = None
+    ) -> dict[str, DataPumpJob]:
         return await self._arun(flows.snapshot_flow(await self._alinks(), self.log, job_names), client)
 
     async def aget_file_text(self, job: JobRef, file_name: str) -> str:
         return await self._arun(flows.text_flow(await self._alinks(), job, file_name))
 
-    async def aresolve(self, job: JobRef, client: httpx.AsyncClient | None = None, **extras: Any) -> JobResult:
+    async def aresolve(
+        self, job: JobRef, client: httpx.AsyncClient | None = None, **extras: Any
+    ) -> JobResult:
         result = await self._arun(flows.resolve_flow(await self._alinks(), job, extras), client)
         if result.verdict.outcome is Outcome.VANISHED and self.oracle_conn_id:
             # SQL is blocking: off the event loop, as the trigger's stop-on-kill is.
@@ -332,11 +357,15 @@ class DataPumpHook(BaseHook):
     async def astream_file(self, job: JobRef, file_name: str, sink: Sink) -> int:
         return await self._arun(flows.download_flow(await self._alinks(), job, file_name, sink))
 
-    def _create(self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str | None) -> Flow[DataPumpJob]:
+    def _create(
+        self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str | None
+    ) -> Flow[DataPumpJob]:
         body, one_off = identity.prepare_create(payload, links)
         # The caller stores it with the job's identity, so a reattach can check it too.
         self.last_one_off_name = one_off
-        return identity.create_flow(self._create_context(links), body, endpoint, generated=one_off is not None)
+        return identity.create_flow(
+            self._create_context(links), body, endpoint, generated=one_off is not None
+        )
 
     def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:
         """keep_master=0: a job that succeeded drops its control table, and ORDS forgets it (404).
@@ -344,16 +373,26 @@ class DataPumpHook(BaseHook):
         raw = extras.get("request")
         request: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         log_name = extras.get("log_file")
-        if (result.verdict.outcome is not Outcome.VANISHED or request.get("keep_master") != 0
-                or not self.oracle_conn_id or not isinstance(log_name, str)):
+        if (
+            result.verdict.outcome is not Outcome.VANISHED
+            or request.get("keep_master") != 0
+            or not self.oracle_conn_id
+            or not isinstance(log_name, str)
+        ):
             return result
         directory = request.get("datapump_dir") or "DATA_PUMP_DIR"
         summary = parse_log(self.read_log(directory, log_name))
         if summary.final is None:
             return result
-        self.log.info("Job %s left ORDS (keep_master=0); its log %s, read through Oracle, says: %s",
-                      result.job.ident, log_name, summary.final.line)
-        return flows.build_result(result.job, classify(None, summary), result.self_url, summary, extras, log_file=log_name)
+        self.log.info(
+            "Job %s left ORDS (keep_master=0); its log %s, read through Oracle, says: %s",
+            result.job.ident,
+            log_name,
+            summary.final.line,
+        )
+        return flows.build_result(
+            result.job, classify(None, summary), result.self_url, summary, extras, log_file=log_name
+        )
 
     # ---------------------------------------------------------------------------- connection test
 
@@ -387,7 +426,9 @@ class DataPumpHook(BaseHook):
         """Stop a Data Pump job through DBMS_DATAPUMP (ORDS cannot); False when it was already gone."""
         from airflow_provider_datapump.hooks import oracle_sql
 
-        return oracle_sql.stop_job(self._oracle("stop a Data Pump job"), owner, job, immediate=immediate, keep_master=keep_master)
+        return oracle_sql.stop_job(
+            self._oracle("stop a Data Pump job"), owner, job, immediate=immediate, keep_master=keep_master
+        )
 
     def job_progress(self, owner: str, job: str) -> float | None:
         """Percent done from V$SESSION_LONGOPS, or None when Oracle has no figure for the job."""
@@ -409,7 +450,9 @@ class DataPumpHook(BaseHook):
 
         return oracle_sql.drop_job(self._oracle("drop a job's control table"), owner, job)
 
-    def drop_orphaned_jobs(self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True) -> list[str]:
+    def drop_orphaned_jobs(
+        self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True
+    ) -> list[str]:
         """Drop the control tables of this owner's Data Pump jobs that are not running."""
         from airflow_provider_datapump.hooks import oracle_sql
 

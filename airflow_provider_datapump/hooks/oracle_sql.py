@@ -117,7 +117,9 @@ def stop_job(hook: Any, owner: str, job: str, *, immediate: bool = True, keep_ma
 
 def job_progress(hook: Any, owner: str, job: str) -> float | None:
     with _cursor(hook) as cur:
-        cur.execute(JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)})
+        cur.execute(
+            JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)}
+        )
         row = cur.fetchone()
     if not row or row[0] is None:
         return None
@@ -129,7 +131,10 @@ def read_log(hook: Any, directory: str, file_name: str) -> str:
         raise DataPumpValidationError("file_name", f"{str(file_name)[:80]!r} is not a plain file name")
     with _cursor(hook) as cur:
         content = cur.var(_clob_type())
-        cur.execute(READ_LOG, {"directory": identifier("directory", directory), "file_name": file_name, "content": content})
+        cur.execute(
+            READ_LOG,
+            {"directory": identifier("directory", directory), "file_name": file_name, "content": content},
+        )
         value = content.getvalue()
     if value is None:
         return ""
@@ -155,7 +160,9 @@ def drop_orphaned_jobs(
         raise DataPumpValidationError("older_than", "must not be negative")
     prefix = name_prefix.strip().upper()
     if not _SAFE_NAME.match(prefix):
-        raise DataPumpValidationError("name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier")
+        raise DataPumpValidationError(
+            "name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier"
+        )
     # _ is a LIKE wildcard; escape it so DATAPUMP_REST_ does not also match DATAPUMPXREST...
     pattern = prefix.replace("_", "\\_") + "%"
     with _cursor(hook) as cur:

@@ -36,10 +36,13 @@ class WaitingHook(Protocol):
 
     def stop_job(self, owner: str, job: str) -> bool: ...
 
+
 __all__ = ["WaitingHook", "await_job", "read_progress", "stop_job_best_effort", "wait_job"]
 
 
-def wait_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
+def wait_job(
+    hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None
+) -> Finish:
     """Look at ``job`` until ``wait`` finishes, sleeping on this thread between looks."""
     while True:
         finish = wait.before_poll(time.time())
@@ -56,7 +59,9 @@ def wait_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str,
         time.sleep(step.delay)
 
 
-async def await_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None) -> Finish:
+async def await_job(
+    hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mapping[str, Any] | None = None
+) -> Finish:
     """The same loop in an event loop: one shared client, and Oracle's blocking calls on a thread."""
     async with hook.async_client() as shared:
         while True:
@@ -64,13 +69,17 @@ async def await_job(hook: WaitingHook, job: JobRef, wait: JobWait, extras: Mappi
             if finish is not None:
                 return finish
             try:
-                step = wait.answered(await hook.aresolve(job, client=shared.client, **dict(extras or {})), time.time())
+                step = wait.answered(
+                    await hook.aresolve(job, client=shared.client, **dict(extras or {})), time.time()
+                )
             except DataPumpHTTPError as err:
                 step = wait.failed(err, time.time())
             if isinstance(step, Finish):
                 return step
             if step.running is not None and hook.oracle_conn_id:
-                wait.progress(step.running, await asyncio.to_thread(read_progress, hook, step.running, wait.log))
+                wait.progress(
+                    step.running, await asyncio.to_thread(read_progress, hook, step.running, wait.log)
+                )
             await asyncio.sleep(step.delay)
 
 
@@ -92,7 +101,9 @@ def stop_job_best_effort(hook: WaitingHook, job: Mapping[str, Any], log: Any) ->
     if not hook.oracle_conn_id:
         log.warning(
             "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
-            "so the task can stop it with DBMS_DATAPUMP", owner, name,
+            "so the task can stop it with DBMS_DATAPUMP",
+            owner,
+            name,
         )
         return
     try:

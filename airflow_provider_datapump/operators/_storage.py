@@ -31,8 +31,8 @@ a transfer holds up to about two parts: ``max_parallel`` x 2 x part size in all.
 from __future__ import annotations
 
 import math
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["RENAME", "StorePolicy", "commit", "discard", "open_direct", "policy_for"]
 
@@ -77,15 +77,28 @@ _POLICIES: dict[str, StorePolicy] = {
     # 10,000 parts of 5 MiB to 5 GiB, objects up to 5 TiB. 16 MiB parts reach 156 GiB; past that
     # the part grows (5 TiB needs 525 MiB parts).
     "s3fs.core.S3FileSystem": StorePolicy(
-        "Amazon S3", direct=True, default_part=16 * MiB, max_parts=10_000, max_part=5 * GiB, max_object=5 * TiB,
+        "Amazon S3",
+        direct=True,
+        default_part=16 * MiB,
+        max_parts=10_000,
+        max_part=5 * GiB,
+        max_object=5 * TiB,
     ),
     # A resumable upload has no chunk count limit; chunks are multiples of 256 KiB.
     "gcsfs.core.GCSFileSystem": StorePolicy(
-        "Google Cloud Storage", direct=True, default_part=16 * MiB, max_object=5 * TiB, part_multiple=256 * 1024,
+        "Google Cloud Storage",
+        direct=True,
+        default_part=16 * MiB,
+        max_object=5 * TiB,
+        part_multiple=256 * 1024,
     ),
     # 50,000 blocks of up to 4000 MiB: 16 MiB blocks reach 781 GiB, and the block grows past that.
     "adlfs.spec.AzureBlobFileSystem": StorePolicy(
-        "Azure Blob Storage", direct=True, default_part=16 * MiB, max_parts=50_000, max_part=4000 * MiB,
+        "Azure Blob Storage",
+        direct=True,
+        default_part=16 * MiB,
+        max_parts=50_000,
+        max_part=4000 * MiB,
         max_object=50_000 * 4000 * MiB,
     ),
 }

@@ -11,7 +11,12 @@ from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, 
 
 from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
-from airflow_provider_datapump.payloads import PAYLOAD_ARGUMENTS, body_for_endpoint, build_payload, validate_endpoint
+from airflow_provider_datapump.payloads import (
+    PAYLOAD_ARGUMENTS,
+    body_for_endpoint,
+    build_payload,
+    validate_endpoint,
+)
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.waiting import JobWaiter
 
@@ -152,7 +157,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._init_waiter(allowed_ora_codes)
         validate_endpoint(endpoint, self.operation)
         if drop_job_when_done and not oracle_conn_id:
-            raise DataPumpValidationError("drop_job_when_done", "drops the control table through SQL: set oracle_conn_id")
+            raise DataPumpValidationError(
+                "drop_job_when_done", "drops the control table through SQL: set oracle_conn_id"
+            )
         if not _looks_templated(self._payload_args(parse_time=True)):
             # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
             self.build_body(parse_time=True)
@@ -168,7 +175,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         body_for_endpoint(body, self.endpoint)  # a key this endpoint would drop fails now, by name
         if body.get("keep_master") == 0 and not self.oracle_conn_id:
             raise DataPumpValidationError(
-                "keep_master", "0 drops the job from ORDS as soon as it succeeds, so its verdict could only be "
+                "keep_master",
+                "0 drops the job from ORDS as soon as it succeeds, so its verdict could only be "
                 "read from its log through SQL: set oracle_conn_id, or leave keep_master unset",
             )
         return body
@@ -176,10 +184,16 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
         # JSON: these also travel to the trigger. ``request`` lets the result say what ran against
         # what was asked; ``log_file`` lets a keep_master=0 job be judged after ORDS forgot it.
-        return {"datapump_dir": body.get("datapump_dir"), "file_name": body.get("file_name"),
-                "request": dict(body), "log_file": (self.job_ref or {}).get("log_file")}
+        return {
+            "datapump_dir": body.get("datapump_dir"),
+            "file_name": body.get("file_name"),
+            "request": dict(body),
+            "log_file": (self.job_ref or {}).get("log_file"),
+        }
 
-    def _do_render_template_fields(self, parent: Any, template_fields: Any, context: Any, jinja_env: Any, seen_oids: Any) -> None:
+    def _do_render_template_fields(
+        self, parent: Any, template_fields: Any, context: Any, jinja_env: Any, seen_oids: Any
+    ) -> None:
         # Overridden here, not in render_template_fields, because a mapped task renders its unmapped
         # copy through this method only. Airflow stores the rendered fields right after this call,
         # before execute(), so this is the only moment the view can get the body.
@@ -194,7 +208,11 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
-        log_version_limits(self.log, reattach=self.wait_for_completion, trigger_on_kill=self.wait_for_completion and self.deferrable and self.cancel_on_kill)
+        log_version_limits(
+            self.log,
+            reattach=self.wait_for_completion,
+            trigger_on_kill=self.wait_for_completion and self.deferrable and self.cancel_on_kill,
+        )
         # Full bodies only at DEBUG (Airflow's rule for payloads); the Rendered Template view shows it too.
         self.log.info("ORDS %s request with %s", self.operation, ", ".join(sorted(self.rendered_body)))
         self.log.debug("ORDS %s body:\n%s", self.operation, json.dumps(self.rendered_body, indent=2))
@@ -215,10 +233,19 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             try:
                 dropped = self.hook.drop_job(result["owner_name"], result["job_name"])
             except Exception as err:
-                self.log.warning("Could not drop the control table of %s,%s: %s", result["owner_name"], result["job_name"], err)
+                self.log.warning(
+                    "Could not drop the control table of %s,%s: %s",
+                    result["owner_name"],
+                    result["job_name"],
+                    err,
+                )
             else:
-                self.log.info("Control table %s.%s %s", result["owner_name"], result["job_name"],
-                              "dropped" if dropped else "was not there (or the job was not finished)")
+                self.log.info(
+                    "Control table %s.%s %s",
+                    result["owner_name"],
+                    result["job_name"],
+                    "dropped" if dropped else "was not there (or the job was not finished)",
+                )
         return result
 
     # ---------------------------------------------------------------- ResumableJobMixin
@@ -241,8 +268,13 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         _, _, url = self.hook.locate(job)
         logs = [f.name for f in job.files if f.kind == "log"]
         # An import links the export's log too; its own is the IMPDAT one, listed last.
-        self.job_ref = {"owner_name": job.owner_name, "job_name": job.job_name, "self_url": url,
-                        "log_file": logs[-1] if logs else None, "submitted_at": time.time()}
+        self.job_ref = {
+            "owner_name": job.owner_name,
+            "job_name": job.job_name,
+            "self_url": url,
+            "log_file": logs[-1] if logs else None,
+            "submitted_at": time.time(),
+        }
         if self.hook.last_one_off_name:
             self.job_ref["dump_name"] = self.hook.last_one_off_name
         self._publish_job_ref(context)
@@ -270,7 +302,12 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._publish_job_ref(context)
         result = self.hook.resolve(self.job_ref, **self._extras(self.rendered_body or {})).to_xcom()
         self._last_status_result = result
-        self.log.info("A previous try started %s,%s; it is %s", result["owner_name"], result["job_name"], result["outcome"])
+        self.log.info(
+            "A previous try started %s,%s; it is %s",
+            result["owner_name"],
+            result["job_name"],
+            result["outcome"],
+        )
         return result["outcome"]
 
     def is_job_active(self, status: str) -> bool:
@@ -283,7 +320,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
         result = self._last_status_result
         return result is not None and accepts(
-            verdict_from_xcom(result), fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes
+            verdict_from_xcom(result),
+            fail_on_errors=self.fail_on_errors,
+            allowed_ora_codes=self.allowed_ora_codes,
         )
 
     # Returns the result although the mixin declares None: on a reattach the mixin returns what
@@ -308,7 +347,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
         if self._result is None:
-            self._result = self._judge(self._last_status_result or self.hook.resolve(dict(external_id)).to_xcom())
+            self._result = self._judge(
+                self._last_status_result or self.hook.resolve(dict(external_id)).to_xcom()
+            )
         return self._result
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -324,11 +365,17 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             from airflow_provider_datapump.exceptions import DataPumpJobError
             from airflow_provider_datapump.hooks.datapump import dump_set_evidence
 
-            dumps = [str(f.get("name")) for f in result.get("files") or () if isinstance(f, Mapping) and f.get("kind") == "dump"]
+            dumps = [
+                str(f.get("name"))
+                for f in result.get("files") or ()
+                if isinstance(f, Mapping) and f.get("kind") == "dump"
+            ]
             kind, why = dump_set_evidence(name, dumps)
             if kind == "not ours":
-                message = (f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} is not this task's: "
-                           f"{why}, and this task's export was named {name}")
+                message = (
+                    f"Data Pump job {result.get('owner_name')}.{result.get('job_name')} is not this task's: "
+                    f"{why}, and this task's export was named {name}"
+                )
                 self.log.error("%s", message)
                 raise DataPumpJobError(message, result)
             if kind == "ours!":
@@ -360,7 +407,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         result = self._result or getattr(self, "_judged", None)
         if result is None:
             return None  # wait_for_completion=False: the job is still running and has moved nothing yet
-        identity = lineage.database_identity(self.ords_conn_id, self.oracle_conn_id, self.hook.settings.base_url)
+        identity = lineage.database_identity(
+            self.ords_conn_id, self.oracle_conn_id, self.hook.settings.base_url
+        )
         return self._lineage(lineage, result, identity)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
@@ -425,7 +474,9 @@ class DataPumpExportOperator(_DataPumpJobOperator):
 
     def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
         if self.from_job is not None:
-            raise DataPumpValidationError("from_job", "only applies to an import: it names the dump set to import")
+            raise DataPumpValidationError(
+                "from_job", "only applies to an import: it names the dump set to import"
+            )
         return super()._payload_args(parse_time)
 
     def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
@@ -483,10 +534,16 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
     def _payload_args(self, parse_time: bool = False) -> dict[str, Any]:
         args = super()._payload_args(parse_time)
-        source = _job_dict(self.from_job) if self.from_job is not None and not _looks_templated(self.from_job) else None
+        source = (
+            _job_dict(self.from_job)
+            if self.from_job is not None and not _looks_templated(self.from_job)
+            else None
+        )
         if source is not None:
             if str(source.get("operation") or "EXPORT").strip().upper() != "EXPORT":
-                raise DataPumpValidationError("from_job", f"is an {source.get('operation')} job; it must be an export")
+                raise DataPumpValidationError(
+                    "from_job", f"is an {source.get('operation')} job; it must be an export"
+                )
             if args["file_name"] is None:
                 template = source.get("dump_file_template")
                 if not template:
@@ -497,25 +554,36 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             self._inherit_selection(args, source)
         elif self.from_job is not None:
             if not parse_time:
-                raise DataPumpValidationError("from_job", f"was not rendered into an export result: {str(self.from_job)[:80]!r}")
+                raise DataPumpValidationError(
+                    "from_job", f"was not rendered into an export result: {str(self.from_job)[:80]!r}"
+                )
             # At parse time from_job is still an XComArg: stand in for the file name it will give,
             # so that everything else is checked now. This name is never sent.
             args["file_name"] = args["file_name"] or _PARSE_TIME_FILE_NAME
         return args
 
-
     def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
         body = self.rendered_body or {}
-        source = _job_dict(self.from_job) if isinstance(self.from_job, (Mapping, str)) and self.from_job else None
-        source_dumps = [f["name"] for f in (source or {}).get("files") or () if isinstance(f, Mapping) and f.get("kind") == "dump"]
+        source = (
+            _job_dict(self.from_job) if isinstance(self.from_job, (Mapping, str)) and self.from_job else None
+        )
+        source_dumps = [
+            f["name"]
+            for f in (source or {}).get("files") or ()
+            if isinstance(f, Mapping) and f.get("kind") == "dump"
+        ]
         if source_dumps and body.get("file_name") == (source or {}).get("dump_file_template"):
             # Imported what the export wrote: name its files, not the %U template that stands for them.
             dumps = source_dumps
         else:
             dumps = [n.strip() for n in str(body.get("file_name") or "").split(",") if n.strip()]
         return lineage.import_lineage(
-            result, identity, self.hook.settings.base_url,
-            dump_files=dumps, directory=body.get("datapump_dir"), remaps=body.get("remap_schemas") or (),
+            result,
+            identity,
+            self.hook.settings.base_url,
+            dump_files=dumps,
+            directory=body.get("datapump_dir"),
+            remaps=body.get("remap_schemas") or (),
         )
 
     def _inherit_selection(self, args: dict[str, Any], source: Mapping[str, Any]) -> None:
@@ -524,8 +592,16 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         Data Pump imports only the caller's own schema when a SCHEMA-mode import names none, so
         ``from_job=exp.output`` alone would import nothing from another schema's dump.
         """
-        selectors = ("job_mode", "schemas", "tables", "tablespaces", "name_expressions", "schema_expressions",
-                     "tablespace_expressions", "filter")
+        selectors = (
+            "job_mode",
+            "schemas",
+            "tables",
+            "tablespaces",
+            "name_expressions",
+            "schema_expressions",
+            "tablespace_expressions",
+            "filter",
+        )
         raw = self.payload if isinstance(self.payload, Mapping) else {}
         if any(args.get(k) for k in selectors) or any(k in raw for k in selectors):
             return
@@ -536,13 +612,16 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         # "schemas" and "tables" are complete where "objects" may be cut short (jobs.XCOM_MAX_OBJECTS).
         schemas, tables = source.get("schemas"), source.get("tables")
         args["job_mode"] = mode
-        args["schemas"] = list(schemas) if isinstance(schemas, list) else sorted({str(o["schema"]) for o in objects})
+        args["schemas"] = (
+            list(schemas) if isinstance(schemas, list) else sorted({str(o["schema"]) for o in objects})
+        )
         if mode == "TABLE":
-            args["tables"] = list(tables) if isinstance(tables, list) else sorted({str(o["name"]) for o in objects})
+            args["tables"] = (
+                list(tables) if isinstance(tables, list) else sorted({str(o["name"]) for o in objects})
+            )
 
 
 _PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"
-
 
 
 def _job_dict(value: Any) -> dict[str, Any]:
@@ -550,9 +629,13 @@ def _job_dict(value: Any) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise DataPumpValidationError("from_job", "is a string but not the JSON of an export result") from None
+            raise DataPumpValidationError(
+                "from_job", "is a string but not the JSON of an export result"
+            ) from None
     if not isinstance(value, Mapping):
-        raise DataPumpValidationError("from_job", f"must be the dict an export task returned, not {type(value).__name__}")
+        raise DataPumpValidationError(
+            "from_job", f"must be the dict an export task returned, not {type(value).__name__}"
+        )
     return dict(value)
 
 
@@ -564,4 +647,8 @@ def _looks_templated(value: Any) -> bool:
         return any(_looks_templated(v) for v in value.values())
     if isinstance(value, (list, tuple)):
         return any(_looks_templated(v) for v in value)
-    return value is not None and not isinstance(value, (int, float, bool)) and type(value).__module__.startswith("airflow")
+    return (
+        value is not None
+        and not isinstance(value, (int, float, bool))
+        and type(value).__module__.startswith("airflow")
+    )

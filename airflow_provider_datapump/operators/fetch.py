@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
@@ -84,7 +84,8 @@ class DataPumpFetchFilesOperator(BaseOperator):
             raise DataPumpValidationError("files", f"must name dump and/or log, not {list(kinds)!r}")
         if destination is None and "dump" in kinds:
             raise DataPumpValidationError(
-                "files", "dumps cannot go to XCom; set destination= to an object-storage URL such as file:///backups/dp/"
+                "files",
+                "dumps cannot go to XCom; set destination= to an object-storage URL such as file:///backups/dp/",
             )
         if max_parallel < 1:
             raise DataPumpValidationError("max_parallel", "must be at least 1")
@@ -128,7 +129,9 @@ class DataPumpFetchFilesOperator(BaseOperator):
         self._job_result = result  # for get_openlineage_facets_on_complete
         outcome = result.verdict.outcome
         if outcome is Outcome.RUNNING:
-            raise DataPumpError(f"job {result.job.ident} is still running; wait for it (DataPumpJobSensor) before fetching")
+            raise DataPumpError(
+                f"job {result.job.ident} is still running; wait for it (DataPumpJobSensor) before fetching"
+            )
         wanted = [f for f in result.files if f["kind"] in self.files]
         for f in wanted:
             check_file_name(f["name"])
@@ -164,8 +167,12 @@ class DataPumpFetchFilesOperator(BaseOperator):
             return None  # a log returned as XCom: no dataset was copied
         # The directory the export named travels in its result; ORDS's default otherwise.
         directory = self.job.get("datapump_dir") if isinstance(self.job, Mapping) else None
-        identity = lineage.database_identity(self.ords_conn_id, self.hook.oracle_conn_id, self.hook.settings.base_url)
-        return lineage.fetch_lineage(result.to_xcom(), output["files"], identity, self.hook.settings.base_url, directory)
+        identity = lineage.database_identity(
+            self.ords_conn_id, self.hook.oracle_conn_id, self.hook.settings.base_url
+        )
+        return lineage.fetch_lineage(
+            result.to_xcom(), output["files"], identity, self.hook.settings.base_url, directory
+        )
 
     # ---------------------------------------------------------------- XCom
 
@@ -181,7 +188,11 @@ class DataPumpFetchFilesOperator(BaseOperator):
     def _to_storage(self, result: Any, wanted: list[dict[str, str]]) -> dict[str, Any]:
         from airflow.sdk import ObjectStoragePath
 
-        dest = self.destination if isinstance(self.destination, ObjectStoragePath) else ObjectStoragePath(str(self.destination))
+        dest = (
+            self.destination
+            if isinstance(self.destination, ObjectStoragePath)
+            else ObjectStoragePath(str(self.destination))
+        )
         # Checked before any transfer: failing on it after copying every file would waste them all.
         manifest_name = check_file_name(f"{result.job.job_name}.manifest.json")
         if dest.protocol in ("file", "local", ""):
@@ -190,11 +201,15 @@ class DataPumpFetchFilesOperator(BaseOperator):
         # Worker threads share the hook; build its lazy parts here so that they only read them.
         hook = self.hook
         _ = hook.settings, hook.links, hook.client
-        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(wanted)), thread_name_prefix="dp-fetch") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(self.max_parallel, len(wanted)), thread_name_prefix="dp-fetch"
+        ) as pool:
             futures = [pool.submit(self._copy, job, f, dest) for f in wanted]
             try:
                 wait(futures, return_when=FIRST_EXCEPTION)
-                failed = next((fut for fut in futures if fut.done() and not fut.cancelled() and fut.exception()), None)
+                failed = next(
+                    (fut for fut in futures if fut.done() and not fut.cancelled() and fut.exception()), None
+                )
                 if failed is not None:
                     raise failed.exception()  # type: ignore[misc]
                 copied = [fut.result() for fut in futures]
@@ -208,10 +223,13 @@ class DataPumpFetchFilesOperator(BaseOperator):
         manifest = {
             "format": "airflow-provider-datapump/manifest/1",
             "provider_version": __version__,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "ords_base_url": redact_url(hook.settings.base_url),
             "job": {
-                **{k: job.get(k) for k in ("owner_name", "job_name", "operation", "job_mode", "outcome", "message")},
+                **{
+                    k: job.get(k)
+                    for k in ("owner_name", "job_name", "operation", "job_mode", "outcome", "message")
+                },
                 "self_url": redact_url(job.get("self_url")),
             },
             "files": copied,
@@ -274,10 +292,14 @@ class DataPumpFetchFilesOperator(BaseOperator):
             # Only hashing ends here; on a direct upload, closing is completing, which waits for the checks.
             digest = part.sha256.hexdigest()
             if part.bytes != size:
-                raise DataPumpTransferError(f"{name}: wrote {part.bytes} bytes but the transfer counted {size}")
+                raise DataPumpTransferError(
+                    f"{name}: wrote {part.bytes} bytes but the transfer counted {size}"
+                )
             if compare:
                 if _sha256_of(final) == (size, digest):
-                    self.log.info("%s already holds the same %d bytes (sha256 %s); kept it", final, size, digest)
+                    self.log.info(
+                        "%s already holds the same %d bytes (sha256 %s); kept it", final, size, digest
+                    )
                     return _entry(name, f["kind"], final, size, digest, skipped=True)
                 raise DataPumpError(_differs(final))
             part.commit(final)
@@ -393,8 +415,15 @@ class _HashingWriter:
     ``existing`` (the file already at the final path, and its size).
     """
 
-    def __init__(self, path: Any, label: str, log: Any, abort: threading.Event,
-                 existing: tuple[Any, int | None] | None = None, policy: _storage.StorePolicy = _storage.RENAME) -> None:
+    def __init__(
+        self,
+        path: Any,
+        label: str,
+        log: Any,
+        abort: threading.Event,
+        existing: tuple[Any, int | None] | None = None,
+        policy: _storage.StorePolicy = _storage.RENAME,
+    ) -> None:
         self.path = path
         self.label = label
         self.log = log
@@ -423,7 +452,9 @@ class _HashingWriter:
     def _open_direct(self, length: int | None) -> None:
         part = self.policy.part_size(length)
         if length is None:
-            self.log.warning("%s: the server sent no Content-Length; uploading in %d-byte parts", self.label, part)
+            self.log.warning(
+                "%s: the server sent no Content-Length; uploading in %d-byte parts", self.label, part
+            )
         self._out = _storage.open_direct(self.path, part)
 
     def write(self, data: Any) -> int:

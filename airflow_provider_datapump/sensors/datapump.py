@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
 
 from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import DataPumpJobError
@@ -108,7 +113,9 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         if isinstance(first, PokeReturnValue):
             return first.xcom_value
         self.defer(
-            trigger=DataPumpJobTrigger.for_task(self, job, end_time=time.time() + float(self.timeout), extras={}),
+            trigger=DataPumpJobTrigger.for_task(
+                self, job, end_time=time.time() + float(self.timeout), extras={}
+            ),
             method_name="execute_complete",
             timeout=None,
         )

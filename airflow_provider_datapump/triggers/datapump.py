@@ -85,7 +85,9 @@ class DataPumpJobTrigger(BaseTrigger):
         self._killed = False
 
     @classmethod
-    def for_task(cls, task: Any, job: Mapping[str, Any], *, end_time: float | None, extras: Mapping[str, Any]) -> DataPumpJobTrigger:
+    def for_task(
+        cls, task: Any, job: Mapping[str, Any], *, end_time: float | None, extras: Mapping[str, Any]
+    ) -> DataPumpJobTrigger:
         """The trigger a deferring operator or sensor (``task``) hands its wait to, with the task's rules.
 
         ``execution_deadline`` is fixed now, on the worker, from the task's ``execution_timeout``.
@@ -132,14 +134,22 @@ class DataPumpJobTrigger(BaseTrigger):
     def _hook(self) -> DataPumpHook:
         from airflow_provider_datapump.hooks.datapump import DataPumpHook
 
-        return DataPumpHook(ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **self.hook_params)
+        return DataPumpHook(
+            ords_conn_id=self.ords_conn_id, oracle_conn_id=self.oracle_conn_id, **self.hook_params
+        )
 
     def _connection_key(self) -> str:
         """Triggers with the same key share one watcher: the same ORDS, user and client settings."""
-        return json.dumps([self.ords_conn_id, self.oracle_conn_id, self.hook_params], sort_keys=True, default=str)
+        return json.dumps(
+            [self.ords_conn_id, self.oracle_conn_id, self.hook_params], sort_keys=True, default=str
+        )
 
     def _deadline(self) -> tuple[float | None, str]:
-        candidates = [(t, why) for t, why in ((self.execution_deadline, "execution_timeout"), (self.end_time, "timeout")) if t]
+        candidates = [
+            (t, why)
+            for t, why in ((self.execution_deadline, "execution_timeout"), (self.end_time, "timeout"))
+            if t
+        ]
         return min(candidates) if candidates else (None, "")
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -150,13 +160,21 @@ class DataPumpJobTrigger(BaseTrigger):
 
         deadline, why = self._deadline()
         wait = JobWait(
-            f"{self.job.get('owner_name')},{self.job.get('job_name')}", poll_interval=self.poll_interval, log=self.log,
-            max_poll_interval=self.max_poll_interval, started_at=self.started_at, deadline=deadline, deadline_reason=why,
-            fail_on_errors=self.fail_on_errors, allowed_ora_codes=self.allowed_ora_codes,
+            f"{self.job.get('owner_name')},{self.job.get('job_name')}",
+            poll_interval=self.poll_interval,
+            log=self.log,
+            max_poll_interval=self.max_poll_interval,
+            started_at=self.started_at,
+            deadline=deadline,
+            deadline_reason=why,
+            fail_on_errors=self.fail_on_errors,
+            allowed_ora_codes=self.allowed_ora_codes,
         )
         try:
             if self.share_polls:
-                finish = await ConnectionWatcher.watch(self._connection_key(), self._hook, self.job, wait, self.result_extras)
+                finish = await ConnectionWatcher.watch(
+                    self._connection_key(), self._hook, self.job, wait, self.result_extras
+                )
             else:
                 finish = await await_job(self._hook(), self.job, wait, self.result_extras)
             event = finish.event(self.job)
@@ -174,7 +192,12 @@ class DataPumpJobTrigger(BaseTrigger):
 
         try:
             # On a thread (the SQL call blocks), bounded so a hung listener cannot hold the triggerer.
-            await asyncio.wait_for(asyncio.to_thread(stop_job_best_effort, self._hook(), self.job, self.log), timeout=60)
-        except asyncio.TimeoutError:
-            self.log.warning("Stopping Data Pump job %s,%s took over 60 s; gave up waiting",
-                             self.job.get("owner_name"), self.job.get("job_name"))
+            await asyncio.wait_for(
+                asyncio.to_thread(stop_job_best_effort, self._hook(), self.job, self.log), timeout=60
+            )
+        except TimeoutError:
+            self.log.warning(
+                "Stopping Data Pump job %s,%s took over 60 s; gave up waiting",
+                self.job.get("owner_name"),
+                self.job.get("job_name"),
+            )

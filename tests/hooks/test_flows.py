@@ -7,6 +7,8 @@ scripted error into it, as the transport's drivers do.
 
 from __future__ import annotations
 
+import time
+
 import io
 import logging
 from typing import Any
@@ -225,7 +227,9 @@ def post(step: Any) -> None:
 
 
 NO_JOBS = page(has_more=False)
-CREATED = job_body("DATAPUMP_REST_EXPORT_20261201120005")
+# Named now: the create's search window opens 12 h 10 min before the clock (SearchWindow.around),
+# so a fixed timestamp would fall out of it as the calendar moves on.
+CREATED = job_body(time.strftime("DATAPUMP_REST_EXPORT_%Y%m%d%H%M%S", time.gmtime()))
 
 
 @pytest.mark.parametrize(

@@ -75,17 +75,21 @@ class SinkState:
         if self.factory or not self.dirty:
             return
         try:
-            restartable = bool(getattr(self.target, "seekable")())
+            restartable = cast("IO[bytes]", self.target).seekable()  # AttributeError: not rewindable
         except Exception:
             restartable = False
         if not restartable:
-            raise DataPumpTransferError(f"the transfer broke ({exc}) and the sink cannot be rewound to restart it") from exc
+            raise DataPumpTransferError(
+                f"the transfer broke ({exc}) and the sink cannot be rewound to restart it"
+            ) from exc
 
 
 class Attempts:
     """Retry bookkeeping for one call: each failed try either returns the wait before the next, or raises."""
 
-    def __init__(self, policy: RetryPolicy, call: Request | Download, auth: OrdsAuth | None, log: Any) -> None:
+    def __init__(
+        self, policy: RetryPolicy, call: Request | Download, auth: OrdsAuth | None, log: Any
+    ) -> None:
         self.policy, self.call, self.auth, self.log = policy, call, auth, log
         self.sink = SinkState(call.sink) if isinstance(call, Download) else None
         self.attempt = 1
@@ -108,7 +112,11 @@ class Attempts:
     def after_error(self, exc: Exception) -> float:
         if self.sink is not None:
             self.sink.check_restartable(exc)
-        err = exc if isinstance(exc, DataPumpTransferError) else unreachable_error(self.call.method, self.call.url, exc)
+        err = (
+            exc
+            if isinstance(exc, DataPumpTransferError)
+            else unreachable_error(self.call.method, self.call.url, exc)
+        )
         if not self.policy.error_is_retryable(exc, idempotent=self.call.idempotent):
             if not self.call.idempotent:
                 raise AmbiguousCreate(err, answered=False) from exc
@@ -119,7 +127,9 @@ class Attempts:
         delay = self.policy.delay(self.attempt, retry_after)
         if delay is None:
             raise err
-        self.log.warning("Attempt %d of %d failed (%s); retrying in %.1fs", self.attempt, self.policy.attempts, err, delay)
+        self.log.warning(
+            "Attempt %d of %d failed (%s); retrying in %.1fs", self.attempt, self.policy.attempts, err, delay
+        )
         self.attempt += 1
         return delay
 

@@ -115,20 +115,32 @@ class OrdsAuth(httpx.Auth):
         return httpx.Request(
             "POST",
             self.token_url,
-            headers={"Authorization": self._basic, "Accept": "application/json", "User-Agent": self._user_agent},
+            headers={
+                "Authorization": self._basic,
+                "Accept": "application/json",
+                "User-Agent": self._user_agent,
+            },
             data={"grant_type": "client_credentials"},
         )
 
     def _store_token(self, response: httpx.Response) -> None:
         if response.status_code != 200:
-            raise http_error(response.status_code, response.headers, response.content, "POST", self.token_url,
-                             what="the OAuth2 token request")
+            raise http_error(
+                response.status_code,
+                response.headers,
+                response.content,
+                "POST",
+                self.token_url,
+                what="the OAuth2 token request",
+            )
         try:
             body = response.json()
             token = body["access_token"]
             ttl = float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError, RecursionError):
-            raise DataPumpProtocolError("the OAuth2 token endpoint answered without an access_token") from None
+            raise DataPumpProtocolError(
+                "the OAuth2 token endpoint answered without an access_token"
+            ) from None
         self._mask(token)
         self._token = token
         self._expires = time.monotonic() + max(0.0, ttl - self.EXPIRY_MARGIN)

@@ -23,8 +23,9 @@ class AmbiguousCreate(DataPumpError):
         super().__init__(str(cause))
 
 
-def http_error(status: int, headers: Mapping[str, str], body: bytes, method: str, url: str, *,
-               what: str | None = None) -> DataPumpHTTPError:
+def http_error(
+    status: int, headers: Mapping[str, str], body: bytes, method: str, url: str, *, what: str | None = None
+) -> DataPumpHTTPError:
     """The error for an answer with an unwanted status, with ORDS's code and message when it sent them."""
     code = message = None
     if body:
@@ -41,7 +42,9 @@ def http_error(status: int, headers: Mapping[str, str], body: bytes, method: str
                 text = re.sub(r"<[^>]+>", " ", text)
             message = _short(" ".join(text.split())) or None
     if status == 401:
-        message = (message + "; " if message else "") + "check the connection's login and password (or OAuth2 client)"
+        message = (
+            message + "; " if message else ""
+        ) + "check the connection's login and password (or OAuth2 client)"
     return DataPumpHTTPError(
         method=method,
         url=redact_url(url),

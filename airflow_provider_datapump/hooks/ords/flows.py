@@ -61,9 +61,15 @@ def q_param(filter_object: Mapping[str, Any]) -> str:
     return json.dumps(filter_object, separators=(",", ":"))
 
 
-def list_flow(links: LinkPolicy, limit: int | None = None, offset: int | None = None, *,
-              q: Mapping[str, Any] | None = None, url: str | None = None,
-              params: Mapping[str, Any] | None = None) -> Flow[JobPage]:
+def list_flow(
+    links: LinkPolicy,
+    limit: int | None = None,
+    offset: int | None = None,
+    *,
+    q: Mapping[str, Any] | None = None,
+    url: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Flow[JobPage]:
     if params is None:
         params = {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
         if q is not None:
@@ -72,8 +78,11 @@ def list_flow(links: LinkPolicy, limit: int | None = None, offset: int | None = 
     if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
         raise DataPumpProtocolError("the job list has no items array")
     next_href = next(
-        (link.get("href") for link in body.get("links") or ()
-         if isinstance(link, Mapping) and link.get("rel") == "next" and isinstance(link.get("href"), str)),
+        (
+            link.get("href")
+            for link in body.get("links") or ()
+            if isinstance(link, Mapping) and link.get("rel") == "next" and isinstance(link.get("href"), str)
+        ),
         None,
     )
     return JobPage(
@@ -124,12 +133,14 @@ def resolve_flow(links: LinkPolicy, job: JobRef, extras: Mapping[str, Any] | Non
                 if err.status != 404:
                     raise
                 continue
-            logs[f.name] = (parse_log(text), f"\"{current.job_name}\"" in text)
+            logs[f.name] = (parse_log(text), f'"{current.job_name}"' in text)
     primary = _primary_log(logs)
     summary = primary[1] if primary else None
     if verdict.outcome is not Outcome.RUNNING:
         verdict = classify(current, summary, log_unavailable=summary is None)
-    return build_result(current, verdict, url, summary, extras, links, log_file=primary[0] if primary else None)
+    return build_result(
+        current, verdict, url, summary, extras, links, log_file=primary[0] if primary else None
+    )
 
 
 def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> tuple[str, LogSummary] | None:
@@ -144,20 +155,33 @@ def _primary_log(logs: Mapping[str, tuple[LogSummary, bool]]) -> tuple[str, LogS
     return name, summary
 
 
-def build_result(job: DataPumpJob, verdict: Any, url: str, summary: LogSummary | None, extras: Mapping[str, Any] | None,
-                 links: LinkPolicy | None = None, log_file: str | None = None) -> JobResult:
+def build_result(
+    job: DataPumpJob,
+    verdict: Any,
+    url: str,
+    summary: LogSummary | None,
+    extras: Mapping[str, Any] | None,
+    links: LinkPolicy | None = None,
+    log_file: str | None = None,
+) -> JobResult:
     extras = extras or {}
     files = []
     for f in job.files:
         href = links.follow(f.href, job.owner_name, job.job_name, f.name) if links else f.href
         files.append({"name": f.name, "kind": f.kind, "url": href})
     dumps = [f["name"] for f in files if f["kind"] == "dump"]
-    log_dumps = tuple(d.replace("\\", "/").rsplit("/", 1)[-1] for d in (summary.dump_files if summary else ()))
+    log_dumps = tuple(
+        d.replace("\\", "/").rsplit("/", 1)[-1] for d in (summary.dump_files if summary else ())
+    )
     template = extras.get("file_name") or dump_template_from_names(dumps or log_dumps)
     objects = summary.objects if summary else ()
     selection = None
     request = extras.get("request")
-    if isinstance(request, Mapping) and verdict.outcome.is_terminal and verdict.outcome is not Outcome.VANISHED:
+    if (
+        isinstance(request, Mapping)
+        and verdict.outcome.is_terminal
+        and verdict.outcome is not Outcome.VANISHED
+    ):
         selection = check_selection(
             request,
             owner=job.owner_name,

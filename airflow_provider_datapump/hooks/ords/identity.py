@@ -97,8 +97,10 @@ class SearchWindow:
         return {"job_name": {"$gt": self.lower}}
 
     def matches(self, job: DataPumpJob) -> bool:
-        return job.job_name.startswith(self.prefix) and job.job_name > self.lower and (
-            (job.operation or self.operation).upper() == self.operation
+        return (
+            job.job_name.startswith(self.prefix)
+            and job.job_name > self.lower
+            and ((job.operation or self.operation).upper() == self.operation)
         )
 
 
@@ -125,7 +127,11 @@ def prepare_create(payload: Mapping[str, Any], links: LinkPolicy) -> tuple[dict[
     body = validate_payload(payload)  # never send what we would reject
     # The export endpoint documents file_name from ORDS 21.3; an older one would drop it.
     version = parse_ords_version(links.settings.ords_version)
-    if body["operation"] == "EXPORT" and body.get("file_name") is None and (version is None or version >= (21, 3)):
+    if (
+        body["operation"] == "EXPORT"
+        and body.get("file_name") is None
+        and (version is None or version >= (21, 3))
+    ):
         # A name no other submission uses: when the create's answer is lost, the dump set of a
         # new job proves whether it is ours (see identify_flow). ORDS's own default name is
         # EXPDAT%U-<timestamp>.DMP, the same for every job created in one second.
@@ -134,7 +140,9 @@ def prepare_create(payload: Mapping[str, Any], links: LinkPolicy) -> tuple[dict[
     return body, None
 
 
-def create_flow(ctx: CreateContext, body: Mapping[str, Any], endpoint: str | None, *, generated: bool) -> Flow[DataPumpJob]:
+def create_flow(
+    ctx: CreateContext, body: Mapping[str, Any], endpoint: str | None, *, generated: bool
+) -> Flow[DataPumpJob]:
     """Submit ``body`` (from ``prepare_create``; ``generated``: it carries a one-off dump name)."""
     links = ctx.links
     operation = body["operation"]
@@ -159,8 +167,11 @@ def create_flow(ctx: CreateContext, body: Mapping[str, Any], endpoint: str | Non
                 # waits spread the creates that collided over the seconds to come.
                 attempt -= 1
                 wait = random.uniform(0.5, 2.5)
-                ctx.log.info("ORDS named the job after one created in the same second (ORA-31634); "
-                             "sending the create again in %.1fs", wait)
+                ctx.log.info(
+                    "ORDS named the job after one created in the same second (ORA-31634); "
+                    "sending the create again in %.1fs",
+                    wait,
+                )
                 yield Sleep(wait)
                 continue
             ours_may_exist = isinstance(failure, AmbiguousCreate) or (generated and _dump_file_exists(cause))
@@ -168,20 +179,35 @@ def create_flow(ctx: CreateContext, body: Mapping[str, Any], endpoint: str | Non
                 raise
             answered = not isinstance(failure, AmbiguousCreate) or failure.answered
         grace = 0.0 if answered else 2 * links.settings.timeout
-        job = yield from identify_flow(ctx, body, window, {j.ident for j in known}, cause,
-                                       grace=grace, settle=grace + ctx.identity_settle)
+        job = yield from identify_flow(
+            ctx,
+            body,
+            window,
+            {j.ident for j in known},
+            cause,
+            grace=grace,
+            settle=grace + ctx.identity_settle,
+        )
         if job is not None:
             return job
         if attempt >= ctx.retry.attempts:
             raise cause
         wait = ctx.retry.delay(attempt, getattr(cause, "retry_after", None)) or 0.0
-        ctx.log.warning("The create request failed (%s) and no new job is ours; sending it again in %.1fs", cause, wait)
+        ctx.log.warning(
+            "The create request failed (%s) and no new job is ours; sending it again in %.1fs", cause, wait
+        )
         yield Sleep(wait)
 
 
 def identify_flow(
-    ctx: CreateContext, body: Mapping[str, Any], window: SearchWindow, known: set[str],
-    cause: Exception, *, grace: float, settle: float,
+    ctx: CreateContext,
+    body: Mapping[str, Any],
+    window: SearchWindow,
+    known: set[str],
+    cause: Exception,
+    *,
+    grace: float,
+    settle: float,
 ) -> Flow[DataPumpJob | None]:
     """Which new job, if any, did our unanswered create start? Decided from evidence only.
 
@@ -203,17 +229,28 @@ def identify_flow(
             candidates.update((j.ident, j) for j in jobs if j.ident not in known)
             frozen = time.monotonic() - started >= grace
         if not complete:
-            ctx.log.warning("The job list was longer than %d pages; candidates past them are not considered", LIST_MAX_PAGES)
+            ctx.log.warning(
+                "The job list was longer than %d pages; candidates past them are not considered",
+                LIST_MAX_PAGES,
+            )
         decision = yield from decide_flow(ctx.links, body, list(candidates), settled)
         elapsed = time.monotonic() - started
         if decision.ours is not None:
-            ctx.log.warning("The create request failed (%s) but ORDS did create %s: %s",
-                            cause, decision.ours.ident, decision.why)
+            ctx.log.warning(
+                "The create request failed (%s) but ORDS did create %s: %s",
+                cause,
+                decision.ours.ident,
+                decision.why,
+            )
             return decision.ours
         if not decision.undecided and frozen:
             if candidates:
-                ctx.log.info("New %s job(s) %s belong to other submissions: %s", body["operation"],
-                             ", ".join(candidates), decision.why)
+                ctx.log.info(
+                    "New %s job(s) %s belong to other submissions: %s",
+                    body["operation"],
+                    ", ".join(candidates),
+                    decision.why,
+                )
             return None
         if elapsed >= settle:
             idents = sorted(decision.undecided)
@@ -222,7 +259,8 @@ def identify_flow(
                 f"the create request failed ({cause}) and {len(idents)} new {body['operation']} job(s) may be ours: "
                 f"{', '.join(idents)}. None is proven ours yet ({decision.why}); refusing to report another "
                 "submission's job, or to start a second one. A retry of this task settles it once they end.",
-                candidates=idents, pending=pending,
+                candidates=idents,
+                pending=pending,
             ) from cause
         yield Sleep(min(2.0, max(0.2, settle - elapsed)))
 
@@ -240,17 +278,23 @@ def settle_flow(ctx: CreateContext, pending: Mapping[str, Any]) -> Flow[DataPump
         ctx.log.info("%s is the job the earlier create started: %s", decision.ours.ident, decision.why)
         return decision.ours
     if not decision.undecided:
-        ctx.log.info("None of %s is the earlier create's job (%s); nothing of ours was created", ", ".join(idents), decision.why)
+        ctx.log.info(
+            "None of %s is the earlier create's job (%s); nothing of ours was created",
+            ", ".join(idents),
+            decision.why,
+        )
         return None
     raise DataPumpAmbiguousJobError(
         f"which of {', '.join(sorted(decision.undecided))} the earlier create started cannot be told yet "
         f"({decision.why}); it can once they end",
-        candidates=sorted(decision.undecided), pending=dict(pending),
+        candidates=sorted(decision.undecided),
+        pending=dict(pending),
     )
 
 
-def decide_flow(links: LinkPolicy, body: Mapping[str, Any], idents: list[str],
-                settled: dict[str, Evidence] | None = None) -> Flow[Decision]:
+def decide_flow(
+    links: LinkPolicy, body: Mapping[str, Any], idents: list[str], settled: dict[str, Evidence] | None = None
+) -> Flow[Decision]:
     evidence: dict[str, Evidence] = {}
     settled = {} if settled is None else settled
     for ident in idents:

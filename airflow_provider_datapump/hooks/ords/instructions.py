@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, Union
+from typing import Any, Protocol, TypeVar
 
 __all__ = ["Download", "Flow", "Instruction", "Request", "Sink", "Sleep", "Writable"]
 
 T = TypeVar("T")
+
 
 class Writable(Protocol):
     """Where a file body goes: a binary file object, or anything with ``write`` (the fetch
@@ -25,7 +26,7 @@ class Writable(Protocol):
 
 
 # A writable, or a callable that opens a fresh one for each attempt.
-Sink = Union[Writable, Callable[[], Writable]]
+Sink = Writable | Callable[[], Writable]
 
 
 @dataclass(frozen=True)
@@ -68,5 +69,5 @@ class Sleep:
     seconds: float
 
 
-Instruction = Union[Request, Download, Sleep]
+Instruction = Request | Download | Sleep
 Flow = Generator[Instruction, Any, T]

@@ -68,7 +68,9 @@ class RetryPolicy:
         if certificate_error(error):
             return False  # an untrusted certificate stays untrusted: say so now, not after backoff
         if idempotent:
-            return isinstance(error, (httpx.TransportError, OSError, http.client.HTTPException, DataPumpTransferError))
+            return isinstance(
+                error, (httpx.TransportError, OSError, http.client.HTTPException, DataPumpTransferError)
+            )
         # The request never left: safe to send again even for a POST.
         return isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError))
 
@@ -120,7 +122,11 @@ class LinkPolicy:
             parts = urlsplit(href)
             # A fragment means the server put a raw '#' (legal in owner names: C##USER) into the
             # path; such a link does not name the resource it means to.
-            return origin(href) == self.origin and not parts.fragment and (parts.path + "/").startswith(self.base_path)
+            return (
+                origin(href) == self.origin
+                and not parts.fragment
+                and (parts.path + "/").startswith(self.base_path)
+            )
         except ValueError:
             return False
 

@@ -13,7 +13,6 @@ from airflow_provider_datapump.jobs import DataPumpJob, JobRef
 __all__ = ["JobRef", "file_href", "locate"]
 
 
-
 def locate(job: JobRef, links: LinkPolicy) -> tuple[str, str, str]:
     """(owner, job_name, url) for any job reference, with the link policy applied."""
     href: str | None = None
@@ -24,7 +23,11 @@ def locate(job: JobRef, links: LinkPolicy) -> tuple[str, str, str]:
     elif isinstance(job, Mapping):
         owner, name = job.get("owner_name"), job.get("job_name")
         href = job.get("self_url") or next(
-            (link.get("href") for link in job.get("links") or () if isinstance(link, Mapping) and link.get("rel") == "self"),
+            (
+                link.get("href")
+                for link in job.get("links") or ()
+                if isinstance(link, Mapping) and link.get("rel") == "self"
+            ),
             None,
         )
         if (not owner or not name) and href:
@@ -35,7 +38,9 @@ def locate(job: JobRef, links: LinkPolicy) -> tuple[str, str, str]:
     elif isinstance(job, str) and job.count(",") == 1:
         owner, name = (part.strip() for part in job.split(","))
     else:
-        raise DataPumpValidationError("job", f"{str(job)[:80]!r} is not a job dict, a job URL or 'OWNER,JOB_NAME'")
+        raise DataPumpValidationError(
+            "job", f"{str(job)[:80]!r} is not a job dict, a job URL or 'OWNER,JOB_NAME'"
+        )
     if not owner or not name or not isinstance(owner, str) or not isinstance(name, str):
         raise DataPumpValidationError("job", "does not name the job's owner and job name")
     _check_ident_part(owner)
@@ -52,7 +57,11 @@ def file_href(job: JobRef, file_name: str) -> str | None:
             if isinstance(f, Mapping) and f.get("name") == file_name:
                 return f.get("url")
         for link in job.get("links") or ():
-            if isinstance(link, Mapping) and isinstance(link.get("href"), str) and link["href"].endswith("/" + quote(file_name)):
+            if (
+                isinstance(link, Mapping)
+                and isinstance(link.get("href"), str)
+                and link["href"].endswith("/" + quote(file_name))
+            ):
                 return link["href"]
     return None
 
@@ -71,5 +80,9 @@ def _ident_from_url(url: str) -> tuple[str | None, str | None]:
 
 def _check_ident_part(value: str) -> None:
     # $ and # are legal in Oracle names (C##ADMIN, a common user); they are percent-encoded in URLs.
-    if not value or len(value) > 128 or any(ch in "/\\,?\"'%" or ord(ch) < 33 or ord(ch) == 127 for ch in value):
+    if (
+        not value
+        or len(value) > 128
+        or any(ch in "/\\,?\"'%" or ord(ch) < 33 or ord(ch) == 127 for ch in value)
+    ):
         raise DataPumpValidationError("job", f"{value[:80]!r} is not a Data Pump owner or job name")

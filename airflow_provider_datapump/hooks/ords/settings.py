@@ -106,7 +106,9 @@ class OrdsSettings:
             netloc, port = host, conn.port
             path = "/" + (conn.schema or "").strip("/")
         if scheme not in ("http", "https"):
-            raise DataPumpConfigError(f"connection {conn.conn_id!r}: protocol must be http or https, not {scheme!r}")
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r}: protocol must be http or https, not {scheme!r}"
+            )
         # Users often paste a whole endpoint URL; keep what is before the Database API part.
         if "/_/db-api/" in path + "/":
             path, _, rest = (path + "/").partition("/_/db-api/")
@@ -119,10 +121,14 @@ class OrdsSettings:
         base = urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, path.rstrip("/"), "", ""))
         auth_type = str(connection_extra(extras, "auth_type", "basic")).strip().lower()
         if auth_type not in ("basic", "oauth2"):
-            raise DataPumpConfigError(f"connection {conn.conn_id!r}: auth_type must be basic or oauth2, not {auth_type!r}")
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r}: auth_type must be basic or oauth2, not {auth_type!r}"
+            )
         if not conn.login or not conn.password:
             who = "client id and client secret" if auth_type == "oauth2" else "user and password"
-            raise DataPumpConfigError(f"connection {conn.conn_id!r} needs a {who} (login and password fields)")
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r} needs a {who} (login and password fields)"
+            )
         verify_raw = connection_extra(extras, "verify", True)
         verify: bool | str
         if isinstance(verify_raw, str) and verify_raw.strip().lower() not in _TRUE + _FALSE:
@@ -132,7 +138,9 @@ class OrdsSettings:
         try:
             timeout = float(connection_extra(extras, "timeout", DEFAULT_TIMEOUT))
         except (TypeError, ValueError):
-            raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be a number of seconds") from None
+            raise DataPumpConfigError(
+                f"connection {conn.conn_id!r}: timeout must be a number of seconds"
+            ) from None
         if timeout <= 0:
             raise DataPumpConfigError(f"connection {conn.conn_id!r}: timeout must be positive")
         ords_version = connection_extra(extras, "ords_version")

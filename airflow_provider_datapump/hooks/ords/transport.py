@@ -33,7 +33,16 @@ from airflow_provider_datapump.hooks.ords.instructions import Download, Flow, In
 from airflow_provider_datapump.hooks.ords.policy import RetryPolicy, redact_url
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 
-__all__ = ["CHUNK", "USER_AGENT", "AsyncClientPool", "AsyncTransport", "SharedAsyncClient", "Transport", "arun", "run"]
+__all__ = [
+    "CHUNK",
+    "USER_AGENT",
+    "AsyncClientPool",
+    "AsyncTransport",
+    "SharedAsyncClient",
+    "Transport",
+    "arun",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -78,13 +87,17 @@ def _content_length(value: str | None) -> int | None:
 
 def _check_length(url: str, total: int, expected: int | None) -> None:
     if expected is not None and total != expected:
-        raise DataPumpTransferError(f"{redact_url(url)}: received {total} bytes but Content-Length announced {expected}")
+        raise DataPumpTransferError(
+            f"{redact_url(url)}: received {total} bytes but Content-Length announced {expected}"
+        )
 
 
 class Transport:
     """The sync seam: one httpx client (connection reuse, one TLS handshake) and the file path."""
 
-    def __init__(self, settings: OrdsSettings, policy: RetryPolicy, log: Any, masker: Callable[[str], Any]) -> None:
+    def __init__(
+        self, settings: OrdsSettings, policy: RetryPolicy, log: Any, masker: Callable[[str], Any]
+    ) -> None:
         self.settings, self.policy, self.log = settings, policy, log
         self.auth = OrdsAuth(settings, masker, USER_AGENT)
 
@@ -108,8 +121,9 @@ class Transport:
         """The parsed answer of a JSON (or text) request."""
 
         def once() -> Any:
-            response = self.client.request(request.method, request.url, json=request.json, params=request.params,
-                                           headers=request.headers)
+            response = self.client.request(
+                request.method, request.url, json=request.json, params=request.params, headers=request.headers
+            )
             if response.status_code in request.ok:
                 return _decode(response, request)
             return Refusal(response.status_code, response.headers, response.content)
@@ -128,18 +142,27 @@ class Transport:
         def once() -> int | Refusal:
             if parts.scheme == "https":
                 conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                    parts.hostname or "", parts.port, timeout=self.settings.timeout, context=self.tls)
+                    parts.hostname or "", parts.port, timeout=self.settings.timeout, context=self.tls
+                )
             else:
-                conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.settings.timeout)
+                conn = http.client.HTTPConnection(
+                    parts.hostname or "", parts.port, timeout=self.settings.timeout
+                )
             try:
-                conn.request("GET", target, headers={
-                    "Authorization": self.auth.header(self.client),
-                    "User-Agent": USER_AGENT,
-                    "Accept": "*/*",
-                })
+                conn.request(
+                    "GET",
+                    target,
+                    headers={
+                        "Authorization": self.auth.header(self.client),
+                        "User-Agent": USER_AGENT,
+                        "Accept": "*/*",
+                    },
+                )
                 response = conn.getresponse()
                 if response.status != 200:
-                    return Refusal(response.status, httpx.Headers(response.getheaders()), response.read(65536))
+                    return Refusal(
+                        response.status, httpx.Headers(response.getheaders()), response.read(65536)
+                    )
                 expected = _content_length(response.getheader("Content-Length"))
                 out = sink.open(expected)
                 total = 0
@@ -175,8 +198,9 @@ class AsyncTransport:
 
     async def send(self, request: Request) -> Any:
         async def once() -> Any:
-            response = await self.client.request(request.method, request.url, json=request.json, params=request.params,
-                                                 headers=request.headers)
+            response = await self.client.request(
+                request.method, request.url, json=request.json, params=request.params, headers=request.headers
+            )
             if response.status_code in request.ok:
                 return _decode(response, request)
             return Refusal(response.status_code, response.headers, response.content)
@@ -270,7 +294,9 @@ class AsyncClientPool:
         if shared is None or shared.client.is_closed:
             auth = OrdsAuth(settings, amask, USER_AGENT)
             kwargs = _client_kwargs(settings, tls_context(settings.verify))
-            kwargs["limits"] = httpx.Limits(max_connections=cls.MAX_CONNECTIONS, max_keepalive_connections=cls.MAX_CONNECTIONS)
+            kwargs["limits"] = httpx.Limits(
+                max_connections=cls.MAX_CONNECTIONS, max_keepalive_connections=cls.MAX_CONNECTIONS
+            )
             shared = SharedAsyncClient(key, httpx.AsyncClient(auth=auth, **kwargs), auth)
             cls._clients[key] = shared
             weakref.finalize(loop, cls._clients.pop, key, None)
