@@ -61,8 +61,14 @@ redis:
 	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; }; \
 	else echo "redis-server is missing and this is not root: the scale-out test will skip; run 'sudo apt-get install redis-server'"; fi
 
-test: venv browser stores redis
+test: venv browser stores redis lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Format, lint and types on the package, with the settings in pyproject.toml; make test runs it first.
+lint: venv
+	$(PY) -m ruff format --check airflow_provider_datapump
+	$(PY) -m ruff check airflow_provider_datapump
+	$(PY) -m mypy
 
 # The scale-out test alone: 50 mapped exports (the issue's width) under CeleryExecutor, two workers,
 # two triggerers, one killed mid-wait. make test runs it too, at 50: it took 189-219 s here.
