@@ -1,21 +1,39 @@
-"""The cost of waiting: N deferred sensors in one triggerer loop, against a worker slot in poke mode.
+"""The cost of waiting (issue 19): N deferred waits in one triggerer loop, sharing a watcher per
+connection or polling alone, against a worker slot in poke mode.
 
-The emulator (its own process) runs N export jobs that last a day. For each job a deferrable
-DataPumpJobSensor executes, polls once and defers; its DataPumpJobTrigger is serialized, as the
-triggerer receives it. For N = 1, 100, 1000 (alternating over rounds) a fresh process rebuilds N
-triggers and runs them in one asyncio loop polling every INTERVAL seconds (bench/_triggerer.py).
-Over a window of steady state, after every trigger has started and polled once:
+Modes, each with its own emulator process (so one layout's jobs never lengthen another's job list):
 
-* RSS at the end of the window; the marginal RSS per waiting job is
-  (RSS at 1000 - RSS at 100) / 900, from the medians;
-* CPU per poll = the process's CPU time over the window / the polls the emulator logged in it;
-* the shortest gap between two polls of the same job, over the whole run (server arrival times),
-  which must not be shorter than the interval (2% tolerance for arrival jitter at the server).
+* ``shared_1conn``: N waiting jobs of one ORDS user on one Airflow connection, ``share_polls=True``
+  (one ConnectionWatcher);
+* ``shared_100conn``: N jobs spread evenly over 100 ORDS users of one emulator, one Airflow
+  connection id each (100 watchers, 100 HTTP clients; all users' jobs share one job list, as the
+  users of one database share DBA_DATAPUMP_JOBS);
+* ``alone_1conn``: the baseline, per-trigger polling (``share_polls=False``); at most 1,000 jobs by
+  default, because 10,000 triggers each sending a GET every 10 s are 1,000 requests a second, more
+  than this 2-core machine serves (bench/_http_floor.py: about 1 ms of client CPU per GET).
 
-Beside it, one job waited for the classic way: a poke-mode sensor holding a worker slot, run by
-Airflow's real supervisor, which forks the task process (bench/_poke_worker.py). After two pokes
-the RSS and PSS of both processes are read from /proc and summed (PSS shares the pages the fork
-still shares between them; RSS counts them twice).
+Jobs are created through ORDS (one emulator second apart) and last a day. For each N a fresh
+process rebuilds the serialized DataPumpJobTriggers and runs them in one asyncio loop
+(bench/_triggerer.py); each job's age counts from its trigger's first look, so every job is polled
+every INTERVAL (the costliest case of the interval rule). After every job has been looked at once
+and one more interval, WINDOW seconds of steady state are measured:
+
+* RSS at the end of the window; the marginal RSS per waiting job is (RSS at the largest N - RSS at
+  the smallest) / (difference in N);
+* CPU per waiting job per minute = the process's CPU time over the window / N / minutes;
+* ORDS requests per minute, from the emulator's request log (server arrival times in the window):
+  job-list pages, list walks (first pages), job details and file (log) reads, separately;
+* the notice delay: FINISH jobs are ended during the window (PATCH /_emulator/jobs/... finish_now,
+  spread over its first part); the delay is the time the trigger's event fired minus the time that
+  PATCH was sent (the job ended at or after it, so the delay is not understated); its bound is
+  max(INTERVAL, age/10) + 1 s.
+
+Beside them, one job waited for the classic way: a poke-mode sensor holding a worker slot, run by
+Airflow's real supervisor, which forks the task process (bench/_poke_worker.py). After two pokes the
+RSS and PSS of both processes are read from /proc and summed (PSS shares the pages the fork still
+shares between them; RSS counts them twice).
+
+A missed CPU target of a shared mode is profiled: one more run of the same triggers under py-spy.
 """
 
 from __future__ import annotations
