@@ -442,7 +442,7 @@ def summarize(args: Any, modes: list[str], runs: dict[str, dict[int, dict[str, A
 
 def print_tables(result: dict[str, Any]) -> None:
     prm = result["params"]
-    print(f"\nWaiting jobs in one triggerer loop, poll interval {prm['interval']:.0f} s, {prm['window']:.0f} s of steady state "
+    print(f"\nWaiting jobs in one triggerer loop, poll interval {prm['interval']:.0f} s, {prm['window']:g} s of steady state "
           f"per run, {prm['finish']} jobs ended in each window (1 run each)")
     rows = []
     for m, e in result["modes"].items():
