@@ -140,6 +140,23 @@ def classify_requests(log: list[dict[str, Any]], start: float, end: float) -> di
                 counts["list_walks"] += 1
     gaps = [b - a for ts in details.values() for a, b in zip(sorted(ts), sorted(ts)[1:])]
     counts["min_detail_gap"] = min(gaps) if gaps else None
+    # How long a list walk takes (first page sent to last page answered, per connection), and the
+    # server's share of it: a job that ends is noticed up to one walk after its round starts.
+    pages = sorted((e for e in log if e["method"] == "GET" and e["path"].endswith("/datapump/jobs/")
+                    and start <= e["timestamp"] <= end), key=lambda e: e["timestamp"])
+    walks: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for e in pages:
+        if "offset=" not in (e.get("query") or "") or not walks[e.get("user")]:
+            walks[e.get("user")].append({"start": e["timestamp"], "end": e["timestamp"], "pages": 0, "server": 0.0})
+        w = walks[e.get("user")][-1]
+        w["end"] = e["timestamp"] + (e.get("duration") or 0.0)
+        w["pages"] += 1
+        w["server"] += e.get("duration") or 0.0
+    spans = [w["end"] - w["start"] for ws in walks.values() for w in ws]
+    counts["walk_seconds_median"] = median(spans)
+    counts["walk_seconds_max"] = max(spans) if spans else None
+    counts["walk_server_seconds_median"] = median([w["server"] for ws in walks.values() for w in ws])
+    counts["walk_pages_max"] = max((w["pages"] for ws in walks.values() for w in ws), default=0)
     return counts
 
 
@@ -392,6 +409,9 @@ def summarize(args: Any, modes: list[str], runs: dict[str, dict[int, dict[str, A
                 "list_pages_per_interval_per_connection": r["per_minute"]["list"] * args.interval / 60 / r["connections"],
                 "list_walks_per_interval_per_connection": r["per_minute"]["list_walks"] * args.interval / 60 / r["connections"],
                 "min_detail_gap": r["requests"]["min_detail_gap"],
+                "walk_seconds_median": r["requests"]["walk_seconds_median"], "walk_seconds_max": r["requests"]["walk_seconds_max"],
+                "walk_server_seconds_median": r["requests"]["walk_server_seconds_median"],
+                "walk_pages_max": r["requests"]["walk_pages_max"],
                 "ended": len(r["notice"]), "noticed": len(d),
                 "notice_max": max(d) if d else None, "notice_median": median(d),
                 "notice_within_bound": all(x["delay"] is not None and x["delay"] <= x["bound"] for x in r["notice"]),
@@ -451,9 +471,10 @@ def print_tables(result: dict[str, Any]) -> None:
             rows.append([m, v["n"], v["connections"], fmt(v["rss_bytes"] / MiB), fmt(v["cpu_ms_per_job_minute"], 3),
                          f"{pm['list']:.0f}", f"{pm['list_walks']:.0f}", f"{pm['detail']:.0f}", f"{pm['file']:.0f}",
                          f"{v['noticed']}/{v['ended']}", fmt(v["notice_median"], 2), fmt(v["notice_max"], 2),
+                         None if v.get("walk_seconds_median") is None else f"{v['walk_seconds_median']:.2f}/{v['walk_seconds_max']:.2f}",
                          " ".join(f"{x:.1f}" for x in v["load_average_after"])])
     print(table(["mode", "N", "conns", "RSS MiB", "CPU ms/job/min", "list/min", "walks/min", "detail/min", "file/min",
-                 "noticed", "notice med s", "notice max s", "load 1/5/15"], rows))
+                 "noticed", "notice med s", "notice max s", "walk s med/max", "load 1/5/15"], rows))
     for m, e in result["modes"].items():
         if "marginal_rss_mb_per_job" in e:
             lo, hi = e["marginal_between"]
