@@ -449,8 +449,9 @@ def summarize(args: Any, modes: list[str], runs: dict[str, dict[int, dict[str, A
     for m in ("shared_1conn", "shared_100conn"):
         if "marginal_rss_mb_per_job" in per_mode.get(m, {}):
             targets[f"{m}_rss_le_0.05MB_per_job"] = per_mode[m]["marginal_rss_mb_per_job"] <= TARGET_MB_PER_JOB
-    targets["notice_delay_within_bound"] = all(
-        row["notice_within_bound"] for e in per_mode.values() for row in e["sizes"].values())
+    for m in ("shared_1conn", "shared_100conn"):  # the baseline's delays are reported, not judged
+        for n, row in per_mode.get(m, {}).get("sizes", {}).items():
+            targets[f"{m}_{n}_notice_delay_within_bound"] = row["notice_within_bound"]
     result["targets"] = targets
     result["targets_met"] = all(targets.values())
     if profiles:
