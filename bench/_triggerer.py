@@ -62,6 +62,12 @@ async def run(triggers: list, interval: float, window: float) -> dict:
     await asyncio.sleep(window)
     end, cpu_end, rss_end = time.time(), time.process_time(), proc_status("VmRSS")
     watchers = len(ConnectionWatcher._running)
+    # Each watcher's state at the window's end: how many jobs it still watches, its rounds, and
+    # how far off its next round is (a watcher that stopped would show here).
+    watcher_state = [{"key": key[1][:80], "members": len(w.members), "rounds": w.rounds,
+                      "next_due_in": min((m.due for m in w.members), default=end) - end,
+                      "task_done": w.task.done() if w.task else None}
+                     for key, w in ConnectionWatcher._running.items()]
     rounds = sum(w.rounds for w in ConnectionWatcher._running.values())
     pooled = [(shared.users, shared.client.is_closed) for shared in _AsyncClientPool._clients.values()]
     for task in tasks:
@@ -73,7 +79,7 @@ async def run(triggers: list, interval: float, window: float) -> dict:
         "rss_window_start": rss_start, "rss_window_end": rss_end, "hwm": proc_status("VmHWM"),
         "events": events[:5], "event_count": len(events), "fired": fired,
         "statuses": sorted({e["status"] for e in events}),
-        "watchers": watchers, "watcher_rounds_total": rounds,
+        "watchers": watchers, "watcher_rounds_total": rounds, "watcher_state": watcher_state,
         "pooled_clients": len(pooled), "pool_users": [u for u, _ in pooled], "pool_closed": [c for _, c in pooled],
         "pool_after_cancel": len(_AsyncClientPool._clients),
     }

@@ -188,6 +188,7 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     ended: dict[str, float] = {}
+    patched: list[Any] = []
     try:
         opened.wait(WARMUP_LIMIT + 120)
         if window_at:
@@ -197,8 +198,9 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
                 at = w_start + 1.0 + i * max(0.0, last - w_start - 1.0) / max(1, len(finish))
                 time.sleep(max(0.0, at - time.time()))
                 sent = time.time()
-                emu.control("PATCH", f"jobs/{job['owner_name']},{job['job_name']}", {"finish_now": True})
+                answer = emu.control("PATCH", f"jobs/{job['owner_name']},{job['job_name']}", {"finish_now": True})
                 ended[f"{job['owner_name']},{job['job_name']}"] = sent
+                patched.append({k: answer.get(k) for k in ("state", "job_state", "end", "finalized")} if isinstance(answer, dict) else answer)
         out, _ = proc.communicate(timeout=WARMUP_LIMIT + window + 300)
     finally:
         if proc.poll() is None:
@@ -222,6 +224,7 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
         delays.append({"job": ident, "delay": None if t_fired is None else t_fired - t_end,
                        "bound": max(interval, age / 10) + 1.0})
     r["notice"] = delays
+    r["patched"] = patched
     r.pop("fired")
     return r
 
@@ -382,7 +385,7 @@ def _profile_run(emu: Any, specs: list[Any], interval: float, workdir: Path, env
     path.write_text(json.dumps(specs))
     return profile([PY, "bench/_triggerer.py", str(path), str(interval), str(min(30.0, 3 * interval))], env=env,
                    focus="_run (", markers={
-                       "list walk (ajob_snapshot)": "ajob_snapshot",
+                       "list walks (_snapshot)": "_snapshot",
                        "job list parsing (DataPumpJob.from_json)": "from_json",
                        "detail reads (aresolve)": "aresolve",
                        "httpx request": "AsyncClient.request",
