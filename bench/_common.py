@@ -195,10 +195,17 @@ class Emulator:
 
 
 @contextmanager
-def emulator(*args: str, data_dir: str | None = None):
-    cmd = [PY, "-m", "airflow_provider_datapump.emulator", "--port", "0", "--log-level", "warning", *args]
-    if data_dir:
-        cmd += ["--data-dir", data_dir]
+def emulator(*args: str, data_dir: str | None = None, users: int | None = None, request_log_size: int | None = None,
+             settings: dict[str, Any] | None = None):
+    """The emulator's own command line; with ``users`` or ``request_log_size``, bench/_emulator.py
+    (the same app, with ``users`` more ORDS users and a longer request log; ``settings`` then
+    replace ``args``)."""
+    if users is not None or request_log_size is not None:
+        cmd = [PY, str(BENCH / "_emulator.py"), str(users or 0), str(request_log_size or 10000), json.dumps(settings or {})]
+    else:
+        cmd = [PY, "-m", "airflow_provider_datapump.emulator", "--port", "0", "--log-level", "warning", *args]
+        if data_dir:
+            cmd += ["--data-dir", data_dir]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         url = None

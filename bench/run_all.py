@@ -1,7 +1,7 @@
 """Run every benchmark (``make bench``), each in its own process, then print all the tables again.
 
 ``make bench BENCH_ARGS="--rounds 5"`` sets the alternating rounds of the download, parallel and
-waiting benchmarks; ``--only download,waiting`` picks benchmarks; each script's own ``--help``
+object-storage benchmarks (waiting measures one run per size: the jobs it ends are used up); ``--only download,waiting`` picks benchmarks; each script's own ``--help``
 lists its sizes. Results: bench/results/<name>.json (DATAPUMP_BENCH_RESULTS moves them).
 """
 
@@ -19,7 +19,7 @@ import _common  # noqa: E402
 
 # The order matters little (every comparison alternates inside one benchmark); the short ones first.
 BENCHMARKS = ("import_time", "download", "parallel_fetch", "waiting", "objstore")
-TAKE_ROUNDS = ("download", "parallel_fetch", "waiting", "objstore")
+TAKE_ROUNDS = ("download", "parallel_fetch", "objstore")  # waiting: one run per size (ended jobs are used up)
 
 
 def main() -> int:

@@ -1,21 +1,39 @@
-"""The cost of waiting: N deferred sensors in one triggerer loop, against a worker slot in poke mode.
+"""The cost of waiting (issue 19): N deferred waits in one triggerer loop, sharing a watcher per
+connection or polling alone, against a worker slot in poke mode.
 
-The emulator (its own process) runs N export jobs that last a day. For each job a deferrable
-DataPumpJobSensor executes, polls once and defers; its DataPumpJobTrigger is serialized, as the
-triggerer receives it. For N = 1, 100, 1000 (alternating over rounds) a fresh process rebuilds N
-triggers and runs them in one asyncio loop polling every INTERVAL seconds (bench/_triggerer.py).
-Over a window of steady state, after every trigger has started and polled once:
+Modes, each with its own emulator process (so one layout's jobs never lengthen another's job list):
 
-* RSS at the end of the window; the marginal RSS per waiting job is
-  (RSS at 1000 - RSS at 100) / 900, from the medians;
-* CPU per poll = the process's CPU time over the window / the polls the emulator logged in it;
-* the shortest gap between two polls of the same job, over the whole run (server arrival times),
-  which must not be shorter than the interval (2% tolerance for arrival jitter at the server).
+* ``shared_1conn``: N waiting jobs of one ORDS user on one Airflow connection, ``share_polls=True``
+  (one ConnectionWatcher);
+* ``shared_100conn``: N jobs spread evenly over 100 ORDS users of one emulator, one Airflow
+  connection id each (100 watchers, 100 HTTP clients; all users' jobs share one job list, as the
+  users of one database share DBA_DATAPUMP_JOBS);
+* ``alone_1conn``: the baseline, per-trigger polling (``share_polls=False``); at most 1,000 jobs by
+  default, because 10,000 triggers each sending a GET every 10 s are 1,000 requests a second, more
+  than this 2-core machine serves (bench/_http_floor.py: about 1 ms of client CPU per GET).
 
-Beside it, one job waited for the classic way: a poke-mode sensor holding a worker slot, run by
-Airflow's real supervisor, which forks the task process (bench/_poke_worker.py). After two pokes
-the RSS and PSS of both processes are read from /proc and summed (PSS shares the pages the fork
-still shares between them; RSS counts them twice).
+Jobs are created through ORDS (one emulator second apart) and last a day. For each N a fresh
+process rebuilds the serialized DataPumpJobTriggers and runs them in one asyncio loop
+(bench/_triggerer.py); each job's age counts from its trigger's first look, so every job is polled
+every INTERVAL (the costliest case of the interval rule). After every job has been looked at once
+and one more interval, WINDOW seconds of steady state are measured:
+
+* RSS at the end of the window; the marginal RSS per waiting job is (RSS at the largest N - RSS at
+  the smallest) / (difference in N);
+* CPU per waiting job per minute = the process's CPU time over the window / N / minutes;
+* ORDS requests per minute, from the emulator's request log (server arrival times in the window):
+  job-list pages, list walks (first pages), job details and file (log) reads, separately;
+* the notice delay: FINISH jobs are ended during the window (PATCH /_emulator/jobs/... finish_now,
+  spread over its first part); the delay is the time the trigger's event fired minus the time that
+  PATCH was sent (the job ended at or after it, so the delay is not understated); its bound is
+  max(INTERVAL, age/10) + 1 s.
+
+Beside them, one job waited for the classic way: a poke-mode sensor holding a worker slot, run by
+Airflow's real supervisor, which forks the task process (bench/_poke_worker.py). After two pokes the
+RSS and PSS of both processes are read from /proc and summed (PSS shares the pages the fork still
+shares between them; RSS counts them twice).
+
+A missed CPU target of a shared mode is profiled: one more run of the same triggers under py-spy.
 """
 
 from __future__ import annotations
@@ -36,11 +54,11 @@ from typing import Any
 # Each deferring sensor warns that it runs outside a task runner; a thousand times is noise.
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import MiB, PY, ROOT, emulator, fmt, median, proc_status, profile, run_json, publish, table  # noqa: E402
+from _common import BENCH, MiB, PY, ROOT, emulator, fmt, median, proc_status, profile, publish, table  # noqa: E402
 
-TARGET_MB_PER_JOB = 0.1
-TARGET_MS_PER_POLL = 0.5
-GAP_TOLERANCE = 0.02
+TARGET_MB_PER_JOB = 0.05
+TARGET_CPU_MS_PER_JOB_MIN = 1.0
+WARMUP_LIMIT = 600.0
 
 POKE_DAG = """
 import os
@@ -53,60 +71,161 @@ with DAG("bench_poke", schedule=None):
 """
 
 
-def create_jobs(emu: Any, n: int) -> list[str]:
+TRIGGER = "airflow_provider_datapump.triggers.datapump.DataPumpJobTrigger"
+EXPORT = {"job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}
+
+
+def create_jobs(emu: Any, users: list[tuple[str, str]], per_user: int) -> list[dict[str, str]]:
+    """``per_user`` running jobs for each (user, password), round-robin, one emulator second apart."""
     import httpx
 
-    body = {"job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}
-    with httpx.Client(auth=(emu.user, emu.password), timeout=60) as client:
-        jobs = []
-        for _ in range(n):
-            job = client.post(emu.api_url + "export", json=body).raise_for_status().json()
-            jobs.append(f"{job['owner_name']},{job['job_name']}")
-            # ORDS names jobs by the second (a second create in one second is ORA-31634); the
-            # emulator's clock moves on instead of the benchmark waiting. Jobs run for a day.
-            emu.control("POST", "clock", {"advance": 1})
+    jobs = []
+    with httpx.Client(timeout=60) as client:
+        for _ in range(per_user):
+            for user, password in users:
+                url = f"{emu.url}/ords/{user}/_/db-api/stable/database/datapump/export"
+                job = client.post(url, json=EXPORT, auth=(user, password)).raise_for_status().json()
+                self_url = next((link["href"] for link in job.get("links", []) if link.get("rel") == "self"), None)
+                jobs.append({"owner_name": job["owner_name"], "job_name": job["job_name"], "self_url": self_url,
+                             "conn_id": _conn_id(user)})
+                # ORDS names jobs by the second (a second create in one second is ORA-31634, and two
+                # owners' exports of one second clash on their log file); the emulator's clock moves
+                # on instead of the benchmark waiting. Jobs run for a day.
+                client.post(f"{emu.url}/_emulator/clock", json={"advance": 1}).raise_for_status()
     return jobs
 
 
-def deferred_triggers(emu: Any, jobs: list[str], interval: float) -> list[Any]:
-    """What each deferrable sensor hands the triggerer: its serialized DataPumpJobTrigger."""
-    os.environ["AIRFLOW_CONN_ORDS_DEFAULT"] = json.dumps(emu.connection())
-    from airflow.providers.common.compat.sdk import TaskDeferred  # in airflow.sdk.exceptions from 3.2
+def _conn_id(user: str) -> str:
+    return "ords_default" if user == "dbapi_user" else f"ords_{user}"
 
-    from airflow_provider_datapump.sensors.datapump import DataPumpJobSensor
 
-    specs = []
-    for i, job in enumerate(jobs):
-        sensor = DataPumpJobSensor(task_id=f"wait_{i}", job=job, deferrable=True, poke_interval=interval)
-        try:
-            sensor.execute(context={})
-        except TaskDeferred as deferred:
-            specs.append(deferred.trigger.serialize())
+def conn_env(emu: Any, users: list[tuple[str, str]]) -> dict[str, str]:
+    """One Airflow connection per ORDS user, as AIRFLOW_CONN_* variables."""
+    return {f"AIRFLOW_CONN_{_conn_id(u).upper()}": json.dumps(
+        {"conn_type": "ords", "host": f"{emu.url}/ords/{u}", "login": u, "password": pw}) for u, pw in users}
+
+
+def trigger_specs(jobs: list[dict[str, str]], interval: float, share: bool) -> list[Any]:
+    """What a deferring sensor hands the triggerer (DataPumpJobTrigger.for_task's arguments), built
+    directly: executing 10,000 sensors would only add 10,000 first polls before the run. No
+    ``started_at``: each job's age counts from its trigger's first look, so every job is young
+    (polled every ``interval``) throughout a run: the costliest case of the age rule."""
+    from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
+
+    return [DataPumpJobTrigger(job={k: j[k] for k in ("owner_name", "job_name", "self_url")}, ords_conn_id=j["conn_id"],
+                               poll_interval=interval, share_polls=share).serialize() for j in jobs]
+
+
+def classify_requests(log: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
+    """ORDS GETs in [start, end]: list pages (and walks: first pages), job details, file reads;
+    and the shortest gap between two detail reads of one job over the whole log."""
+    counts = {"list": 0, "list_walks": 0, "detail": 0, "file": 0, "other": 0}
+    details: dict[str, list[float]] = defaultdict(list)
+    for e in log:
+        if e["method"] != "GET" or "/datapump/" not in e["path"]:
+            continue
+        tail = e["path"].split("/datapump/", 1)[1]
+        if tail == "jobs/":
+            kind = "list"
+        elif tail.startswith("jobs/") and tail.count("/") == 2 and tail.endswith("/"):
+            kind = "detail"
+            details[tail].append(e["timestamp"])
+        elif tail.startswith("jobs/"):
+            kind = "file"
         else:
-            raise RuntimeError(f"the sensor for {job} did not defer")
-        finally:
-            sensor.hook.close()
-    return specs
+            kind = "other"
+        if start <= e["timestamp"] <= end:
+            counts[kind] += 1
+            if kind == "list" and "offset=" not in (e.get("query") or ""):
+                counts["list_walks"] += 1
+    gaps = [b - a for ts in details.values() for a, b in zip(sorted(ts), sorted(ts)[1:])]
+    counts["min_detail_gap"] = min(gaps) if gaps else None
+    # How long a list walk takes (first page sent to last page answered, per connection), and the
+    # server's share of it: a job that ends is noticed up to one walk after its round starts.
+    pages = sorted((e for e in log if e["method"] == "GET" and e["path"].endswith("/datapump/jobs/")
+                    and start <= e["timestamp"] <= end), key=lambda e: e["timestamp"])
+    walks: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for e in pages:
+        if "offset=" not in (e.get("query") or "") or not walks[e.get("user")]:
+            walks[e.get("user")].append({"start": e["timestamp"], "end": e["timestamp"], "pages": 0, "server": 0.0})
+        w = walks[e.get("user")][-1]
+        w["end"] = e["timestamp"] + (e.get("duration") or 0.0)
+        w["pages"] += 1
+        w["server"] += e.get("duration") or 0.0
+    spans = [w["end"] - w["start"] for ws in walks.values() for w in ws]
+    counts["walk_seconds_median"] = median(spans)
+    counts["walk_seconds_max"] = max(spans) if spans else None
+    counts["walk_server_seconds_median"] = median([w["server"] for ws in walks.values() for w in ws])
+    counts["walk_pages_max"] = max((w["pages"] for ws in walks.values() for w in ws), default=0)
+    return counts
 
 
-def poll_stats(log: list[dict[str, Any]], start: float, end: float) -> tuple[int, float | None, int]:
-    """(polls in the window, shortest gap between two polls of one job, jobs polled)."""
-    polls = [e for e in log if e["method"] == "GET" and "/jobs/" in e["path"] and e["path"].rstrip("/").count(",") == 1]
-    times: dict[str, list[float]] = defaultdict(list)
-    for e in polls:
-        times[e["path"]].append(e["timestamp"])
-    gaps = [b - a for ts in times.values() for a, b in zip(sorted(ts), sorted(ts)[1:])]
-    return sum(start <= e["timestamp"] <= end for e in polls), min(gaps) if gaps else None, len(times)
+def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], interval: float, window: float,
+                  workdir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One triggerer process over ``specs``; the jobs in ``finish`` end inside its window, spread over
+    its first part, each at a time the emulator is told (PATCH finish_now), so their notice delay is
+    measured: the event's time minus the time the PATCH was sent (the job ended at or after it)."""
+    import threading
 
-
-def run_triggerer(emu: Any, specs_path: Path, n: int, interval: float, window: float) -> dict[str, Any]:
+    specs_path = workdir / "triggers.json"
+    specs_path.write_text(json.dumps(specs))
     emu.control("DELETE", "requests")
-    r = run_json([PY, "bench/_triggerer.py", str(specs_path), str(n), str(interval), str(window)], env=emu.env())
-    log = emu.control("GET", "requests")
-    if len(log) >= 10000:
-        raise RuntimeError("the emulator's request log is full: shorten --window")
-    r["polls"], r["min_gap"], r["jobs_polled"] = poll_stats(log, r["window_start"], r["window_end"])
-    r["cpu_ms_per_poll"] = 1000 * r["cpu_seconds"] / r["polls"] if r["polls"] else None
+    proc = subprocess.Popen([PY, "bench/_triggerer.py", str(specs_path), str(interval), str(window)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_lines: list[str] = []
+    opened = threading.Event()
+    window_at: list[float] = []
+
+    def drain() -> None:
+        for line in proc.stderr:
+            if line.startswith("BENCH-WINDOW "):
+                window_at.extend(float(x) for x in line.split()[1:3])
+                opened.set()
+            else:
+                err_lines.append(line)
+        opened.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    ended: dict[str, float] = {}
+    patched: list[Any] = []
+    try:
+        opened.wait(WARMUP_LIMIT + 120)
+        if window_at:
+            w_start, w_end = window_at
+            last = w_end - interval - 3.0  # late enough to be noticed inside the window
+            for i, job in enumerate(finish):
+                at = w_start + 1.0 + i * max(0.0, last - w_start - 1.0) / max(1, len(finish))
+                time.sleep(max(0.0, at - time.time()))
+                sent = time.time()
+                answer = emu.control("PATCH", f"jobs/{job['owner_name']},{job['job_name']}", {"finish_now": True})
+                ended[f"{job['owner_name']},{job['job_name']}"] = sent
+                patched.append({k: answer.get(k) for k in ("state", "job_state", "end", "finalized")} if isinstance(answer, dict) else answer)
+        out, _ = proc.communicate(timeout=WARMUP_LIMIT + window + 300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(10)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench/_triggerer.py failed ({proc.returncode}):\n{''.join(err_lines)[-4000:]}")
+    r = json.loads(out.strip().splitlines()[-1])
+    log = emu.control("GET", "requests?wait_idle=5")
+    if log and min(e["timestamp"] for e in log) > r["window_start"]:
+        raise RuntimeError("the emulator's request log overflowed before the window: raise its size")
+    r["requests"] = classify_requests(log, r["window_start"], r["window_end"])
+    minutes = (r["window_end"] - r["window_start"]) / 60
+    r["per_minute"] = {k: r["requests"][k] / minutes for k in ("list", "list_walks", "detail", "file")}
+    r["cpu_ms_per_job_minute"] = 1000 * r["cpu_seconds"] / r["n"] / minutes
+    delays = []
+    for ident, t_end in ended.items():
+        t_fired = r["fired"].get(ident)
+        age = t_end - r["started"]  # the job's age counts from its trigger's first look, at most this
+        delays.append({"job": ident, "delay": None if t_fired is None else t_fired - t_end,
+                       "bound": max(interval, age / 10) + 1.0})
+    r["notice"] = delays
+    r["patched"] = patched
+    r.pop("fired")
     return r
 
 
@@ -157,112 +276,223 @@ def poke_worker(emu: Any, job: str, interval: float, workdir: Path) -> dict[str,
             "pss_each": list(pss.values()), "pss_sum": sum(pss.values()), "pokes_seen": pokes}
 
 
+MODES = {
+    # name: (connections, share_polls)
+    "shared_1conn": (1, True),
+    "shared_100conn": (100, True),
+    "alone_1conn": (1, False),
+}
+
+
+def _sizes(text: str) -> list[int]:
+    return sorted(int(n) for n in text.split(","))
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", default="1,100,1000", help="waiting jobs per run, comma-separated (default 1,100,1000)")
+    p.add_argument("--n", default="1000,10000", help="waiting jobs per run with shared polls (default 1000,10000)")
+    p.add_argument("--n-alone", default="100,1000", help="waiting jobs per run polling alone (default 100,1000)")
+    p.add_argument("--connections", type=int, default=100, help="connections (ORDS users) of the spread mode (default 100)")
     p.add_argument("--interval", type=float, default=10.0, help="poll interval in seconds (default 10)")
-    p.add_argument("--window", type=float, default=20.0, help="seconds of steady state measured (default 20)")
-    p.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
+    p.add_argument("--window", type=float, default=60.0, help="seconds of steady state measured (default 60)")
+    p.add_argument("--finish", type=int, default=20, help="jobs ended inside each window, for the notice delay (default 20)")
+    p.add_argument("--modes", default=",".join(MODES), help=f"which modes (default {','.join(MODES)})")
     p.add_argument("--no-poke", action="store_true", help="skip the poke-mode worker measurement")
     p.add_argument("--name", default="waiting", help="result file name (default waiting)")
     p.add_argument("--no-profile", action="store_true", help="do not profile a missed target (smoke runs)")
     args = p.parse_args(argv)
-    ns = [int(n) for n in args.n.split(",")]
+    ns, ns_alone = _sizes(args.n), _sizes(args.n_alone)
+    modes = [m for m in args.modes.split(",") if m]
+    conns = {"shared_1conn": 1, "shared_100conn": args.connections, "alone_1conn": 1}
     workdir = Path(tempfile.mkdtemp(prefix="dp-bench-waiting-"))
-    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in ns}
+    runs: dict[str, dict[int, dict[str, Any]]] = {m: {} for m in modes}
+    setup: dict[str, Any] = {}
+    poke = None
+    profiles: dict[str, Any] = {}
     try:
-        with emulator("--job-seconds", "86400", data_dir=str(workdir / "emulator")) as emu:
-            t = time.monotonic()
-            jobs = create_jobs(emu, max(ns))
-            specs = deferred_triggers(emu, jobs, args.interval)
-            specs_path = workdir / "triggers.json"
-            specs_path.write_text(json.dumps(specs))
-            print(f"  {len(jobs)} running jobs and deferred sensors in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
-            for rnd in range(args.rounds):
-                for n in ns:
-                    r = run_triggerer(emu, specs_path, n, args.interval, args.window)
-                    runs[n].append(r)
-                    print(f"  round {rnd + 1}/{args.rounds} N={n}: RSS {r['rss_window_end'] / MiB:.1f} MiB, "
-                          f"{r['polls']} polls, {fmt(r['cpu_ms_per_poll'], 3)} ms CPU/poll, min gap {fmt(r['min_gap'], 2)} s",
-                          file=sys.stderr, flush=True)
-            poke = None if args.no_poke else poke_worker(emu, jobs[0], args.interval, workdir)
-            top_cpu = median([r["cpu_ms_per_poll"] for r in runs[ns[-1]] if r["cpu_ms_per_poll"] is not None])
-            cause = None
-            if top_cpu is not None and top_cpu > TARGET_MS_PER_POLL and not args.no_profile:
-                # One more run of the largest N under py-spy: where a poll's CPU goes.
-                cause = {"cpu_ms_per_poll": top_cpu, "profile": profile(
-                    [PY, "bench/_triggerer.py", str(specs_path), str(ns[-1]), str(args.interval), str(min(args.window, 20.0))],
-                    env=emu.env(), focus="DataPumpJobTrigger.run",
-                    markers={"httpx AsyncClient.request": "AsyncClient.request",
-                             "httpcore pool scans (has_expired)": "has_expired",
-                             "httpx response.json": "Response.json",
-                             "job parsing and verdict": "DataPumpJob.from_json"}),
-                    # The same GET without the trigger: what the HTTP client alone costs, and the floor.
-                    "http_client_alone": run_json([PY, "bench/_http_floor.py", specs[0][1]["job"]["self_url"]], env=emu.env())}
+        # One emulator per connection layout, so that one layout's jobs never lengthen another's list.
+        for layout in ("one", "spread"):
+            layout_modes = [m for m in modes if (conns[m] == 1) == (layout == "one")]
+            if not layout_modes:
+                continue
+            extra_users = 0 if layout == "one" else args.connections
+            with emulator(users=extra_users, request_log_size=400_000, settings={"duration": 86400.0}) as emu:
+                sys.path.insert(0, str(BENCH))
+                from _emulator import bench_users
+
+                users = [(emu.user, emu.password)] if layout == "one" else list(bench_users(extra_users).items())
+                env = emu.env(**conn_env(emu, users))
+                os.environ.update(conn_env(emu, users))
+                # Each run gets jobs no earlier run ended; the largest run takes all but the smaller
+                # runs' slices, which are created last (ORDS lists by name: a smaller run's walk then
+                # covers only its own jobs, as on a database where they are the newest).
+                plan = []  # (mode, n, jobs slice)
+                wanted = [(m, n) for m in layout_modes for n in (ns if MODES[m][1] else ns_alone)]
+                per_user_sizes = {(m, n): -(-n // len(users)) for m, n in wanted}
+                biggest = max(per_user_sizes.values())
+                alone = sum(v for k, v in per_user_sizes.items() if not MODES[k[0]][1])
+                per_user_total = alone + biggest  # the shared runs' smaller slices sit inside the biggest one
+                t = time.monotonic()
+                jobs = create_jobs(emu, users, per_user_total)
+                setup[layout] = {"jobs_created": len(jobs), "users": len(users), "create_seconds": time.monotonic() - t,
+                                 "load_average": list(os.getloadavg())}
+                print(f"  {layout}: {len(jobs)} running jobs over {len(users)} ORDS user(s) in {setup[layout]['create_seconds']:.0f} s",
+                      file=sys.stderr, flush=True)
+                by_round = [jobs[i * len(users):(i + 1) * len(users)] for i in range(per_user_total)]
+                alone_rounds, shared_rounds = by_round[:alone], by_round[alone:]
+                offset = 0
+                for m, n in wanted:
+                    k = per_user_sizes[(m, n)]
+                    if not MODES[m][1]:
+                        chosen = [j for r in alone_rounds[offset:offset + k] for j in r][:n]
+                        offset += k
+                        plan.append((m, n, chosen, chosen[-max(1, min(args.finish, n // 10)):]))
+                    else:
+                        chosen = [j for r in shared_rounds[len(shared_rounds) - k:] for j in r][:n]
+                        plan.append((m, n, chosen, None))
+                # The biggest shared run first: it ends jobs outside the smaller runs' slices.
+                plan.sort(key=lambda x: (not MODES[x[0]][1], -x[1]))
+                taken: set[str] = set()
+                smaller = {j["job_name"] + j["owner_name"] for m, n, ch, _ in plan if MODES[m][1] and n != max(ns) for j in ch}
+                for m, n, chosen, fin in plan:
+                    if fin is None:
+                        pool = [j for j in chosen if j["job_name"] + j["owner_name"] not in smaller | taken]
+                        pool = pool or [j for j in chosen if j["job_name"] + j["owner_name"] not in taken]
+                        fin = pool[:: max(1, len(pool) // max(1, min(args.finish, n // 10)))][:max(1, min(args.finish, n // 10))]
+                    taken.update(j["job_name"] + j["owner_name"] for j in fin)
+                    specs = trigger_specs(chosen, args.interval, MODES[m][1])
+                    r = run_triggerer(emu, specs, fin, args.interval, args.window, workdir, env)
+                    r["load_average_after"] = list(os.getloadavg())
+                    r["connections"] = len({j["conn_id"] for j in chosen})
+                    runs[m][n] = r
+                    d = [x["delay"] for x in r["notice"] if x["delay"] is not None]
+                    print(f"  {m} N={n}: RSS {r['rss_window_end'] / MiB:.1f} MiB, CPU {r['cpu_ms_per_job_minute']:.3f} ms/job/min, "
+                          f"list {r['per_minute']['list']:.0f}/min, detail {r['per_minute']['detail']:.0f}/min, "
+                          f"notice max {fmt(max(d) if d else None, 2)} s, warmup {r['warmup_seconds']:.0f} s, "
+                          f"load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
+                    if not args.no_profile and MODES[m][1] and r["cpu_ms_per_job_minute"] > TARGET_CPU_MS_PER_JOB_MIN:
+                        profiles[f"{m}_{n}"] = _profile_run(emu, specs, args.interval, workdir, env)
+                if layout == "one" and not args.no_poke:
+                    poke = poke_worker(emu, f"{jobs[0]['owner_name']},{jobs[0]['job_name']}", args.interval, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    per_n = {}
-    for n, rs in runs.items():
-        per_n[str(n)] = {
-            "n": n,
-            "median_rss_bytes": median([r["rss_window_end"] for r in rs]),
-            "median_rss_idle_bytes": median([r["rss_idle"] for r in rs]),
-            "median_cpu_ms_per_poll": median([r["cpu_ms_per_poll"] for r in rs if r["cpu_ms_per_poll"] is not None]),
-            "median_polls_per_window": median([r["polls"] for r in rs]),
-            "expected_polls_per_window": n * args.window / args.interval,
-            "min_gap_seconds": min((r["min_gap"] for r in rs if r["min_gap"] is not None), default=None),
-            "events": sum(r["event_count"] for r in rs),
-            "pooled_clients": max(r["pooled_clients"] for r in rs),
-            "runs": rs,
-        }
+    return publish(args.name, summarize(args, modes, runs, setup, poke, profiles), print_tables)
+
+
+def _profile_run(emu: Any, specs: list[Any], interval: float, workdir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One more run of the same triggers under py-spy: where the watcher's CPU goes."""
+    path = workdir / "profile-triggers.json"
+    path.write_text(json.dumps(specs))
+    return profile([PY, "bench/_triggerer.py", str(path), str(interval), str(min(30.0, 3 * interval))], env=env,
+                   focus="_run (", markers={
+                       "list walks (_snapshot)": "_snapshot",
+                       "job list parsing (DataPumpJob.from_json)": "from_json",
+                       "detail reads (aresolve)": "aresolve",
+                       "httpx request": "AsyncClient.request",
+                       "response JSON decoding": "Response.json",
+                       "due-member scans (_round/_sleep_until_due)": "_sleep_until_due",
+                   })
+
+
+def summarize(args: Any, modes: list[str], runs: dict[str, dict[int, dict[str, Any]]], setup: dict[str, Any],
+              poke: dict[str, Any] | None, profiles: dict[str, Any]) -> dict[str, Any]:
+    per_mode: dict[str, Any] = {}
+    for m in modes:
+        rs = runs[m]
+        if not rs:
+            continue
+        sizes = sorted(rs)
+        rows = {}
+        for n in sizes:
+            r = rs[n]
+            d = [x["delay"] for x in r["notice"] if x["delay"] is not None]
+            rows[str(n)] = {
+                "n": n, "connections": r["connections"], "rss_bytes": r["rss_window_end"],
+                "cpu_ms_per_job_minute": r["cpu_ms_per_job_minute"], "per_minute": r["per_minute"],
+                "list_pages_per_interval_per_connection": r["per_minute"]["list"] * args.interval / 60 / r["connections"],
+                "list_walks_per_interval_per_connection": r["per_minute"]["list_walks"] * args.interval / 60 / r["connections"],
+                "min_detail_gap": r["requests"]["min_detail_gap"],
+                "walk_seconds_median": r["requests"]["walk_seconds_median"], "walk_seconds_max": r["requests"]["walk_seconds_max"],
+                "walk_server_seconds_median": r["requests"]["walk_server_seconds_median"],
+                "walk_pages_max": r["requests"]["walk_pages_max"],
+                "ended": len(r["notice"]), "noticed": len(d),
+                "notice_max": max(d) if d else None, "notice_median": median(d),
+                "notice_within_bound": all(x["delay"] is not None and x["delay"] <= x["bound"] for x in r["notice"]),
+                "events": r["event_count"], "statuses": r["statuses"], "watchers": r["watchers"],
+                "warmup_seconds": r["warmup_seconds"], "load_average_after": r["load_average_after"], "run": r,
+            }
+        entry: dict[str, Any] = {"share_polls": MODES[m][1], "sizes": rows}
+        if len(sizes) >= 2:
+            lo, hi = rs[sizes[0]], rs[sizes[-1]]
+            entry["marginal_rss_mb_per_job"] = (hi["rss_window_end"] - lo["rss_window_end"]) / (hi["n"] - lo["n"]) / 1e6
+            entry["marginal_between"] = [sizes[0], sizes[-1]]
+        per_mode[m] = entry
     result: dict[str, Any] = {
-        "params": {"n": ns, "interval": args.interval, "window": args.window, "rounds": args.rounds},
-        "method": __doc__.strip(),
-        "per_n": per_n,
-        "poke_worker": poke,
+        "params": {"n": _sizes(args.n), "n_alone": _sizes(args.n_alone), "connections": args.connections,
+                   "interval": args.interval, "window": args.window, "finish": args.finish, "modes": modes,
+                   "command": "python bench/waiting.py " + " ".join(sys.argv[1:])},
+        "method": __doc__.strip(), "setup": setup, "modes": per_mode, "poke_worker": poke,
     }
-    if len(ns) >= 2:
-        lo, hi = per_n[str(ns[-2])], per_n[str(ns[-1])]
-        result["marginal_rss_bytes_per_job"] = (hi["median_rss_bytes"] - lo["median_rss_bytes"]) / (hi["n"] - lo["n"])
-        result["marginal_between"] = [lo["n"], hi["n"]]
-    top = per_n[str(ns[-1])]
-    min_gap = min((v["min_gap_seconds"] for v in per_n.values() if v["min_gap_seconds"] is not None), default=None)
-    result["targets"] = {
-        "rss_per_job_le_0.1MB": result.get("marginal_rss_bytes_per_job", 0) <= TARGET_MB_PER_JOB * 1e6,
-        "cpu_per_poll_le_0.5ms": (top["median_cpu_ms_per_poll"] or 0) <= TARGET_MS_PER_POLL,
-        "no_poll_faster_than_interval": min_gap is None or min_gap >= args.interval * (1 - GAP_TOLERANCE),
-        "no_trigger_fired": all(v["events"] == 0 for v in per_n.values()),
-    }
-    result["targets_met"] = all(result["targets"].values())
-    if not result["targets"]["cpu_per_poll_le_0.5ms"]:
-        result["cause"] = cause or "not profiled (--no-profile)"
-    return publish(args.name, result, print_tables)
+    targets: dict[str, Any] = {}
+    one = per_mode.get("shared_1conn", {}).get("sizes", {})
+    at_1k = one.get("1000") or (one[min(one, key=int)] if one else None)
+    if at_1k:
+        ended_per_minute = at_1k["ended"] / (args.window / 60)
+        # one walk per interval, and per ended job one detail plus its log file(s)
+        targets["1conn_1k_one_list_walk_per_interval"] = at_1k["list_walks_per_interval_per_connection"] <= 1.0 + 1e-9
+        targets["1conn_1k_one_list_page_per_interval"] = at_1k["list_pages_per_interval_per_connection"] <= 1.0 + 1e-9
+        targets["1conn_1k_details_only_for_changed_jobs"] = at_1k["per_minute"]["detail"] <= ended_per_minute + 1e-9
+        targets["1conn_1k_cpu_le_1ms_per_job_minute"] = at_1k["cpu_ms_per_job_minute"] <= TARGET_CPU_MS_PER_JOB_MIN
+    spread = per_mode.get("shared_100conn", {}).get("sizes", {})
+    if len(spread) >= 2:
+        lo, hi = spread[min(spread, key=int)], spread[max(spread, key=int)]
+        # Jobs x10 at the same connections: list requests grow far less than the jobs (< 2x, not 10x).
+        targets["100conn_list_requests_scale_with_connections"] = (
+            hi["per_minute"]["list"] <= 2 * max(lo["per_minute"]["list"], 1e-9))
+    for m in ("shared_1conn", "shared_100conn"):
+        if "marginal_rss_mb_per_job" in per_mode.get(m, {}):
+            targets[f"{m}_rss_le_0.05MB_per_job"] = per_mode[m]["marginal_rss_mb_per_job"] <= TARGET_MB_PER_JOB
+    for m in ("shared_1conn", "shared_100conn"):  # the baseline's delays are reported, not judged
+        for n, row in per_mode.get(m, {}).get("sizes", {}).items():
+            targets[f"{m}_{n}_notice_delay_within_bound"] = row["notice_within_bound"]
+    result["targets"] = targets
+    result["targets_met"] = all(targets.values())
+    if profiles:
+        result["profiles"] = profiles
+    elif not result["targets_met"]:
+        result["profiles"] = "not profiled (--no-profile)"
+    return result
 
 
 def print_tables(result: dict[str, Any]) -> None:
     prm = result["params"]
-    print(f"\nWaiting, triggers polling every {prm['interval']:.0f} s in one loop, {prm['window']:.0f} s of steady state, "
-          f"median of {prm['rounds']} alternating rounds")
-    rows = [[v["n"], fmt(v["median_rss_bytes"] / MiB), fmt(v["median_cpu_ms_per_poll"], 3),
-             f"{v['median_polls_per_window']:.0f}/{v['expected_polls_per_window']:.0f}", fmt(v["min_gap_seconds"], 2),
-             v["pooled_clients"]] for v in result["per_n"].values()]
-    print(table(["N", "RSS MiB", "CPU ms/poll", "polls/expected", "min gap s", "clients"], rows))
-    if "marginal_rss_bytes_per_job" in result:
-        lo, hi = result["marginal_between"]
-        print(f"marginal RSS per waiting job ({lo} -> {hi}): {result['marginal_rss_bytes_per_job'] / 1e6:.4f} MB")
+    print(f"\nWaiting jobs in one triggerer loop, poll interval {prm['interval']:.0f} s, {prm['window']:g} s of steady state "
+          f"per run, {prm['finish']} jobs ended in each window (1 run each)")
+    rows = []
+    for m, e in result["modes"].items():
+        for v in e["sizes"].values():
+            pm = v["per_minute"]
+            rows.append([m, v["n"], v["connections"], fmt(v["rss_bytes"] / MiB), fmt(v["cpu_ms_per_job_minute"], 3),
+                         f"{pm['list']:.0f}", f"{pm['list_walks']:.0f}", f"{pm['detail']:.0f}", f"{pm['file']:.0f}",
+                         f"{v['noticed']}/{v['ended']}", fmt(v["notice_median"], 2), fmt(v["notice_max"], 2),
+                         None if v.get("walk_seconds_median") is None else f"{v['walk_seconds_median']:.2f}/{v['walk_seconds_max']:.2f}",
+                         " ".join(f"{x:.1f}" for x in v["load_average_after"])])
+    print(table(["mode", "N", "conns", "RSS MiB", "CPU ms/job/min", "list/min", "walks/min", "detail/min", "file/min",
+                 "noticed", "notice med s", "notice max s", "walk s med/max", "load 1/5/15"], rows))
+    for m, e in result["modes"].items():
+        if "marginal_rss_mb_per_job" in e:
+            lo, hi = e["marginal_between"]
+            print(f"{m}: marginal RSS per waiting job ({lo} -> {hi}): {e['marginal_rss_mb_per_job']:.4f} MB")
     poke = result["poke_worker"]
     if poke:
         print(f"one poke-mode sensor in a worker slot ({poke['processes']} processes): RSS {poke['rss_sum'] / MiB:.1f} MiB, "
               f"PSS {poke['pss_sum'] / MiB:.1f} MiB")
     print("targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in result["targets"].items()))
-    if isinstance(result.get("cause"), dict):
-        prof = result["cause"]["profile"]
-        shares = ", ".join(f"{k} {v:.0%}" for k, v in prof.get("share", {}).items() if v is not None)
-        print(f"cause (py-spy, share of the triggers' samples): {shares}")
-        alone = result["cause"].get("http_client_alone", {})
-        if alone:
-            print(f"the same GET alone: httpx.AsyncClient {alone['httpx_async_client_ms']:.3f} ms CPU, "
-                  f"bare asyncio HTTP/1.1 {alone['bare_asyncio_ms']:.3f} ms CPU")
+    if isinstance(result.get("profiles"), dict):
+        for key, prof in result["profiles"].items():
+            shares = ", ".join(f"{k} {v:.0%}" for k, v in prof.get("share", {}).items() if v is not None)
+            top = "; ".join(f"{f['frame']} {f['share']:.0%}" for f in prof.get("top_self_frames", [])[:4])
+            print(f"cause, {key} (py-spy, share of the watcher's samples): {shares}\n  top self frames: {top}")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,22 @@ class _Member:
         self.ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
 
 
+@dataclass(frozen=True)
+class _OwnerNames:
+    """The list window of one owner's watched jobs (a ``flows.ListWindow``): ORDS filters by range,
+    so from the lowest name on; ``matches`` applies the filter here too, for a server that ignores it."""
+
+    owner: str
+    names: frozenset[str]
+
+    @property
+    def q(self) -> dict[str, Any]:
+        return {"owner_name": {"$eq": self.owner}, "job_name": {"$gte": min(self.names)}}
+
+    def matches(self, job: DataPumpJob) -> bool:
+        return job.owner_name == self.owner and job.job_name in self.names
+
+
 class ConnectionWatcher:
     """The shared poll of one connection (``ords_conn_id`` and hook parameters) in one event loop.
 
@@ -134,7 +150,7 @@ class ConnectionWatcher:
         listed: Mapping[str, DataPumpJob] = {}
         if any(m.judged_state is not None for m in due):  # a job seen for the first time needs its detail anyway
             try:
-                listed = await self.hook.ajob_snapshot([str(m.job.get("job_name")) for m in self.members], client=client)
+                listed = await self._snapshot(client)
             except DataPumpHTTPError as err:
                 if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
                     for member in due:
@@ -159,6 +175,27 @@ class ConnectionWatcher:
             member.judged_state = result.job.state
             member.self_url = result.self_url
             await self._step(member, result, now)
+
+    async def _snapshot(self, client: Any) -> dict[str, DataPumpJob]:
+        """The listed state of the members' jobs: one bounded walk per owner, filtered by owner and name.
+
+        The list mirrors DBA_DATAPUMP_JOBS, every user's jobs: filtered by name alone, a walk for
+        one owner's jobs also reads every other owner's jobs named after the lowest of them, and
+        when those pass the walk's bound (LIST_MAX_PAGES of LIST_PAGE_SIZE) its own jobs fall off
+        the end and are read one by one, every round.
+        """
+        from airflow_provider_datapump.hooks.ords.flows import walk_flow
+
+        by_owner: dict[str, set[str]] = {}
+        for m in self.members:
+            by_owner.setdefault(str(m.job.get("owner_name")), set()).add(str(m.job.get("job_name")))
+        listed: dict[str, DataPumpJob] = {}
+        for owner, names in by_owner.items():
+            window = _OwnerNames(owner, frozenset(n for n in names if n))
+            if window.names:
+                jobs, _ = await self.hook._arun(walk_flow(await self.hook._alinks(), self.hook.log, window), client)
+                listed.update((job.ident, job) for job in jobs)
+        return listed
 
     def _unchanged(self, job: DataPumpJob, member: _Member) -> JobResult | Exception:
         """A job the list shows in the state its detail last had: nothing more to read."""

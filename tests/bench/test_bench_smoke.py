@@ -23,7 +23,8 @@ TINY = {
     "import_time": ["--repeat", "2"],
     "download": ["--sizes-mib", "4", "--rounds", "2", "--memory-max-mib", "4", "--no-profile"],
     "parallel_fetch": ["--files", "2", "--file-mib", "1", "--parallel", "1,2", "--rounds", "2"],
-    "waiting": ["--n", "2,4", "--interval", "1", "--window", "1.5", "--rounds", "1", "--no-profile"],
+    "waiting": ["--n", "3,6", "--n-alone", "3", "--connections", "2", "--interval", "1", "--window", "2.5",
+                "--finish", "1", "--no-profile"],
     "objstore": ["--size-mib", "4", "--rounds", "1", "--no-profile"],
 }
 
@@ -83,12 +84,27 @@ def test_parallel_fetch(results):
 
 def test_waiting(results):
     data = load(results, "waiting")
-    for n in ("2", "4"):
-        per = data["per_n"][n]
-        assert per["median_polls_per_window"] >= 1 and per["median_cpu_ms_per_poll"] > 0
-        assert per["pooled_clients"] == 1 and per["events"] == 0
-        assert per["min_gap_seconds"] >= 1.0 * 0.98  # never faster than the interval
-    assert "marginal_rss_bytes_per_job" in data
+    modes = data["modes"]
+    assert set(modes) == {"shared_1conn", "shared_100conn", "alone_1conn"}
+    for name, mode in modes.items():
+        for n, row in mode["sizes"].items():
+            where = (name, n)
+            assert row["n"] == int(n) and row["rss_bytes"] > 0 and row["cpu_ms_per_job_minute"] > 0, where
+            # Each job ended in the window woke exactly its own trigger, and no other trigger fired.
+            assert row["ended"] >= 1 and row["noticed"] == row["ended"] == row["events"], where
+            assert row["statuses"] == ["success"] and row["notice_max"] > 0, where
+            pm = row["per_minute"]
+            assert pm["file"] > 0, where  # an ended job's log was read for its verdict
+            if mode["share_polls"]:
+                assert pm["list"] > 0 and pm["list_walks"] > 0, where
+                assert row["watchers"] == row["connections"], where  # one watcher per connection
+            else:
+                assert pm["list"] == 0 and pm["detail"] > 0 and row["watchers"] == 0, where
+                assert row["min_detail_gap"] >= 1.0 * 0.98, where  # never faster than the interval
+    assert modes["shared_100conn"]["sizes"]["6"]["connections"] == 2
+    assert modes["shared_1conn"]["sizes"]["6"]["connections"] == 1
+    assert "marginal_rss_mb_per_job" in modes["shared_1conn"] and "marginal_rss_mb_per_job" not in modes["alone_1conn"]
+    assert data["targets"] and all(isinstance(v, bool) for v in data["targets"].values())
     poke = data["poke_worker"]
     assert poke["processes"] == 2 and poke["pokes_seen"] >= 2
     assert poke["pss_sum"] <= poke["rss_sum"] and poke["rss_sum"] > 50 * MiB

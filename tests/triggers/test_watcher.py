@@ -109,3 +109,30 @@ def test_connections_do_not_share_a_watcher(ords_conn, fast_hook):
 
     results = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert seen["watchers"] == 2 and [r["status"] for r in results] == ["success", "success"]
+
+
+def test_the_list_walk_reads_only_the_watched_owners_jobs(ords_conn, fast_hook):
+    """The list mirrors DBA_DATAPUMP_JOBS, every user's jobs, ordered by owner. Filtered by name
+    alone, a walk also reads another owner's jobs named after ours; past the walk's bound (here
+    LIST_MAX_PAGES pages of 2 rows: the server caps the page) our jobs fall off its end and would
+    be read one by one every round. The owner in ``q`` keeps each walk to our own rows."""
+    import httpx
+
+    from airflow_provider_datapump.hooks.ords.flows import LIST_MAX_PAGES
+
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 3, duration=2.0)
+    with httpx.Client(base_url=emu.url) as client:
+        for i in range(2 * LIST_MAX_PAGES + 5):  # APPUSER sorts before DBAPI_USER; ZZ names after ours
+            client.post("/_emulator/jobs", json={"owner_name": "APPUSER", "job_name": f"ZZ_JOB_{i:03d}", "operation": "EXPORT",
+                                                 "job_mode": "SCHEMA", "state": "EXECUTING"}).raise_for_status()
+    emu.set_scenario(list_max_limit=2)
+    emu.clear_requests()
+    results = _run_all([_trigger(j) for j in jobs])
+    assert {p["status"] for p in results.values()} == {"success"}
+    lists, details, _ = _counts(emu, jobs)
+    queries = [r["query"] for r in emu.requests() if r["path"].endswith("/datapump/jobs/")]
+    walks = sum("offset=" not in q for q in queries)
+    assert max(details.values()) <= 3, details  # not one detail per round
+    assert lists <= 2 * walks, (lists, walks)  # 3 jobs: two pages of 2 rows, never the other owner's 45
+    assert queries and all("owner_name" in q for q in queries), queries[:3]
