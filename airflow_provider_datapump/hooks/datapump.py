@@ -229,10 +229,11 @@ class DataPumpHook(BaseHook):
         not documented by Oracle for this endpoint (follow ``JobPage.next_href`` instead)."""
         return self._run(flows.list_flow(self.links, limit, offset, q=q))
 
-    def job_snapshot(self, job_names: Iterable[str]) -> dict[str, DataPumpJob]:
-        """The listed state of the named jobs, by ``"OWNER,JOB_NAME"``, from one bounded walk of
-        the job list filtered by name; a job missing from the answer is missing from the list."""
-        return self._run(flows.snapshot_flow(self.links, self.log, job_names))
+    def job_snapshot(self, jobs: Iterable[str]) -> dict[str, DataPumpJob]:
+        """The listed state of the jobs ``"OWNER,JOB_NAME"``, by that ident, from one bounded walk
+        of the job list per owner, filtered by owner and name; a job missing from the answer is
+        missing from the list."""
+        return self._run(flows.snapshot_flow(self.links, self.log, jobs))
 
     def get_file_text(self, job: JobRef, file_name: str) -> str:
         """A job's text file (its log), decoded; use stream_file for dumps."""
@@ -338,9 +339,9 @@ class DataPumpHook(BaseHook):
         return await self._arun(flows.list_flow(await self._alinks(), limit, offset, q=q))
 
     async def ajob_snapshot(
-        self, job_names: Iterable[str], client: httpx.AsyncClient | None = None
+        self, jobs: Iterable[str], client: httpx.AsyncClient | None = None
     ) -> dict[str, DataPumpJob]:
-        return await self._arun(flows.snapshot_flow(await self._alinks(), self.log, job_names), client)
+        return await self._arun(flows.snapshot_flow(await self._alinks(), self.log, jobs), client)
 
     async def aget_file_text(self, job: JobRef, file_name: str) -> str:
         return await self._arun(flows.text_flow(await self._alinks(), job, file_name))

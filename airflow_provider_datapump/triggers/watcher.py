@@ -48,22 +48,6 @@ class _Member:
         self.ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
 
 
-@dataclass(frozen=True)
-class _OwnerNames:
-    """The list window of one owner's watched jobs (a ``flows.ListWindow``): ORDS filters by range,
-    so from the lowest name on; ``matches`` applies the filter here too, for a server that ignores it."""
-
-    owner: str
-    names: frozenset[str]
-
-    @property
-    def q(self) -> dict[str, Any]:
-        return {"owner_name": {"$eq": self.owner}, "job_name": {"$gte": min(self.names)}}
-
-    def matches(self, job: DataPumpJob) -> bool:
-        return job.owner_name == self.owner and job.job_name in self.names
-
-
 class ConnectionWatcher:
     """The shared poll of one connection (``ords_conn_id`` and hook parameters) in one event loop.
 
@@ -78,11 +62,20 @@ class ConnectionWatcher:
         self.members: list[_Member] = []
         self.joined = asyncio.Event()
         self.rounds = 0
+        # How long the last walk of the job list took: a round starts this much before its members
+        # are due, so that a job's end is judged within its interval, not an interval plus a walk.
+        self.walk_seconds = 0.0
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def watch(cls, hook_key: str, make_hook: Any, job: Mapping[str, Any], wait: JobWait,
-                    extras: Mapping[str, Any] | None = None) -> Finish:
+    async def watch(
+        cls,
+        hook_key: str,
+        make_hook: Any,
+        job: Mapping[str, Any],
+        wait: JobWait,
+        extras: Mapping[str, Any] | None = None,
+    ) -> Finish:
         """Wait for ``job`` through the watcher of ``hook_key`` in this loop; return the job's finish.
 
         :param hook_key: what makes two triggers share a watcher (their connection and hook parameters).
@@ -125,13 +118,13 @@ class ConnectionWatcher:
     async def _sleep_until_due(self) -> None:
         while self.members:
             now = time.time()
-            due = min(m.due for m in self.members)
+            due = min(m.due for m in self.members) - self.walk_seconds
             if due <= now:
                 return
             self.joined.clear()
             try:  # a trigger that joins meanwhile is due at once
                 await asyncio.wait_for(self.joined.wait(), timeout=due - now)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     async def _round(self, client: Any) -> None:
@@ -148,7 +141,9 @@ class ConnectionWatcher:
             return
         self.rounds += 1
         listed: Mapping[str, DataPumpJob] = {}
-        if any(m.judged_state is not None for m in due):  # a job seen for the first time needs its detail anyway
+        if any(
+            m.judged_state is not None for m in due
+        ):  # a job seen for the first time needs its detail anyway
             try:
                 listed = await self._snapshot(client)
             except DataPumpHTTPError as err:
@@ -156,9 +151,13 @@ class ConnectionWatcher:
                     for member in due:
                         self._failed(member, err, now)
                     return
-                self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+                self.hook.log.warning(
+                    "Reading the job list failed (%s); reading each job instead this round", err
+                )
             except DataPumpError as err:
-                self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+                self.hook.log.warning(
+                    "Reading the job list failed (%s); reading each job instead this round", err
+                )
         for member in due:
             job = listed.get(member.ident)
             if job is not None and member.judged_state is not None and job.state == member.judged_state:
@@ -177,25 +176,13 @@ class ConnectionWatcher:
             await self._step(member, result, now)
 
     async def _snapshot(self, client: Any) -> dict[str, DataPumpJob]:
-        """The listed state of the members' jobs: one bounded walk per owner, filtered by owner and name.
-
-        The list mirrors DBA_DATAPUMP_JOBS, every user's jobs: filtered by name alone, a walk for
-        one owner's jobs also reads every other owner's jobs named after the lowest of them, and
-        when those pass the walk's bound (LIST_MAX_PAGES of LIST_PAGE_SIZE) its own jobs fall off
-        the end and are read one by one, every round.
-        """
-        from airflow_provider_datapump.hooks.ords.flows import walk_flow
-
-        by_owner: dict[str, set[str]] = {}
-        for m in self.members:
-            by_owner.setdefault(str(m.job.get("owner_name")), set()).add(str(m.job.get("job_name")))
-        listed: dict[str, DataPumpJob] = {}
-        for owner, names in by_owner.items():
-            window = _OwnerNames(owner, frozenset(n for n in names if n))
-            if window.names:
-                jobs, _ = await self.hook._arun(walk_flow(await self.hook._alinks(), self.hook.log, window), client)
-                listed.update((job.ident, job) for job in jobs)
-        return listed
+        """The listed state of the members' jobs (``hook.ajob_snapshot``: one walk per owner), and
+        how long it took, so that the next round starts that much early."""
+        started = time.monotonic()
+        try:
+            return await self.hook.ajob_snapshot([m.ident for m in self.members], client=client)
+        finally:
+            self.walk_seconds = time.monotonic() - started
 
     def _unchanged(self, job: DataPumpJob, member: _Member) -> JobResult | Exception:
         """A job the list shows in the state its detail last had: nothing more to read."""
@@ -223,7 +210,9 @@ class ConnectionWatcher:
         if step.running is not None and self.hook.oracle_conn_id:
             from airflow_provider_datapump.hooks.waits import read_progress
 
-            member.wait.progress(step.running, await asyncio.to_thread(read_progress, self.hook, step.running, member.wait.log))
+            member.wait.progress(
+                step.running, await asyncio.to_thread(read_progress, self.hook, step.running, member.wait.log)
+            )
 
     def _failed(self, member: _Member, err: DataPumpHTTPError, round_start: float) -> None:
         try:

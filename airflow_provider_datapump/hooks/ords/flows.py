@@ -220,28 +220,39 @@ class ListWindow(Protocol):
 
 @dataclass(frozen=True)
 class NamesWindow:
-    """The jobs named ``names``: the list from the lowest of them on, since ORDS filters by range."""
+    """One owner's jobs named ``names``: filtered by owner, and by name from the lowest of them on
+    (ORDS filters by range); ``matches`` applies the filter here too, for a server that ignores it."""
 
+    owner: str
     names: frozenset[str]
 
     @property
     def q(self) -> dict[str, Any]:
-        return {"job_name": {"$gte": min(self.names)}}
+        return {"owner_name": {"$eq": self.owner}, "job_name": {"$gte": min(self.names)}}
 
     def matches(self, job: DataPumpJob) -> bool:
-        return job.job_name in self.names
+        return job.owner_name == self.owner and job.job_name in self.names
 
 
-def snapshot_flow(links: LinkPolicy, log: Any, names: Iterable[str]) -> Flow[dict[str, DataPumpJob]]:
-    """The listed state of the jobs named ``names``, by ident, from one bounded walk of the job list.
+def snapshot_flow(links: LinkPolicy, log: Any, idents: Iterable[str]) -> Flow[dict[str, DataPumpJob]]:
+    """The listed state of the jobs ``idents`` (``"OWNER,JOB_NAME"``), by ident: one bounded walk
+    of the job list per owner. A job missing from the answer is missing from the list, or past the
+    walk's last page.
 
-    A job missing from the answer is missing from the list, or past its last page.
+    Per owner, because the list mirrors DBA_DATAPUMP_JOBS, every user's jobs: filtered by name
+    alone, a walk for one owner's jobs would read every other owner's jobs named after the lowest
+    of them, and past the walk's bound its own would fall off the end.
     """
-    wanted = frozenset(n for n in names if n)
-    if not wanted:
-        return {}
-    jobs, _ = yield from walk_flow(links, log, NamesWindow(wanted))
-    return {job.ident: job for job in jobs}
+    by_owner: dict[str, set[str]] = {}
+    for ident in idents:
+        owner, _, name = str(ident).partition(",")
+        if owner and name:
+            by_owner.setdefault(owner, set()).add(name)
+    listed: dict[str, DataPumpJob] = {}
+    for owner, names in sorted(by_owner.items()):
+        jobs, _ = yield from walk_flow(links, log, NamesWindow(owner, frozenset(names)))
+        listed.update((job.ident, job) for job in jobs)
+    return listed
 
 
 def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[list[DataPumpJob], bool]]:
