@@ -458,7 +458,9 @@ class DataPumpExportOperator(_DataPumpJobOperator):
     :param wait_for_completion: wait for the job's end and judge it (default); False returns after
         one status read.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status reads.
+    :param poll_interval: seconds between status reads while the job is young; then a tenth of its age.
+    :param max_poll_interval: the longest pause between status reads (default 120 s); equal to
+        ``poll_interval`` it pins the interval.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
     :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
@@ -517,7 +519,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     :param wait_for_completion: wait for the job's end and judge it (default); False returns after
         one status read.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status reads.
+    :param poll_interval: seconds between status reads while the job is young; then a tenth of its age.
+    :param max_poll_interval: the longest pause between status reads (default 120 s); equal to
+        ``poll_interval`` it pins the interval.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
     :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.

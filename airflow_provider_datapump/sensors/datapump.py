@@ -37,6 +37,8 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
         ``poke_interval`` defaults to 10 s and ``timeout`` to two days.
     :param cancel_on_kill: stop the job when the sensor is killed (off by default: it is not the
         sensor's job). Needs ``oracle_conn_id``.
+    :param max_poll_interval: deferred, the trigger's interval grows from ``poke_interval`` with the
+        job's age up to this (default 120 s); equal to ``poke_interval`` it pins the interval.
     :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`.
 
     A job that failed, was stopped, crashed or vanished fails the sensor at once, with Data Pump's

@@ -38,7 +38,6 @@ class DataPumpJobTrigger(BaseTrigger):
     :param execution_deadline: the same, for the task's ``execution_timeout``.
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
     :param oracle_conn_id: an ``oracle`` connection, for stopping the job and progress lines.
-    :param poll_interval: seconds between status reads.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
     :param cancel_on_kill: stop the Data Pump job (through Oracle) when a user kills the task.
