@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any, TypeAlias, TypedDict
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_datapump.exceptions import DataPumpProtocolError
+from airflow_provider_datapump.exceptions import DataPumpProtocolError, DataPumpValidationError
 
 __all__ = [
     "RUNNING_STATES",
@@ -452,10 +452,11 @@ def accepts(verdict: Verdict, *, fail_on_errors: bool = True, allowed_ora_codes:
 
 
 def normalize_ora_code(code: str | int) -> str:
+    """``"ORA-1"``, ``"39082"`` or ``39082`` as ``"ORA-39082"``; anything else is refused, naming it."""
     text = str(code).strip().upper()
     digits = text[4:] if text.startswith("ORA-") else text
     if not digits.isdigit():
-        raise ValueError(f"not an ORA code: {code!r}")
+        raise DataPumpValidationError("allowed_ora_codes", f"not an ORA code: {code!r}")
     return f"ORA-{int(digits):05d}"
 
 

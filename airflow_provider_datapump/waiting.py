@@ -41,12 +41,11 @@ class JobWaiter:
         codes = [allowed_ora_codes] if isinstance(allowed_ora_codes, str) else list(allowed_ora_codes or ())
         if codes:
             from airflow_provider_datapump.jobs import normalize_ora_code
-        try:
-            self.allowed_ora_codes = [normalize_ora_code(code) for code in codes]
-        except ValueError as err:
-            from airflow_provider_datapump.exceptions import DataPumpValidationError
 
-            raise DataPumpValidationError("allowed_ora_codes", str(err)) from None
+            # Raises DataPumpValidationError naming allowed_ora_codes, at DAG-parse time.
+            self.allowed_ora_codes = [normalize_ora_code(code) for code in codes]
+        else:
+            self.allowed_ora_codes = []
         self._last_state: str | None = None
 
     @cached_property

@@ -198,3 +198,14 @@ def test_a_table_mode_import_inherits_every_table_past_the_cut(monkeypatch):
     assert body["job_mode"] == "TABLE"
     names = " ".join(e["expression"] for e in body.get("name_expressions", []))
     assert "'T00000'" in names and "'T00299'" in names
+
+
+def test_a_bad_ora_code_is_refused_naming_the_field_at_parse_time():
+    from airflow_provider_datapump.exceptions import DataPumpValidationError
+    from airflow_provider_datapump.operators.datapump import DataPumpExportOperator
+
+    with pytest.raises(DataPumpValidationError) as raised:
+        normalize_ora_code("ORA-3908x")
+    assert raised.value.field == "allowed_ora_codes" and "ORA-3908x" in raised.value.reason
+    with pytest.raises(DataPumpValidationError, match=r"^allowed_ora_codes: not an ORA code: 'oops'$"):
+        DataPumpExportOperator(task_id="t", schemas="HR", allowed_ora_codes=["ORA-39082", "oops"])
