@@ -105,12 +105,16 @@ class ConnectionWatcher:
                 while self.members:
                     await self._sleep_until_due()
                     await self._round(shared.client)
-        except BaseException as err:  # every waiting trigger hears of it: none is left waiting forever
+        except Exception as err:  # every waiting trigger hears of it: none is left waiting forever
             for member in list(self.members):
                 if not member.done.done():
-                    member.done.set_exception(err if isinstance(err, Exception) else DataPumpError(repr(err)))
-            if not isinstance(err, Exception):
-                raise
+                    member.done.set_exception(err)
+        except BaseException:
+            # Cancelled (the triggerer is stopping): the waits are cancelled too, never turned into
+            # error events that would fail their tasks; the next triggerer picks them up.
+            for member in list(self.members):
+                member.done.cancel()
+            raise
         finally:
             if self._running.get(self.key) is self:
                 del self._running[self.key]

@@ -136,3 +136,21 @@ def test_the_list_walk_reads_only_the_watched_owners_jobs(ords_conn, fast_hook):
     assert max(details.values()) <= 3, details  # not one detail per round
     assert lists <= 2 * walks, (lists, walks)  # 3 jobs: two pages of 2 rows, never the other owner's 45
     assert queries and all("owner_name" in q for q in queries), queries[:3]
+
+
+def test_a_cancelled_watcher_cancels_its_waits_instead_of_failing_them(ords_conn, fast_hook):
+    """A triggerer that stops cancels every task in its loop, the watcher's too. Its waits must end
+    cancelled (Airflow hands them to the next triggerer), never as error events that fail their tasks."""
+    jobs = create_many(fast_hook, ords_conn, EXPORT, 2, duration=30)
+    triggers = [_trigger(j) for j in jobs]
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in triggers]
+        await asyncio.sleep(0.5)
+        (watcher,) = ConnectionWatcher._running.values()
+        watcher.task.cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    assert ConnectionWatcher._running == {}
