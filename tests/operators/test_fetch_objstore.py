@@ -127,10 +127,12 @@ def test_s3_sends_each_dump_once_and_the_manifest_last(store, small_parts, fast_
         assert len(parts) == 3 and len(set(parts)) == 3
         assert sum(1 for m, p in mine if m == "POST" and p.endswith("?uploads")) == 1
         assert sum(1 for m, p in mine if m == "POST" and "uploadId=" in p) == 1
+    # The manifest, smaller than a part, is one PutObject, sent after every dump's completion.
     completions = [i for i, (m, p) in enumerate(requests) if m == "POST" and "uploadId=" in p]
-    assert requests[completions[-1]][1].startswith(f"/{bucket}/{manifest}?")  # completed last
+    (manifest_put,) = [i for i, (m, p) in enumerate(requests) if m == "PUT" and p.split("?")[0] == f"/{bucket}/{manifest}"]
+    assert len(completions) == len(dumps) and manifest_put > max(completions)
     assert "CopyObject" not in operations and "UploadPartCopy" not in operations
-    assert operations["UploadPart"] == 3 * len(dumps) + 1  # + the manifest's one part
+    assert operations["UploadPart"] == 3 * len(dumps) and operations["PutObject"] == 1
     assert store.pending_uploads(bucket) == []
 
 
