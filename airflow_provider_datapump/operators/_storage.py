@@ -12,10 +12,14 @@ S3 (s3fs)                 an object appears only when PutObject or    AbortMulti
                           CompleteMultipartUpload succeeds            ``discard``)
 GCS (gcsfs)               a resumable upload appears only when its    the session is cancelled         direct
                           last chunk is sent                          (``discard``: DELETE on it)
-Azure Blob (adlfs)        a block blob appears only when its block    staged blocks stay uncommitted,  direct
-                          list is committed (adlfs commits it when    invisible; Azure drops them
-                          the file is closed)                         after 7 days (no API deletes
-                                                                      them sooner)
+Azure Blob (adlfs)        a block blob appears only when its block    Delete Blob on the name, which   direct
+                          list is committed (adlfs commits it when    removes the staged blocks, only
+                          the file is closed)                         when no committed blob is there;
+                                                                      beside a committed blob (an
+                                                                      overwrite) the blocks stay
+                                                                      uncommitted, invisible, until
+                                                                      Azure drops them (7 days) or the
+                                                                      next upload commits
 local, NFS, SFTP, any     bytes are visible as they are written       a temporary name is removed      rename
 other                                                                 (``mv`` renames where the store
                                                                       has a rename, else copies)
@@ -77,6 +81,34 @@ class StorePolicy:
         return f"{length} bytes is over {self.name}'s object size limit of {self.max_object} bytes"
 
 
+def _azure_drop_staged(out: Any) -> None:
+    """Delete the blocks a failed upload staged, when no committed blob is at that name.
+
+    Delete Blob on a name that holds only uncommitted blocks removes them (AzCopy cleans up a
+    failed upload this way, under the same condition). With a committed blob there, the only calls
+    that drop staged blocks are Delete Blob (which deletes that blob) and Put Block List or Put Blob
+    (which rewrite it), so its blocks are left to Azure's 7-day expiry or the next upload's commit.
+    Azure has no condition that makes the check and the delete one step: a blob another writer
+    commits at the same name in between would be deleted, so do not point two writers at one name.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+    from fsspec.asyn import sync
+
+    async def drop() -> None:
+        async with out.fs.service_client.get_blob_client(out.container_name, out.blob) as blob:
+            try:
+                await blob.get_blob_properties()
+                return  # a committed blob: never touched
+            except ResourceNotFoundError:
+                pass
+            try:
+                await blob.delete_blob()
+            except ResourceNotFoundError:
+                pass  # no block was staged
+
+    sync(out.fs.loop, drop)
+
+
 # Keyed by the fsspec class (module and name as found in the MRO), so that subclasses match and
 # nothing is imported to decide.
 _POLICIES: dict[str, StorePolicy] = {
@@ -106,6 +138,7 @@ _POLICIES: dict[str, StorePolicy] = {
         max_parts=50_000,
         max_part=4000 * MiB,
         max_object=50_000 * 4000 * MiB,
+        drop_staged=_azure_drop_staged,
     ),
 }
 
@@ -201,7 +234,7 @@ class DirectUpload:
 
     def discard(self) -> None:
         """Abandon the upload: S3 aborts the multipart upload, GCS cancels the resumable session,
-        and a store that leaves something behind (``drop_staged``) cleans up after."""
+        Azure deletes the staged blocks where no committed blob holds the name (see the table)."""
         with self._cond:
             self._stopping = True
             self._chunks.clear()
