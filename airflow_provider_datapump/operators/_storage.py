@@ -29,8 +29,9 @@ other                                                                 (``mv`` re
 count and SHA-256 checks pass; ``rename`` writes a hidden temporary name and moves it.
 
 Memory: a transfer queues up to one part while the previous one is sent (``DirectUpload``), the
-fsspec file buffers one part, and s3fs and adlfs copy the buffer as they send it, so a transfer
-holds up to about three parts: ``max_parallel`` x 3 x part size in all.
+fsspec file buffers one part, and the store library copies what it sends, so a transfer holds
+about three parts, and with allocator slack about five were measured (README, Performance):
+``max_parallel`` x 5 x part size in all.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class DirectUpload:
     The fsspec file sends a part inside ``write`` once its buffer is full, and nothing reads the
     download while it waits for the store. Here the caller's chunks go through a queue holding at
     most one part, so the next part is downloaded while the previous one is sent; that queue, the
-    fsspec buffer and the copy s3fs and adlfs take while sending bound a transfer at about three
+    fsspec buffer and the copy the library takes while sending bound a transfer at about three
     parts. ``commit`` completes the upload after everything queued is sent; ``discard`` abandons it.
     """
 
