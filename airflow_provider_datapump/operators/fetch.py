@@ -245,7 +245,10 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 upload.write(body)
                 upload.commit()
             except BaseException:
-                upload.discard()
+                try:
+                    upload.discard()
+                except Exception as err:  # never mask the real error with a cleanup failure
+                    self.log.warning("Could not abort the upload to %s: %s", manifest_path, err)
                 raise
         else:
             tmp = dest / _temp_name(manifest_name)
