@@ -98,9 +98,10 @@ def fetch(job_json: str, destination: str, max_parallel: str) -> dict:
     return result
 
 
-def store_put(local: str, destination: str) -> dict:
+def store_put(local: str, destination: str, chunk_mib: str = "") -> dict:
     """The store's own client uploading the same file: ``fs.put_file`` on the filesystem Airflow
-    made for the connection (s3fs, gcsfs or adlfs), with that library's defaults."""
+    made for the connection (s3fs, gcsfs or adlfs), with that library's defaults, or with
+    ``chunksize`` (s3fs and gcsfs) set to ``chunk_mib`` MiB."""
     from airflow.sdk import ObjectStoragePath
 
     target = ObjectStoragePath(destination)
@@ -111,7 +112,7 @@ def store_put(local: str, destination: str) -> dict:
         pass
 
     def transfer() -> dict:
-        fs.put_file(local, target.path)
+        fs.put_file(local, target.path, **({"chunksize": int(float(chunk_mib) * 2**20)} if chunk_mib else {}))
         return {"bytes": os.path.getsize(local), "stored": fs.size(target.path)}
 
     return _measure(transfer)

@@ -261,9 +261,10 @@ def export_and_wait(emu: Emulator, *, dump_size: int, threads: int = 1, file_nam
 # ---------------------------------------------------------------- profiles for missed targets
 
 
-def profile(cmd: list[str], *, env: dict[str, str], focus: str, markers: dict[str, str], rate: int = 250,
+def profile(cmd: list[str], *, env: dict[str, str], focus: str | tuple[str, ...], markers: dict[str, str], rate: int = 250,
             timeout: float = 900, idle: bool = False) -> dict[str, Any]:
-    """Run ``cmd`` under py-spy and summarize where the samples whose stack contains ``focus`` went.
+    """Run ``cmd`` under py-spy and summarize where the samples whose stack contains ``focus`` (or
+    one of several) went.
 
     ``markers`` maps a label to a frame-name substring; each gets the share of focused samples
     whose stack contains it. The heaviest self frames come along, so the cause is read, not guessed.
@@ -274,6 +275,7 @@ def profile(cmd: list[str], *, env: dict[str, str], focus: str, markers: dict[st
     raw = Path(tempfile.mkdtemp(prefix="dp-bench-spy-")) / "profile.txt"
     try:
         flags = ["--idle"] if idle else []
+        focuses = (focus,) if isinstance(focus, str) else focus
         proc = subprocess.run([str(spy), "record", "--nonblocking", *flags, "-r", str(rate), "-f", "raw", "-o", str(raw), "--", *cmd],
                               env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         if proc.returncode != 0 or not raw.exists():
@@ -282,7 +284,7 @@ def profile(cmd: list[str], *, env: dict[str, str], focus: str, markers: dict[st
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             frames = stack.split(";")
-            if not any(focus in f for f in frames):
+            if not any(f_ in f for f_ in focuses for f in frames):
                 continue
             n = int(count)
             focused += n

@@ -28,6 +28,7 @@ from tests.stores import StoreUnavailable, running  # noqa: E402  (also sets gcs
 
 TARGET = 1.25
 STORES = ("s3", "gcs", "azure")
+FS_CLASS = {"s3": "s3fs.core.S3FileSystem", "gcs": "gcsfs.core.GCSFileSystem", "azure": "adlfs.spec.AzureBlobFileSystem"}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--stores", default=",".join(STORES), help="comma-separated: s3,gcs,azure (default all)")
     p.add_argument("--no-profile", action="store_true", help="do not profile a missed target")
     p.add_argument("--name", default="objstore", help="result file name (default objstore)")
+    p.add_argument("--client-part-mib", type=float, default=None,
+                   help="the store client's put_file chunksize in MiB (s3fs, gcsfs) instead of its default: "
+                        "to see what the part size alone costs on a server")
     args = p.parse_args(argv)
     size = int(args.size_mib * MiB)
     workdir = Path(tempfile.mkdtemp(prefix="dp-bench-objstore-"))
@@ -56,14 +60,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     measured = [s for s in per_store.values() if "ratio" in s]
+    loads = [load for s in measured for v in ("fetch", "client") for load in s[v]["load_1min"]]
     result = {
-        "params": {"size_bytes": size, "rounds": args.rounds, "stores": list(per_store), "target_ratio": TARGET},
+        "params": {"size_bytes": size, "rounds": args.rounds, "stores": list(per_store), "target_ratio": TARGET,
+                   "client_part_mib": args.client_part_mib},
         "method": __doc__.strip(),
         "command": "make bench-objstore  (or: .venv/bin/python bench/objstore.py --size-mib 256 --rounds 3)",
         "store_versions": {d: _version(d) for d in ("s3fs", "gcsfs", "adlfs", "fsspec", "moto", "gcp-storage-emulator",
                                                     "apache-airflow-providers-amazon", "apache-airflow-providers-google",
                                                     "apache-airflow-providers-microsoft-azure")},
         "stores": per_store,
+        "load_1min": {"min": min(loads), "median": median(loads), "max": max(loads)} if loads else None,
         "targets_met": all(s["target_met"] for s in measured) if measured else None,
     }
     return publish(args.name, result, print_tables)
@@ -80,7 +87,8 @@ def _bench_store(kind: str, emu: Any, job: dict, dump: str, local: str, size: in
                     r = run_json([PY, "bench/_clients.py", "fetch", json.dumps(job), store.url(bucket), "1"], env=env)
                     r.pop("files")
                 else:
-                    r = run_json([PY, "bench/_clients.py", "store_put", local, store.url(bucket, dump)], env=env)
+                    chunk = [str(args.client_part_mib)] if args.client_part_mib else []
+                    r = run_json([PY, "bench/_clients.py", "store_put", local, store.url(bucket, dump), *chunk], env=env)
                 stored = store.list(bucket)
                 if len(stored.get(dump, b"")) != size or r["bytes"] != size:
                     raise RuntimeError(f"{kind} {variant}: stored {len(stored.get(dump, b''))} bytes, not {size}")
@@ -88,6 +96,7 @@ def _bench_store(kind: str, emu: Any, job: dict, dump: str, local: str, size: in
                     raise RuntimeError(f"{kind} {variant}: an upload was left open")
                 del stored
                 r["rss_growth"] = r["hwm_after"] - r["rss_before"]
+                r["load_1min"] = os.getloadavg()[0]  # the machine is shared: what else ran beside it
                 r["mb_s"] = size / r["seconds"] / MB
                 runs[variant].append(r)
                 print(f"  {kind} round {rnd + 1}/{args.rounds} {variant}: {r['seconds']:.2f} s, {r['mb_s']:.0f} MB/s, "
@@ -98,17 +107,24 @@ def _bench_store(kind: str, emu: Any, job: dict, dump: str, local: str, size: in
                 "median_mb_s": median([r["mb_s"] for r in rs]),
                 "median_rss_growth_bytes": median([r["rss_growth"] for r in rs]),
                 "median_cpu_seconds": median([r["cpu_seconds"] for r in rs]),
+                "load_1min": [r["load_1min"] for r in rs],
                 "runs": rs,
             }
             for variant, rs in runs.items()
         }
+        from airflow_provider_datapump.operators import _storage
+
+        out["fetch_part_bytes"] = _storage._POLICIES[FS_CLASS[kind]].part_size(size)
         out["ratio"] = out["fetch"]["median_seconds"] / out["client"]["median_seconds"]
         out["target_met"] = out["ratio"] <= TARGET
         if not out["target_met"] and not args.no_profile:
             bucket = store.new_bucket()
             out["profile"] = profile([PY, "bench/_clients.py", "fetch", json.dumps(job), store.url(bucket), "1"],
-                                     env=env, focus="_copy (", idle=True,
+                                     # The download thread (_copy) and the upload thread (_send):
+                                     # each share is of both threads' samples together.
+                                     env=env, focus=("_copy (", "DirectUpload._send ("), idle=True,
                                      markers={"reading the ORDS body (socket)": "readinto (",
+                                              "download waiting for the upload (one part queued)": "DirectUpload.write (",
                                               "sending a part to the store (flush)": "flush (",
                                               "completing the upload (commit)": "commit (",
                                               "waiting for the SHA-256 thread": "hexdigest ("})
@@ -128,6 +144,9 @@ def print_tables(result: dict[str, Any]) -> None:
                      fmt(s["fetch"]["median_rss_growth_bytes"] / MiB), fmt(s["client"]["median_rss_growth_bytes"] / MiB),
                      fmt(s["fetch"]["median_mb_s"], 0), "met" if s["target_met"] else "MISSED"])
     print(table(["store", "fetch s", "client put s", "ratio", "fetch RSS+ MiB", "client RSS+ MiB", "fetch MB/s", "target"], rows))
+    if result.get("load_1min"):
+        load = result["load_1min"]
+        print(f"  load average (1 min) after each run: median {load['median']:.1f}, {load['min']:.1f} to {load['max']:.1f} (2 cores)")
     for kind, s in result["stores"].items():
         prof = s.get("profile")
         if prof and prof.get("share"):

@@ -215,6 +215,11 @@ class AzureStore(Store):
         """Blobs with uncommitted blocks: what a discarded block upload leaves until Azure drops it."""
         return sorted(self.uncommitted_blocks(bucket))
 
+    def names_with_uncommitted(self, bucket: str) -> list[str]:
+        """Every name in the container, blobs that hold only uncommitted blocks included."""
+        c = self.client().get_container_client(bucket)
+        return sorted(b.name for b in c.list_blobs(include=["uncommittedblobs"]))
+
     def uncommitted_blocks(self, bucket: str, names: list[str] | None = None) -> dict[str, int]:
         from azure.core.exceptions import ResourceNotFoundError
 

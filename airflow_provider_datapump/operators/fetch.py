@@ -2,7 +2,8 @@
 
 Guarantees:
 * memory stays bounded: bodies stream in 512 KiB chunks straight into the store's writer (on
-  object stores, one buffered part per transfer, sized from ``Content-Length``);
+  object stores, a few parts per transfer, sized from ``Content-Length``: one part is downloaded
+  while the previous one is sent, see ``_storage.DirectUpload``);
 * a file at its final path is complete: its length is checked against ``Content-Length`` and its
   SHA-256 computed while streaming before it becomes visible. Object stores whose uploads appear
   only when completed (S3, GCS, Azure Blob) are written once, straight to the final name, and the
@@ -239,12 +240,15 @@ class DataPumpFetchFilesOperator(BaseOperator):
         body = json.dumps(manifest, indent=2).encode()
         policy = _storage.policy_for(manifest_path.fs)
         if policy.direct:
-            out = _storage.open_direct(manifest_path, policy.part_size(len(body)))
+            upload = _storage.open_direct(manifest_path, policy, policy.part_size(len(body)))
             try:
-                out.write(body)
-                _storage.commit(out)
+                upload.write(body)
+                upload.commit()
             except BaseException:
-                _storage.discard(out)
+                try:
+                    upload.discard()
+                except Exception as err:  # never mask the real error with a cleanup failure
+                    self.log.warning("Could not abort the upload to %s: %s", manifest_path, err)
                 raise
         else:
             tmp = dest / _temp_name(manifest_name)
@@ -391,9 +395,8 @@ class _BackgroundSha256:
         while (chunk := self._queue.get()) is not None:
             self._sha.update(chunk)
 
-    def update(self, data: Any) -> None:
-        # A copy: the hook reads the next chunk into the same buffer as soon as write() returns.
-        self._queue.put(bytes(data))
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
 
     def finish(self) -> None:
         if not self._finished:
@@ -434,6 +437,7 @@ class _HashingWriter:
         self.expected: int | None = None
         # A direct upload opens once the length is known, to size its parts from it.
         self._out = path.open("wb") if path is not None and not policy.direct else None
+        self._upload: _storage.DirectUpload | None = None
         self.sha256 = _BackgroundSha256()  # after the open, so a failed open leaves no thread behind
         self._start = self._last = time.monotonic()
 
@@ -455,16 +459,22 @@ class _HashingWriter:
             self.log.warning(
                 "%s: the server sent no Content-Length; uploading in %d-byte parts", self.label, part
             )
-        self._out = _storage.open_direct(self.path, part)
+        self._upload = _storage.open_direct(self.path, self.policy, part)
 
     def write(self, data: Any) -> int:
         if self.abort.is_set():
             raise _Cancelled(f"{self.label}: transfer cancelled")
-        if self._out is None and self.path is not None:
-            self._open_direct(None)  # a sink that was never announced
-        if self._out is not None:
-            self._out.write(data)
-        self.sha256.update(data)
+        # One copy, shared by the hash and the upload: the hook reads the next chunk into the same
+        # buffer as soon as this returns, while both still hold this one.
+        chunk = bytes(data)
+        if self.policy.direct and self.path is not None:
+            if self._upload is None:
+                self._open_direct(None)  # a sink that was never announced
+            assert self._upload is not None
+            self._upload.write(chunk)
+        elif self._out is not None:
+            self._out.write(chunk)
+        self.sha256.update(chunk)
         self.bytes += len(data)
         now = time.monotonic()
         if now - self._last >= PROGRESS_EVERY:
@@ -477,10 +487,11 @@ class _HashingWriter:
     def commit(self, final: Any) -> None:
         """Make the checked bytes visible at ``final``: complete the upload, or rename the temporary file."""
         if self.policy.direct:
-            if self._out is None:
+            if self._upload is None:
                 self._open_direct(0)  # an empty file is a real (empty) object too
-            _storage.commit(self._out)
-            self._out = None
+            assert self._upload is not None
+            upload, self._upload = self._upload, None
+            upload.commit()
         else:
             assert self._out is not None  # opened by the first write, or by the empty-file case above
             self._out.close()
@@ -491,10 +502,10 @@ class _HashingWriter:
         if self.path is None:
             return
         if self.policy.direct:
-            out, self._out = self._out, None
-            if out is not None:
+            upload, self._upload = self._upload, None
+            if upload is not None:
                 try:
-                    _storage.discard(out)
+                    upload.discard()
                 except Exception as err:  # never mask the real error with a cleanup failure
                     self.log.warning("Could not abort the upload to %s: %s", self.path, err)
             return

@@ -141,6 +141,9 @@ def test_objstore(results):
             (run,) = store[variant]["runs"]
             assert run["bytes"] == 4 * MiB and run["seconds"] > 0 and run["rss_growth"] > 0, (kind, variant)
         assert store["ratio"] == pytest.approx(store["fetch"]["median_seconds"] / store["client"]["median_seconds"])
+        assert store["fetch_part_bytes"] >= 5 * MiB and len(store["fetch"]["load_1min"]) == 1
         assert store["target_met"] == (store["ratio"] <= data["params"]["target_ratio"])
+    if any("ratio" in s for s in data["stores"].values()):
+        assert data["load_1min"]["max"] >= data["load_1min"]["min"] >= 0
     if all("unavailable" in s for s in data["stores"].values()):
         pytest.skip("no store server could start: " + "; ".join(s["unavailable"] for s in data["stores"].values()))
