@@ -180,10 +180,14 @@ class ConnectionWatcher:
                 for member in looked:
                     self._failed(member, err)
                 return
-            self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+            self.hook.log.warning(
+                "Reading the job list failed (%s); reading each job instead this round", err
+            )
             listed = {}
         except DataPumpError as err:
-            self.hook.log.warning("Reading the job list failed (%s); reading each job instead this round", err)
+            self.hook.log.warning(
+                "Reading the job list failed (%s); reading each job instead this round", err
+            )
             listed = {}
         answered = time.time()
         unread: list[_Member] = []

@@ -15,7 +15,11 @@ from tests.helpers import create_many
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
 from airflow_provider_datapump.triggers.watcher import DETAILS_IN_FLIGHT, ConnectionWatcher
 
-EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}
+EXPORT = {
+    "operation": "EXPORT",
+    "job_mode": "SCHEMA",
+    "schema_expressions": [{"expression": "= 'TESTUSER1'"}],
+}
 N = 10
 
 
@@ -125,8 +129,16 @@ def test_the_list_walk_reads_only_the_watched_owners_jobs(ords_conn, fast_hook):
     jobs = create_many(fast_hook, emu, EXPORT, 3, duration=2.0)
     with httpx.Client(base_url=emu.url) as client:
         for i in range(2 * LIST_MAX_PAGES + 5):  # APPUSER sorts before DBAPI_USER; ZZ names after ours
-            client.post("/_emulator/jobs", json={"owner_name": "APPUSER", "job_name": f"ZZ_JOB_{i:03d}", "operation": "EXPORT",
-                                                 "job_mode": "SCHEMA", "state": "EXECUTING"}).raise_for_status()
+            client.post(
+                "/_emulator/jobs",
+                json={
+                    "owner_name": "APPUSER",
+                    "job_name": f"ZZ_JOB_{i:03d}",
+                    "operation": "EXPORT",
+                    "job_mode": "SCHEMA",
+                    "state": "EXECUTING",
+                },
+            ).raise_for_status()
     emu.set_scenario(list_max_limit=2)
     emu.clear_requests()
     results = _run_all([_trigger(j) for j in jobs])
@@ -165,7 +177,9 @@ LIST_PATH = r"/datapump/jobs/$"
 def _walk_times(emu) -> list[float]:
     """Arrival times of the list walks (a walk's first page carries no offset)."""
     return sorted(
-        r["timestamp"] for r in emu.requests() if r["path"].endswith("/datapump/jobs/") and "offset=" not in r["query"]
+        r["timestamp"]
+        for r in emu.requests()
+        if r["path"].endswith("/datapump/jobs/") and "offset=" not in r["query"]
     )
 
 
