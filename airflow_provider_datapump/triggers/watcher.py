@@ -14,9 +14,10 @@ a new watcher, whose first walk judges each job once.
 The rule of rounds. Listing is the cost, not the member count, so a walk looks at every member:
 
 * A member is due its wait's delay after the answer that last judged it (``due``). The watcher walks
-  the list when its earliest member is due, started early by how long the last walk took, so that
-  the list answers when that member is due. A walk judges every member, so afterwards every member
-  is due one delay from that answer, and the next walk comes one shortest delay later: one walk per
+  the list when its earliest member is due, started early by how long the last walk took (at most
+  a quarter of the interval, so that a slow server is not sent walk after walk), so that the list
+  answers when that member is due. A walk judges every member, so afterwards every member is due
+  one delay from that answer, and the next walk comes one shortest delay later: one walk per
   interval, and no member's end is seen later than its own interval (plus the detail read).
 * In a walk, a member whose listed state is the one last judged is stepped from its row (deadline,
   outage, log lines; the Oracle percent done only once its own interval has passed); a member
@@ -59,6 +60,7 @@ class _Member:
     extras: dict[str, Any]
     done: asyncio.Future[Finish]
     due: float = 0.0  # when the member wants its next look: its wait's delay after the last one
+    delay: float = 0.0  # that delay
     progress_due: float = 0.0  # when the Oracle percent done may be read again (its own interval)
     judged_state: str | None = None  # the job's state when it was last judged
     self_url: str | None = None
@@ -143,8 +145,12 @@ class ConnectionWatcher:
                 del self._running[self.key]
 
     def _starts_at(self, member: _Member) -> float:
-        # A seen member is looked at by a walk, which starts early by its duration; a newcomer at once.
-        return member.due - self.walk_seconds if member.seen else member.due
+        # A seen member is looked at by a walk, which starts early by its duration, but never more
+        # than a quarter of the interval: a slow server would otherwise be sent walk after walk,
+        # each starting as the last one answers, and get slower still. A newcomer is read at once.
+        if not member.seen:
+            return member.due
+        return member.due - min(self.walk_seconds, member.delay / 4)
 
     async def _sleep_until_due(self) -> None:
         while self.members:
@@ -161,7 +167,7 @@ class ConnectionWatcher:
     async def _round(self, client: Any) -> None:
         now = time.time()
         walk = any(m.seen and self._starts_at(m) <= now for m in self.members)
-        looked = list(self.members) if walk else [m for m in self.members if not m.seen]
+        looked = list(self.members) if walk else [m for m in self.members if not m.seen and m.due <= now]
         for member in looked:
             finish = member.wait.before_poll(now)
             if finish is not None:
@@ -190,17 +196,26 @@ class ConnectionWatcher:
             )
             listed = {}
         answered = time.time()
+        unchanged: list[tuple[_Member, DataPumpJob]] = []
         unread: list[_Member] = []
         for member in looked:
             job = listed.get(member.ident)
             if job is not None and (
                 job.state == member.judged_state or (not member.seen and self._listed_running(job))
             ):
-                member.judged_state = job.state
-                await self._step(member, self._unchanged(job, member), answered)
+                unchanged.append((member, job))
             else:
                 unread.append(member)
-        await self._read_details(client, unread)
+        # The changed jobs' details are asked for first: their ends are what the wait is for.
+        reading = asyncio.ensure_future(self._read_details(client, unread))
+        try:
+            for member, job in unchanged:
+                member.judged_state = job.state
+                await self._step(member, self._unchanged(job, member), answered)
+        except BaseException:
+            reading.cancel()
+            raise
+        await reading
 
     async def _read_details(self, client: Any, members: list[_Member]) -> None:
         """Each member's detail (and its log once ended), DETAILS_IN_FLIGHT at a time."""
@@ -263,7 +278,7 @@ class ConnectionWatcher:
         if isinstance(step, Finish):
             self._finish(member, step)
             return
-        member.due = answered + step.delay
+        member.due, member.delay = answered + step.delay, step.delay
         if step.running is not None and self.hook.oracle_conn_id and member.progress_due <= answered:
             from airflow_provider_datapump.hooks.waits import read_progress
 
@@ -279,7 +294,7 @@ class ConnectionWatcher:
         except Exception as raised:
             self._fail(member, raised)
             return
-        member.due = now + step.delay
+        member.due, member.delay = now + step.delay, step.delay
 
     def _finish(self, member: _Member, finish: Finish) -> None:
         if not member.done.done():
