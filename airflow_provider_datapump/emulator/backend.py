@@ -307,11 +307,8 @@ class DataPumpBackend:
             # but one user's walk no longer renders every user's jobs (100 users walking a shared list
             # of 10,000 jobs made the emulator the bottleneck of the waiting benchmark).
             owner = self._owner_filter(q)
-            rows = [
-                job.fields(now)
-                for job in sorted(self._jobs.values(), key=lambda j: (j.owner, j.name))
-                if not job.vanished and (owner is None or job.owner == owner)
-            ]
+            kept = [j for j in self._jobs.values() if not j.vanished and (owner is None or j.owner == owner)]
+            rows = [job.fields(now) for job in sorted(kept, key=lambda j: (j.owner, j.name))]
             return page(
                 rows, prefix, self.settings, limit=limit, offset=offset, q=q, query_string=query_string
             )
