@@ -9,7 +9,23 @@ list shows its state changed or the job is missing from it.
 Each trigger keeps its own ``polling.JobWait``: its interval, deadline, outage tolerance and verdict
 are the same as when it polls alone, and it yields exactly its own event. The watcher holds nothing
 a trigger cannot rebuild from its serialized arguments: after a triggerer restart the triggers join
-a new watcher, whose first round reads each job's detail once.
+a new watcher, whose first walk judges each job once.
+
+The rule of rounds. Listing is the cost, not the member count, so a walk looks at every member:
+
+* A member is due its wait's delay after the answer that last judged it (``due``). The watcher walks
+  the list when its earliest member is due, started early by how long the last walk took (at most
+  a quarter of the interval, so that a slow server is not sent walk after walk), so that the list
+  answers when that member is due. A walk judges every member, so afterwards every member is due
+  one delay from that answer, and the next walk comes one shortest delay later: one walk per
+  interval, and no member's end is seen later than its own interval (plus the detail read).
+* In a walk, a member whose listed state is the one last judged is stepped from its row (deadline,
+  outage, log lines; the Oracle percent done only once its own interval has passed); a member
+  whose state changed, or who is missing from the list, has its detail read.
+* A member seen for the first time is judged from its row when the list shows it running; its
+  detail is read when it is not listed or already ended. Members that join between walks are read
+  at once: by their details when they are few (at most DETAILS_IN_FLIGHT), else by a walk.
+* Details are read DETAILS_IN_FLIGHT at a time, never one after another for a thousand jobs.
 """
 
 from __future__ import annotations
@@ -30,6 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionWatcher"]
 
 
+# Details read at once by one watcher: a burst of first sights or ends is not read one after
+# another, and ORDS's small session pool is not flooded either.
+DETAILS_IN_FLIGHT = 8
+
+
 @dataclass(eq=False)
 class _Member:
     """One trigger's job in a watcher."""
@@ -38,14 +59,19 @@ class _Member:
     wait: JobWait
     extras: dict[str, Any]
     done: asyncio.Future[Finish]
-    due: float = 0.0
-    delay: float = 0.0  # the wait's last interval: a round takes a member up to half of it early
-    judged_state: str | None = None  # the job's state when its detail was last read
+    due: float = 0.0  # when the member wants its next look: its wait's delay after the last one
+    delay: float = 0.0  # that delay
+    progress_due: float = 0.0  # when the Oracle percent done may be read again (its own interval)
+    judged_state: str | None = None  # the job's state when it was last judged
     self_url: str | None = None
     ident: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.ident = f"{self.job.get('owner_name')},{self.job.get('job_name')}"
+
+    @property
+    def seen(self) -> bool:
+        return self.judged_state is not None
 
 
 class ConnectionWatcher:
@@ -61,9 +87,8 @@ class ConnectionWatcher:
         self.hook = hook
         self.members: list[_Member] = []
         self.joined = asyncio.Event()
-        self.rounds = 0
-        # How long the last walk of the job list took: a round starts this much before its members
-        # are due, so that a job's end is judged within its interval, not an interval plus a walk.
+        self.rounds = 0  # walks of the job list
+        # How long the last walk took: the next walk starts this much before its member is due.
         self.walk_seconds = 0.0
         self.task: asyncio.Task[None] | None = None
 
@@ -119,10 +144,18 @@ class ConnectionWatcher:
             if self._running.get(self.key) is self:
                 del self._running[self.key]
 
+    def _starts_at(self, member: _Member) -> float:
+        # A seen member is looked at by a walk, which starts early by its duration, but never more
+        # than a quarter of the interval: a slow server would otherwise be sent walk after walk,
+        # each starting as the last one answers, and get slower still. A newcomer is read at once.
+        if not member.seen:
+            return member.due
+        return member.due - min(self.walk_seconds, member.delay / 4)
+
     async def _sleep_until_due(self) -> None:
         while self.members:
             now = time.time()
-            due = min(m.due for m in self.members) - self.walk_seconds
+            due = min(self._starts_at(m) for m in self.members)
             if due <= now:
                 return
             self.joined.clear()
@@ -132,56 +165,91 @@ class ConnectionWatcher:
                 return
 
     async def _round(self, client: Any) -> None:
-        # Members due within half their interval join this round: looking a little early costs
-        # nothing, and it lines their rounds up, so that one list request serves them all.
         now = time.time()
-        due = [m for m in self.members if m.due <= now + m.delay / 2]
-        for member in due:
+        walk = any(m.seen and self._starts_at(m) <= now for m in self.members)
+        looked = list(self.members) if walk else [m for m in self.members if not m.seen and m.due <= now]
+        for member in looked:
             finish = member.wait.before_poll(now)
             if finish is not None:
                 self._finish(member, finish)
-        due = [m for m in due if not m.done.done()]
-        if not due:
+        looked = [m for m in looked if not m.done.done()]
+        if not looked:
+            return
+        if not walk and len(looked) <= DETAILS_IN_FLIGHT:  # a few newcomers: their details
+            await self._read_details(client, looked)
             return
         self.rounds += 1
-        listed: Mapping[str, DataPumpJob] = {}
-        if any(
-            m.judged_state is not None for m in due
-        ):  # a job seen for the first time needs its detail anyway
-            try:
-                listed = await self._snapshot(client)
-            except DataPumpHTTPError as err:
-                if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
-                    for member in due:
-                        self._failed(member, err, now)
-                    return
-                self.hook.log.warning(
-                    "Reading the job list failed (%s); reading each job instead this round", err
-                )
-            except DataPumpError as err:
-                self.hook.log.warning(
-                    "Reading the job list failed (%s); reading each job instead this round", err
-                )
-        for member in due:
+        try:
+            listed = await self._snapshot(client)
+        except DataPumpHTTPError as err:
+            if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
+                for member in looked:
+                    self._failed(member, err)
+                return
+            self.hook.log.warning(
+                "Reading the job list failed (%s); reading each job instead this round", err
+            )
+            listed = {}
+        except DataPumpError as err:
+            self.hook.log.warning(
+                "Reading the job list failed (%s); reading each job instead this round", err
+            )
+            listed = {}
+        answered = time.time()
+        unchanged: list[tuple[_Member, DataPumpJob]] = []
+        unread: list[_Member] = []
+        for member in looked:
             job = listed.get(member.ident)
-            if job is not None and member.judged_state is not None and job.state == member.judged_state:
-                await self._step(member, self._unchanged(job, member), now)
-                continue
-            try:
-                result = await self.hook.aresolve(member.job, client=client, **member.extras)
-            except DataPumpHTTPError as err:
-                self._failed(member, err, now)
-                continue
-            except Exception as err:
-                self._fail(member, err)
-                continue
+            if job is not None and (
+                job.state == member.judged_state or (not member.seen and self._listed_running(job))
+            ):
+                unchanged.append((member, job))
+            else:
+                unread.append(member)
+        # The changed jobs' details are asked for first: their ends are what the wait is for.
+        reading = asyncio.ensure_future(self._read_details(client, unread))
+        try:
+            for member, job in unchanged:
+                member.judged_state = job.state
+                await self._step(member, self._unchanged(job, member), answered)
+        except BaseException:
+            reading.cancel()
+            raise
+        await reading
+
+    async def _read_details(self, client: Any, members: list[_Member]) -> None:
+        """Each member's detail (and its log once ended), DETAILS_IN_FLIGHT at a time."""
+        gate = asyncio.Semaphore(DETAILS_IN_FLIGHT)
+
+        async def read(member: _Member) -> None:
+            async with gate:
+                try:
+                    result = await self.hook.aresolve(member.job, client=client, **member.extras)
+                except DataPumpHTTPError as err:
+                    self._failed(member, err)
+                    return
+                except Exception as err:
+                    self._fail(member, err)
+                    return
             member.judged_state = result.job.state
             member.self_url = result.self_url
-            await self._step(member, result, now)
+            await self._step(member, result, time.time())
+
+        if members:
+            await asyncio.gather(*(read(m) for m in members))
+
+    @staticmethod
+    def _listed_running(job: DataPumpJob) -> bool:
+        from airflow_provider_datapump.jobs import classify
+
+        try:
+            return classify(job).running
+        except Exception:
+            return False  # its detail tells what is wrong
 
     async def _snapshot(self, client: Any) -> dict[str, DataPumpJob]:
         """The listed state of the members' jobs (``hook.ajob_snapshot``: one walk per owner), and
-        how long it took, so that the next round starts that much early."""
+        how long it took, so that the next walk starts that much early."""
         started = time.monotonic()
         try:
             return await self.hook.ajob_snapshot([m.ident for m in self.members], client=client)
@@ -197,34 +265,36 @@ class ConnectionWatcher:
         except Exception as err:
             return err
 
-    async def _step(self, member: _Member, answer: JobResult | Exception, round_start: float) -> None:
+    async def _step(self, member: _Member, answer: JobResult | Exception, answered: float) -> None:
         from airflow_provider_datapump.polling import Finish
 
         try:
             if isinstance(answer, Exception):
                 raise answer
-            step = member.wait.answered(answer, time.time())
+            step = member.wait.answered(answer, answered)
         except Exception as err:
             self._fail(member, err)
             return
         if isinstance(step, Finish):
             self._finish(member, step)
             return
-        member.due, member.delay = round_start + step.delay, step.delay
-        if step.running is not None and self.hook.oracle_conn_id:
+        member.due, member.delay = answered + step.delay, step.delay
+        if step.running is not None and self.hook.oracle_conn_id and member.progress_due <= answered:
             from airflow_provider_datapump.hooks.waits import read_progress
 
+            member.progress_due = member.due
             member.wait.progress(
                 step.running, await asyncio.to_thread(read_progress, self.hook, step.running, member.wait.log)
             )
 
-    def _failed(self, member: _Member, err: DataPumpHTTPError, round_start: float) -> None:
+    def _failed(self, member: _Member, err: DataPumpHTTPError) -> None:
+        now = time.time()
         try:
-            step = member.wait.failed(err, time.time())
+            step = member.wait.failed(err, now)
         except Exception as raised:
             self._fail(member, raised)
             return
-        member.due, member.delay = round_start + step.delay, step.delay
+        member.due, member.delay = now + step.delay, step.delay
 
     def _finish(self, member: _Member, finish: Finish) -> None:
         if not member.done.done():

@@ -212,6 +212,33 @@ def test_list_q_filter_and_foreign_rows(client, emu):
     assert [link["rel"] for link in detail["links"]] == ["collection", "describedby", "self"]
 
 
+def test_a_list_filtered_by_owner_answers_as_the_unfiltered_list_does(client, emu):
+    """The owner in q is applied before the rows are rendered (for speed): the answer must be the
+    rows of the whole list that the filter keeps, in its order, and a server that ignores q or an
+    owner condition other than one $eq must not narrow the list either."""
+    import json
+
+    with h_control(emu) as c:
+        for owner in ("APPUSER", "DBAPI_USER", "ZED"):
+            for i in range(3):
+                job = {"owner_name": owner, "job_name": f"J_{i}", "operation": "EXPORT", "job_mode": "SCHEMA",
+                       "state": "EXECUTING"}
+                assert c.post("/_emulator/jobs", json=job).status_code == 201
+
+    def names(q):
+        body = client.get("jobs/", params={"q": json.dumps(q)}).json()
+        return [(i["owner_name"], i["job_name"]) for i in body["items"]]
+
+    everything = [(i["owner_name"], i["job_name"]) for i in client.get("jobs/").json()["items"]]
+    assert len(everything) == 9
+    assert names({"owner_name": "DBAPI_USER"}) == [r for r in everything if r[0] == "DBAPI_USER"]
+    assert names({"owner_name": {"$eq": "ZED"}, "job_name": {"$gte": "J_1"}}) == [("ZED", "J_1"), ("ZED", "J_2")]
+    assert names({"owner_name": {"$eq": "ZED", "$ne": "ZED"}}) == []
+    assert names({"owner_name": {"$gte": "DBAPI_USER"}}) == [r for r in everything if r[0] >= "DBAPI_USER"]
+    emu.set_scenario(q_support="ignored")
+    assert names({"owner_name": "ZED"}) == everything
+
+
 def h_control(emu):
     import httpx
 

@@ -482,3 +482,36 @@ def test_a_503_before_the_body_does_not_need_a_rewindable_sink(fast_hook, ords_c
             return len(b)
 
     assert fast_hook.stream_file(job, name, Pipe()) == sum(received) == 1024 * 1024
+
+
+def test_a_snapshot_is_one_list_request_and_still_complete_when_the_server_caps_the_page(ords_conn, fast_hook):
+    """A snapshot asks for a page sized to the watched names (issue 19: one request per walk); a
+    server whose row cap (ORDS misc.pagination.maxRows) is lower clamps it, and the walk then
+    follows the next links to the end, every job found."""
+    from urllib.parse import parse_qs
+
+    from tests.helpers import create_many
+
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 30, duration=60)
+    idents = [j.ident for j in jobs]
+
+    def walk() -> tuple[dict, list[dict]]:
+        emu.clear_requests()
+        found = fast_hook.job_snapshot(idents)
+        pages = [r for r in emu.requests() if r["path"].endswith("/datapump/jobs/")]
+        return found, pages
+
+    found, pages = walk()
+    assert sorted(found) == sorted(idents)
+    assert len(pages) == 1, pages
+    assert parse_qs(pages[0]["query"])["limit"] == ["500"]
+
+    emu.set_scenario(list_max_limit=7)
+    found, pages = walk()
+    assert sorted(found) == sorted(idents)
+    assert {j.state for j in found.values()} == {"EXECUTING"}
+    assert len(pages) == 5, [p["query"] for p in pages]  # 30 rows, 7 a page
+    assert parse_qs(pages[0]["query"])["limit"] == ["500"] and all(
+        parse_qs(p["query"])["limit"] == ["7"] for p in pages[1:]
+    )

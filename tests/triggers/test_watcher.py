@@ -8,13 +8,18 @@ changed, each trigger its own event, and a cancelled trigger leaving the others 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.helpers import create_many
 
 from airflow_provider_datapump.triggers.datapump import DataPumpJobTrigger
-from airflow_provider_datapump.triggers.watcher import ConnectionWatcher
+from airflow_provider_datapump.triggers.watcher import DETAILS_IN_FLIGHT, ConnectionWatcher
 
-EXPORT = {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "= 'TESTUSER1'"}]}
+EXPORT = {
+    "operation": "EXPORT",
+    "job_mode": "SCHEMA",
+    "schema_expressions": [{"expression": "= 'TESTUSER1'"}],
+}
 N = 10
 
 
@@ -124,8 +129,16 @@ def test_the_list_walk_reads_only_the_watched_owners_jobs(ords_conn, fast_hook):
     jobs = create_many(fast_hook, emu, EXPORT, 3, duration=2.0)
     with httpx.Client(base_url=emu.url) as client:
         for i in range(2 * LIST_MAX_PAGES + 5):  # APPUSER sorts before DBAPI_USER; ZZ names after ours
-            client.post("/_emulator/jobs", json={"owner_name": "APPUSER", "job_name": f"ZZ_JOB_{i:03d}", "operation": "EXPORT",
-                                                 "job_mode": "SCHEMA", "state": "EXECUTING"}).raise_for_status()
+            client.post(
+                "/_emulator/jobs",
+                json={
+                    "owner_name": "APPUSER",
+                    "job_name": f"ZZ_JOB_{i:03d}",
+                    "operation": "EXPORT",
+                    "job_mode": "SCHEMA",
+                    "state": "EXECUTING",
+                },
+            ).raise_for_status()
     emu.set_scenario(list_max_limit=2)
     emu.clear_requests()
     results = _run_all([_trigger(j) for j in jobs])
@@ -154,3 +167,128 @@ def test_a_cancelled_watcher_cancels_its_waits_instead_of_failing_them(ords_conn
     results = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert all(isinstance(r, asyncio.CancelledError) for r in results), results
     assert ConnectionWatcher._running == {}
+
+
+# ---------------------------------------------------------------- the rule of rounds (issue 19)
+
+LIST_PATH = r"/datapump/jobs/$"
+
+
+def _walk_times(emu) -> list[float]:
+    """Arrival times of the list walks (a walk's first page carries no offset)."""
+    return sorted(
+        r["timestamp"]
+        for r in emu.requests()
+        if r["path"].endswith("/datapump/jobs/") and "offset=" not in r["query"]
+    )
+
+
+def test_one_walk_per_interval_even_when_a_walk_is_slow(ords_conn, fast_hook):
+    """A walk starts early by the last walk's duration, but the members' next looks count from the
+    list's answer: the early start shifts the walks, it does not shorten their cadence. With walks
+    of 0.25 s every 0.5 s, a cadence shortened by each walk would walk twice as often."""
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 12, duration=60)
+    emu.add_fault(kind="delay", seconds=0.25, method="GET", path=LIST_PATH)
+    triggers = [_trigger(j, poll_interval=0.5, max_poll_interval=0.5) for j in jobs]
+    seen: dict[str, float] = {}
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in triggers]
+        await asyncio.sleep(1.5)  # first sight and one walk
+        emu.clear_requests()
+        seen["start"] = time.time()
+        await asyncio.sleep(4.0)
+        seen["end"] = time.time()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    walks = [t for t in _walk_times(emu) if seen["start"] <= t <= seen["end"]]
+    # 4 s at one walk per 0.5 s is 8; 0.25 s shaved off each would be 16.
+    assert 4 <= len(walks) <= 9, walks
+    gaps = [b - a for a, b in zip(walks, walks[1:])]
+    assert min(gaps) >= 0.35, gaps
+
+
+def test_every_walk_judges_every_member_so_a_long_interval_is_noticed_at_the_next_walk(ords_conn, fast_hook):
+    """A job whose own interval is 20 s shares a watcher with jobs polled every 0.4 s: the list is
+    walked anyway, so its end is noticed at the next walk, not when its own interval comes round."""
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 4, duration=60)
+    slow = _trigger(jobs[0], poll_interval=20, max_poll_interval=20)
+    fast = [_trigger(j, poll_interval=0.4, max_poll_interval=0.4) for j in jobs[1:]]
+    out: dict[str, float] = {}
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in fast]
+        slow_task = asyncio.create_task(_first(slow))
+        await asyncio.sleep(1.5)
+        out["sent"] = time.time()
+        emu.patch_job(jobs[0].owner_name, jobs[0].job_name, finish_now=True)
+        payload = await slow_task
+        out["noticed"] = time.time()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return payload
+
+    payload = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert payload["status"] == "success" and payload["job"]["job_name"] == jobs[0].job_name
+    assert out["noticed"] - out["sent"] < 3.0, out  # one walk (0.4 s) and a detail, not 20 s
+
+
+def test_first_sight_of_many_jobs_comes_from_one_walk_not_a_detail_each(ords_conn, fast_hook):
+    """Triggers that join together are judged from the list when it shows their jobs running: a
+    thousand jobs after a triggerer restart cost one walk, not a thousand details read in turn."""
+    emu = ords_conn
+    jobs = create_many(fast_hook, emu, EXPORT, 20, duration=60)
+    emu.clear_requests()
+    triggers = [_trigger(j, poll_interval=5, max_poll_interval=5) for j in jobs]
+    judged: dict[str, int] = {}
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in triggers]
+        await asyncio.sleep(1.0)
+        (watcher,) = ConnectionWatcher._running.values()
+        judged["seen"] = sum(m.judged_state is not None for m in watcher.members)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    _, details, _ = _counts(emu, jobs)
+    assert judged["seen"] == len(jobs)
+    assert sum(details.values()) <= DETAILS_IN_FLIGHT, details  # at most the first few, before the crowd
+    assert len(_walk_times(emu)) == 1
+
+
+def test_details_are_read_a_few_at_a_time(ords_conn, fast_hook):
+    """When the list cannot be read (here ORDS refuses it, with or without q), each job's detail is
+    read instead: DETAILS_IN_FLIGHT at a time, neither one after another nor all at once."""
+    emu = ords_conn
+    n = 24
+    jobs = create_many(fast_hook, emu, EXPORT, n, duration=60)
+    emu.add_fault(kind="status", status=400, method="GET", path=LIST_PATH)
+    emu.add_fault(kind="delay", seconds=0.3, method="GET", path=r",[A-Z0-9_]+/$")
+    triggers = [_trigger(j, poll_interval=30, max_poll_interval=30) for j in jobs]
+    out: dict[str, float] = {}
+
+    async def scenario():
+        tasks = [asyncio.create_task(_first(t)) for t in triggers]
+        await asyncio.sleep(0)  # the triggers join
+        started = time.time()
+        while not ConnectionWatcher._running or not all(
+            m.judged_state is not None for w in ConnectionWatcher._running.values() for m in w.members
+        ):
+            await asyncio.sleep(0.02)
+            assert time.time() - started < 30
+        out["seconds"] = time.time() - started
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    waves = n / DETAILS_IN_FLIGHT
+    assert waves * 0.3 * 0.9 <= out["seconds"] < n * 0.3 / 2, out  # 3 waves of 0.3 s; serial would be 7.2 s

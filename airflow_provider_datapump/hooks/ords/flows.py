@@ -30,6 +30,7 @@ from airflow_provider_datapump.selection import check_selection
 
 __all__ = [
     "LIST_MAX_PAGES",
+    "LIST_MAX_ROWS",
     "LIST_PAGE_SIZE",
     "JobPage",
     "ListWindow",
@@ -207,6 +208,9 @@ def build_result(
 # Walking the job list: pages of this size, never more than this many pages for one question.
 LIST_PAGE_SIZE = 500
 LIST_MAX_PAGES = 20
+# The largest page a snapshot asks for: ORDS's row cap, misc.pagination.maxRows, 10,000 by default.
+# A server configured lower clamps the page (the answer's limit says so) and the walk follows next.
+LIST_MAX_ROWS = 10000
 
 
 class ListWindow(Protocol):
@@ -250,12 +254,17 @@ def snapshot_flow(links: LinkPolicy, log: Any, idents: Iterable[str]) -> Flow[di
             by_owner.setdefault(owner, set()).add(name)
     listed: dict[str, DataPumpJob] = {}
     for owner, names in sorted(by_owner.items()):
-        jobs, _ = yield from walk_flow(links, log, NamesWindow(owner, frozenset(names)))
+        # One request where the server allows: the page is sized to the watched names with room for
+        # as many unwatched ones in their range (the list keeps ended jobs), within ORDS's row cap.
+        limit = min(LIST_MAX_ROWS, max(LIST_PAGE_SIZE, 2 * len(names)))
+        jobs, _ = yield from walk_flow(links, log, NamesWindow(owner, frozenset(names)), limit=limit)
         listed.update((job.ident, job) for job in jobs)
     return listed
 
 
-def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[list[DataPumpJob], bool]]:
+def walk_flow(
+    links: LinkPolicy, log: Any, window: ListWindow, *, limit: int = LIST_PAGE_SIZE
+) -> Flow[tuple[list[DataPumpJob], bool]]:
     """The jobs ``window`` matches: a bounded walk of the job list.
 
     The list mirrors DBA_DATAPUMP_JOBS and only grows (control tables are kept by default), so
@@ -265,11 +274,11 @@ def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[lis
     that ignores ``offset`` serves the same rows again; the walk then goes on by ``q`` alone,
     asking for names after the highest one seen (the list is ordered by owner and job name, so
     with several owners this may skip some of another owner's rows), and stops when that does
-    not help either. Returns (jobs, complete).
+    not help either. ``limit`` is the page asked for; a server may clamp it. Returns (jobs, complete).
     """
     root = links.settings.api_root + "jobs/"
     url: str = root
-    params: dict[str, Any] | None = {"limit": LIST_PAGE_SIZE, "q": q_param(window.q)}
+    params: dict[str, Any] | None = {"limit": limit, "q": q_param(window.q)}
     found: dict[str, DataPumpJob] = {}
     listed: set[str] = set()
     q_works = True
@@ -280,7 +289,7 @@ def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[lis
             if err.status == 400 and params and "q" in params and q_works:
                 log.info("ORDS refused the job-list filter q (%s); listing without it", err)
                 q_works = False
-                url, params = root, {"limit": LIST_PAGE_SIZE}
+                url, params = root, {"limit": limit}
                 continue
             raise
         fresh = [job for job in page.items if job.ident not in listed]
@@ -295,7 +304,7 @@ def walk_flow(links: LinkPolicy, log: Any, window: ListWindow) -> Flow[tuple[lis
             highest = max(job.job_name for job in page.items)
             if params and params.get("q") == q_param({"job_name": {"$gt": highest}}):
                 return list(found.values()), False  # q is ignored too
-            url, params = root, {"limit": LIST_PAGE_SIZE, "q": q_param({"job_name": {"$gt": highest}})}
+            url, params = root, {"limit": limit, "q": q_param({"job_name": {"$gt": highest}})}
             continue
         if page.next_href:
             parts = urlsplit(page.next_href)
