@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
-from tests.credentials import PASSWORD
 
 from airflow_provider_datapump._compat import AIRFLOW_VERSION
+from tests.credentials import PASSWORD
 
 DAGS = Path(__file__).parent.parent / "dags"
 
@@ -48,7 +48,7 @@ def _without_airflows_mask_echo(out: str) -> str:
     the task reads the connection, before any provider code sees it; 3.1 masks locally first. Only
     that line is dropped: the password anywhere else still fails the test.
     """
-    if AIRFLOW_VERSION >= Version("3.1.0"):
+    if Version("3.1.0") <= AIRFLOW_VERSION:
         return out
     return "\n".join(line for line in out.splitlines() if not ("Sending request" in line and "MaskSecret(" in line))
 
