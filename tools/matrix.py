@@ -43,7 +43,7 @@ CELLS: dict[str, list[str]] = {
     # fastapi<0.156.1: from 0.156.1 fastapi builds the body model of PATCH /task-instances/{id}/state
     # so that pydantic reads its callable discriminator as a field name, and the execution API fails at
     # import ("Model 'TITerminalStatePayload' needs a discriminator field"), so dag.test() runs no
-    # task (bisected here: 0.156.0 imports, 0.156.1 to 0.165.0 do not; 3.3.2 runs with 0.165).
+    # task (bisected here: 0.156.0 imports, 0.156.1 to 0.165.0 do not).
     "3.2": ["apache-airflow==3.2.2", "fastapi<0.156.1"],
     "3.3": ["apache-airflow==3.3.2"],
 }
