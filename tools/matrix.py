@@ -22,16 +22,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / ".artifacts" / "matrix"
 # The newest patch of each minor. 3.0 also pins common-compat at pyproject.toml's floor, so the
-# oldest cell proves both floors at once, and universal-pathlib below 0.3 as Airflow's own
-# constraints file for 3.0.6 does: 3.0.6 itself admits 0.3, whose paths its ObjectStoragePath
-# refuses ("detected protocol file which is incompatible"), for Airflow's own code as for ours;
-# and PyJWT below 2.11: 3.0.6 admits 2.11 and later, whose encode refuses the token its
-# api-server signs ("Issuer (iss) must be a string"), so no task can start (3.1 requires 2.11).
+# oldest cell proves both floors at once. Airflow 3.0.6 declares only lower bounds on its web stack,
+# so pip picks today's releases, some of which it cannot run with; each pin below keeps what Airflow's
+# own constraints file for 3.0 pins (constraints-3.11.txt on v3-0-test: universal-pathlib 0.2.6,
+# PyJWT 2.10.1, cadwyn 5.3.3, fastapi 0.115.12):
+# - universal-pathlib<0.3: 0.3's paths are refused by 3.0's ObjectStoragePath ("detected protocol
+#   file which is incompatible"), for Airflow's own code as for ours.
+# - pyjwt<2.11: 2.11's encode refuses the token 3.0.6's api-server signs ("Issuer (iss) must be a
+#   string"), so no task can start (3.1 requires 2.11).
+# - cadwyn<5.5 and fastapi<0.116: with today's cadwyn 9 and fastapi 0.165 the execution API reads
+#   every request body as a JSON string, so PATCH /task-instances/{id}/run answers 422
+#   "model_attributes_type ... Input should be a valid dictionary" and no task starts (dag.test()
+#   or a real scheduler). Both are needed: cadwyn 5.x imports fastapi internals gone from newer
+#   fastapi (ImportError at api-server start), and newer cadwyn needs newer fastapi.
+#   Measured good: cadwyn 5.3.3 and 5.4.6 with fastapi 0.115.12.
 CELLS: dict[str, list[str]] = {
     "3.0": ["apache-airflow==3.0.6", "apache-airflow-providers-common-compat==1.23.0", "universal-pathlib<0.3",
-            "pyjwt<2.11"],
+            "pyjwt<2.11", "cadwyn<5.5", "fastapi<0.116"],
     "3.1": ["apache-airflow==3.1.8"],
-    "3.2": ["apache-airflow==3.2.2"],
+    # fastapi<0.156.1: from 0.156.1 fastapi builds the body model of PATCH /task-instances/{id}/state
+    # so that pydantic reads its callable discriminator as a field name, and the execution API fails at
+    # import ("Model 'TITerminalStatePayload' needs a discriminator field"), so dag.test() runs no
+    # task (bisected here: 0.156.0 imports, 0.156.1 to 0.165.0 do not).
+    "3.2": ["apache-airflow==3.2.2", "fastapi<0.156.1"],
     "3.3": ["apache-airflow==3.3.2"],
 }
 

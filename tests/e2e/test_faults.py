@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from airflow_provider_datapump._compat import FEATURES
 from tests.airflow_stack import (
     EMULATOR_PASSWORD,
     EMULATOR_USER,
@@ -237,6 +238,8 @@ def test_job_failing_with_ora_errors_fails_the_dag_and_fetch_writes_nothing(stac
     assert_no_leaks(stack)
 
 
+@pytest.mark.skipif(not FEATURES["reattach"].available(),
+                    reason=f"needs Airflow 3.3: {FEATURES['reattach'].missing}")
 def test_killed_worker_retry_reattaches_to_the_running_export(stack, scenario):
     """SIGKILL of the task process of a non-deferrable export mid-job: no on_kill runs (a SIGKILL
     cannot be caught), so cancel_on_kill does nothing and the job runs on; Airflow's retry reads

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
+
+from airflow_provider_datapump._compat import AIRFLOW_VERSION
 from tests.credentials import PASSWORD
 
 DAGS = Path(__file__).parent.parent / "dags"
@@ -36,6 +39,20 @@ def _output(capfd, caplog) -> str:
     return captured.out + captured.err + caplog.text
 
 
+def _without_airflows_mask_echo(out: str) -> str:
+    """Drop the DEBUG line in which Airflow below 3.1 echoes each secret as it masks it, under dag.test().
+
+    There ``mask_secret`` sends the secret to the supervisor before adding it to the local masker,
+    and dag.test()'s in-process supervisor logs what it is sent ("Sending request
+    msg=MaskSecret(value=...)"), unredacted. Airflow does this for every connection's password as
+    the task reads the connection, before any provider code sees it; 3.1 masks locally first. Only
+    that line is dropped: the password anywhere else still fails the test.
+    """
+    if Version("3.1.0") <= AIRFLOW_VERSION:
+        return out
+    return "\n".join(line for line in out.splitlines() if not ("Sending request" in line and "MaskSecret(" in line))
+
+
 def test_refresh_dag_defers_and_succeeds(migrated_db, ords_conn, monkeypatch, capfd, caplog):
     ords_conn.set_scenario(duration=1.5)
     run = _run(monkeypatch)
@@ -45,7 +62,7 @@ def test_refresh_dag_defers_and_succeeds(migrated_db, ords_conn, monkeypatch, ca
     assert ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
     posts = [r for r in ords_conn.requests() if r["method"] == "POST"]
     assert len(posts) == 2
-    assert PASSWORD not in out
+    assert PASSWORD not in _without_airflows_mask_echo(out)
 
 
 def test_export_with_errors_fails_the_dag_with_ora_lines(migrated_db, ords_conn, monkeypatch, capfd, caplog):

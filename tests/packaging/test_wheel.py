@@ -7,6 +7,7 @@ DATAPUMP_WHEEL_AIRFLOW picks another Airflow (the matrix cells leave the default
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -19,8 +20,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The oldest cell of `make test-matrix` (tools/matrix.py), with the common-compat floor.
-OLDEST = "apache-airflow==3.0.6 apache-airflow-providers-common-compat==1.23.0 universal-pathlib<0.3 pyjwt<2.11"
+
+
+def _oldest_cell() -> str:
+    """The oldest cell of `make test-matrix`: Airflow and common-compat at their floors, with the pins
+    (and their reasons) that live in tools/matrix.py only."""
+    spec = importlib.util.spec_from_file_location("_datapump_matrix", ROOT / "tools" / "matrix.py")
+    matrix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(matrix)
+    return " ".join(matrix.CELLS["3.0"])
+
+
+OLDEST = _oldest_cell()
 PROVIDER = "airflow-provider-datapump"
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
