@@ -36,12 +36,61 @@ def _unjudged() -> int:
     return sum(m.judged_state is None for w in list(ConnectionWatcher._running.values()) for m in w.members)
 
 
+def trace_watchers() -> dict:
+    """Timing of what the watchers do, for the notice-delay breakdown: each list walk (owner, sent,
+    answered), each detail resolve (job, sent, answered; detail and log reads), and each finish
+    (job, when the watcher handed its trigger the result). Wrappers around the watcher's own
+    methods, installed by this benchmark process only: the package pays nothing for them."""
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+    from airflow_provider_datapump.triggers.watcher import ConnectionWatcher
+
+    trace: dict = {"walks": [], "resolves": [], "finished": {}}
+    snapshot, aresolve, finish = ConnectionWatcher._snapshot, DataPumpHook.aresolve, ConnectionWatcher._finish
+
+    async def traced_snapshot(self, client):
+        owner = self.members[0].job.get("owner_name") if self.members else None
+        sent = time.time()
+        try:
+            return await snapshot(self, client)
+        finally:
+            trace["walks"].append((owner, sent, time.time()))
+
+    async def traced_aresolve(self, job, client=None, **extras):
+        sent = time.time()
+        try:
+            return await aresolve(self, job, client=client, **extras)
+        finally:
+            trace["resolves"].append((f"{job.get('owner_name')},{job.get('job_name')}", sent, time.time()))
+
+    def traced_finish(self, member, result):
+        trace["finished"].setdefault(member.ident, time.time())
+        return finish(self, member, result)
+
+    ConnectionWatcher._snapshot = traced_snapshot
+    DataPumpHook.aresolve = traced_aresolve
+    ConnectionWatcher._finish = traced_finish
+    return trace
+
+
+async def probe_lag(lags: list, tick: float = 0.05) -> None:
+    """The event loop's lag: how late a ``tick`` sleep wakes up (recorded when over 20 ms)."""
+    while True:
+        before = time.time()
+        await asyncio.sleep(tick)
+        late = time.time() - before - tick
+        if late > 0.02:
+            lags.append((before + tick, late))
+
+
 async def run(triggers: list, interval: float, window: float) -> dict:
     from airflow_provider_datapump.hooks.datapump import _AsyncClientPool
     from airflow_provider_datapump.triggers.watcher import ConnectionWatcher
 
     events: list[dict] = []
     fired: dict[str, float] = {}
+    trace = trace_watchers()
+    lags: list = []
+    prober = asyncio.create_task(probe_lag(lags))
 
     async def one(trigger, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -70,6 +119,7 @@ async def run(triggers: list, interval: float, window: float) -> dict:
                      for key, w in ConnectionWatcher._running.items()]
     rounds = sum(w.rounds for w in ConnectionWatcher._running.values())
     pooled = [(shared.users, shared.client.is_closed) for shared in _AsyncClientPool._clients.values()]
+    prober.cancel()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -82,6 +132,10 @@ async def run(triggers: list, interval: float, window: float) -> dict:
         "watchers": watchers, "watcher_rounds_total": rounds, "watcher_state": watcher_state,
         "pooled_clients": len(pooled), "pool_users": [u for u, _ in pooled], "pool_closed": [c for _, c in pooled],
         "pool_after_cancel": len(_AsyncClientPool._clients),
+        "trace": {"walks": [w for w in trace["walks"] if w[2] >= start],
+                  "resolves": [r for r in trace["resolves"] if r[2] >= start],
+                  "finished": {k: v for k, v in trace["finished"].items() if v >= start},
+                  "lags": [x for x in lags if x[0] >= start]},
     }
 
 

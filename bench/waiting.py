@@ -188,6 +188,7 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     ended: dict[str, float] = {}
+    patch_answered: dict[str, float] = {}
     patched: list[Any] = []
     try:
         opened.wait(WARMUP_LIMIT + 120)
@@ -200,6 +201,7 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
                 sent = time.time()
                 answer = emu.control("PATCH", f"jobs/{job['owner_name']},{job['job_name']}", {"finish_now": True})
                 ended[f"{job['owner_name']},{job['job_name']}"] = sent
+                patch_answered[f"{job['owner_name']},{job['job_name']}"] = time.time()
                 patched.append({k: answer.get(k) for k in ("state", "job_state", "end", "finalized")} if isinstance(answer, dict) else answer)
         out, _ = proc.communicate(timeout=WARMUP_LIMIT + window + 300)
     finally:
@@ -221,12 +223,76 @@ def run_triggerer(emu: Any, specs: list[Any], finish: list[dict[str, str]], inte
     for ident, t_end in ended.items():
         t_fired = r["fired"].get(ident)
         age = t_end - r["started"]  # the job's age counts from its trigger's first look, at most this
+        # The job ended while the PATCH was served, between its sending and its answer: the delay
+        # judged counts from the sending (never understated); from the answer it is the least it
+        # can have been. Under load the emulator took up to 2.2 s to answer a PATCH.
+        t_answered = patch_answered[ident]
         delays.append({"job": ident, "delay": None if t_fired is None else t_fired - t_end,
-                       "bound": max(interval, age / 10) + 1.0})
+                       "delay_after_patch_answered": None if t_fired is None else t_fired - t_answered,
+                       "patch_seconds": t_answered - t_end, "bound": max(interval, age / 10) + 1.0})
     r["notice"] = delays
     r["patched"] = patched
+    trace = r.pop("trace")
+    r["walk_sync"] = walk_sync(trace["walks"], interval)
+    r["loop_lag_max"] = max((lag for _, lag in trace["lags"]), default=0.0)
+    r["breakdown"] = breakdown(ended, patch_answered, r["fired"], trace, log)
     r.pop("fired")
     return r
+
+
+def breakdown(ended: dict[str, float], patch_answered: dict[str, float], fired: dict[str, float],
+              trace: dict[str, Any], log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where each ended job's notice delay went, in seconds from the PATCH that ended it: the walk
+    (of its owner's watcher) that saw it, sent and answered; the detail resolve, sent and answered,
+    with the server's arrival and duration of its detail and log GETs and the requests the emulator
+    had in flight when the detail arrived; the watcher's finish; the trigger's event; and the
+    longest event-loop lag of the triggerer process meanwhile."""
+    gets = [e for e in log if e["method"] == "GET" and "/datapump/" in e["path"]]
+    out = []
+    for ident, t0 in ended.items():
+        owner, name = ident.split(",", 1)
+        t_fired = fired.get(ident)
+        res = next((x for x in sorted(trace["resolves"], key=lambda x: x[1]) if x[0] == ident and x[1] >= t0), None)
+        walks = sorted((w for w in trace["walks"] if w[0] == owner), key=lambda w: w[1])
+        seen = [w for w in walks if res is not None and w[2] <= res[1] + 1e-6]
+        seen_walk = seen[-1] if seen else None
+        before = [w for w in walks if seen_walk is not None and w[2] < seen_walk[1]]
+        mine = sorted((e for e in gets if name in e["path"] and e["timestamp"] >= t0 - 0.01), key=lambda e: e["timestamp"])
+
+        def in_flight(t: float, only_list: bool = False) -> int:
+            return sum(1 for e in log if e["timestamp"] <= t < e["timestamp"] + (e.get("duration") or 0.0)
+                       and (not only_list or e["path"].endswith("/datapump/jobs/")))
+
+        def rel(t: float | None, t0: float = t0) -> float | None:
+            return None if t is None else round(t - t0, 3)
+
+        first = mine[0]["timestamp"] if mine else None
+        lag_until = t_fired or t0 + 30
+        out.append({
+            "job": ident, "delay": rel(t_fired), "patch_answered": rel(patch_answered.get(ident)),
+            "previous_walk": None if not before else [rel(before[-1][1]), rel(before[-1][2])],
+            "seen_by_walk": None if seen_walk is None else [rel(seen_walk[1]), rel(seen_walk[2])],
+            "walks_in_flight_at_seen_walk_start": None if seen_walk is None else sum(
+                1 for w in trace["walks"] if w[1] <= seen_walk[1] < w[2]),
+            "resolve": None if res is None else [rel(res[1]), rel(res[2])],
+            "server_reads": [[("detail" if e["path"].endswith(f"{name}/") else "file"), rel(e["timestamp"]),
+                              round(e.get("duration") or 0.0, 3)] for e in mine],
+            "emulator_in_flight_at_detail": None if first is None else in_flight(first),
+            "list_requests_in_flight_at_detail": None if first is None else in_flight(first, True),
+            "finished": rel(trace["finished"].get(ident)), "fired": rel(t_fired),
+            "max_loop_lag": max((lag for t, lag in trace["lags"] if t0 <= t <= lag_until), default=0.0),
+        })
+    return out
+
+
+def walk_sync(trace_walks: list[Any], interval: float) -> dict[str, Any]:
+    """How bunched the watchers' walks are: for each walk, how many other watchers' walks started
+    within 0.5 s of it (100 evenly spread watchers at a 10 s interval would give about 10)."""
+    starts = sorted(w[1] for w in trace_walks)
+    import bisect
+
+    near = [bisect.bisect_right(starts, t + 0.5) - bisect.bisect_left(starts, t - 0.5) - 1 for t in starts]
+    return {"walks": len(starts), "others_within_0.5s_median": median(near), "others_within_0.5s_max": max(near, default=0)}
 
 
 def _tree(pid: int) -> list[int]:
@@ -358,7 +424,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     if fin is None:
                         pool = [j for j in chosen if j["job_name"] + j["owner_name"] not in smaller | taken]
                         pool = pool or [j for j in chosen if j["job_name"] + j["owner_name"] not in taken]
-                        fin = pool[:: max(1, len(pool) // max(1, min(args.finish, n // 10)))][:max(1, min(args.finish, n // 10))]
+                        # Evenly over the run's jobs, one more each step, so that with several connections
+                        # the ended jobs belong to different ones (a plain stride of a multiple of the
+                        # connection count picks one connection's jobs only, and measures one watcher).
+                        k = max(1, min(args.finish, n // 10))
+                        step = max(1, len(pool) // k)
+                        fin = [pool[(i * step + i) % len(pool)] for i in range(min(k, len(pool)))]
                     taken.update(j["job_name"] + j["owner_name"] for j in fin)
                     specs = trigger_specs(chosen, args.interval, MODES[m][1])
                     r = run_triggerer(emu, specs, fin, args.interval, args.window, workdir, env)
@@ -370,6 +441,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           f"list {r['per_minute']['list']:.0f}/min, detail {r['per_minute']['detail']:.0f}/min, "
                           f"notice max {fmt(max(d) if d else None, 2)} s, warmup {r['warmup_seconds']:.0f} s, "
                           f"load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
+                    lo = [x["delay_after_patch_answered"] for x in r["notice"] if x["delay_after_patch_answered"] is not None]
+                    print(f"    notice max from the PATCH answered (least possible) {fmt(max(lo) if lo else None, 2)} s, "
+                          f"PATCH answered in at most {max((x['patch_seconds'] for x in r['notice']), default=0):.2f} s; "
+                          f"walks bunched: {r['walk_sync']}, loop lag max {r['loop_lag_max']:.3f} s", file=sys.stderr)
+                    for b in sorted(r["breakdown"], key=lambda b: -(b["delay"] or 1e9)):
+                        print(f"    {b['job']}: delay {b['delay']} prev walk {b['previous_walk']} seen walk {b['seen_by_walk']} "
+                              f"(walks in flight {b['walks_in_flight_at_seen_walk_start']}) resolve {b['resolve']} "
+                              f"server {b['server_reads']} in flight {b['emulator_in_flight_at_detail']}"
+                              f"/{b['list_requests_in_flight_at_detail']} list, finished {b['finished']} fired {b['fired']} "
+                              f"lag {b['max_loop_lag']:.3f}", file=sys.stderr, flush=True)
                     if not args.no_profile and MODES[m][1] and r["cpu_ms_per_job_minute"] > TARGET_CPU_MS_PER_JOB_MIN:
                         profiles[f"{m}_{n}"] = _profile_run(emu, specs, args.interval, workdir, env)
                 if layout == "one" and not args.no_poke:
@@ -417,6 +498,9 @@ def summarize(args: Any, modes: list[str], runs: dict[str, dict[int, dict[str, A
                 "walk_pages_max": r["requests"]["walk_pages_max"],
                 "ended": len(r["notice"]), "noticed": len(d),
                 "notice_max": max(d) if d else None, "notice_median": median(d),
+                "notice_max_after_patch_answered": max((x["delay_after_patch_answered"] for x in r["notice"]
+                                                        if x["delay_after_patch_answered"] is not None), default=None),
+                "patch_seconds_max": max((x["patch_seconds"] for x in r["notice"]), default=None),
                 "notice_within_bound": all(x["delay"] is not None and x["delay"] <= x["bound"] for x in r["notice"]),
                 "events": r["event_count"], "statuses": r["statuses"], "watchers": r["watchers"],
                 "warmup_seconds": r["warmup_seconds"], "load_average_after": r["load_average_after"], "run": r,
