@@ -292,6 +292,13 @@ class AirflowStack:
                 token = httpx.post(f"{self.api_url}/auth/token", json={"username": user, "password": password},
                                    timeout=10).raise_for_status().json()["access_token"]
                 headers["Authorization"] = f"Bearer {token}"
+            else:
+                # All-admins mode: 3.3 serves the API with no token, 3.1.8 answers 401 without one.
+                # GET /auth/token hands out an admin token without credentials in this mode (3.0 to 3.2
+                # serve it); where it is missing, no header is what the API accepts.
+                resp = httpx.get(f"{self.api_url}/auth/token", timeout=10)
+                if resp.is_success:
+                    headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
             self._client = httpx.Client(base_url=self.api_url, timeout=15, headers=headers)
         return self._client
 

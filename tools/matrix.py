@@ -44,7 +44,11 @@ CELLS: dict[str, list[str]] = {
     # so that pydantic reads its callable discriminator as a field name, and the execution API fails at
     # import ("Model 'TITerminalStatePayload' needs a discriminator field"), so dag.test() runs no
     # task (bisected here: 0.156.0 imports, 0.156.1 to 0.165.0 do not).
-    "3.2": ["apache-airflow==3.2.2", "fastapi<0.156.1"],
+    # svcs<26.2: dag.test()'s in-process execution API loses its lifespan: the async generator is closed
+    # (GeneratorExit from the event loop) while the app still serves. svcs 26.2.0 then deletes
+    # app.state.svcs_registry, which 26.1.0 left in place, so every request answers 500 "'State' object
+    # has no attribute 'svcs_registry'" and no task runs (measured: 26.1.0 passes, 26.2.0 fails).
+    "3.2": ["apache-airflow==3.2.2", "fastapi<0.156.1", "svcs<26.2"],
     "3.3": ["apache-airflow==3.3.2"],
 }
 
