@@ -181,16 +181,12 @@ class ConnectionWatcher:
         self.rounds += 1
         try:
             listed = await self._snapshot(client)
-        except DataPumpHTTPError as err:
-            if err.transient:  # ORDS is down or busy: each wait rides it out by its own rules
+        except DataPumpError as err:
+            if isinstance(err, DataPumpHTTPError) and err.transient:
+                # ORDS is down or busy: each wait rides it out by its own rules.
                 for member in looked:
                     self._failed(member, err)
                 return
-            self.hook.log.warning(
-                "Reading the job list failed (%s); reading each job instead this round", err
-            )
-            listed = {}
-        except DataPumpError as err:
             self.hook.log.warning(
                 "Reading the job list failed (%s); reading each job instead this round", err
             )
