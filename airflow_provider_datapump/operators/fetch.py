@@ -245,10 +245,7 @@ class DataPumpFetchFilesOperator(BaseOperator):
                 upload.write(body)
                 upload.commit()
             except BaseException:
-                try:
-                    upload.discard()
-                except Exception as err:  # never mask the real error with a cleanup failure
-                    self.log.warning("Could not abort the upload to %s: %s", manifest_path, err)
+                _discard(upload, self.log, manifest_path)
                 raise
         else:
             tmp = dest / _temp_name(manifest_name)
@@ -373,6 +370,14 @@ def _sha256_of(path: Any) -> tuple[int, str]:
 
 class _Cancelled(DataPumpError):
     """Another file of the set failed (or the task was killed); this transfer stops."""
+
+
+def _discard(upload: _storage.DirectUpload, log: Any, where: object) -> None:
+    """Abandon ``upload`` after a failure, never masking that failure with a cleanup error."""
+    try:
+        upload.discard()
+    except Exception as err:
+        log.warning("Could not abort the upload to %s: %s", where, err)
 
 
 class _BackgroundSha256:
@@ -504,10 +509,7 @@ class _HashingWriter:
         if self.policy.direct:
             upload, self._upload = self._upload, None
             if upload is not None:
-                try:
-                    upload.discard()
-                except Exception as err:  # never mask the real error with a cleanup failure
-                    self.log.warning("Could not abort the upload to %s: %s", self.path, err)
+                _discard(upload, self.log, self.path)
             return
         try:
             if self._out is not None and not self._out.closed:
