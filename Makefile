@@ -16,7 +16,7 @@ NEWEST_AIRFLOW ?= apache-airflow>=3.3.2
 
 # uv installs what pip would (same PyPI, same extras and bounds) in about 1 min instead of 10 on
 # this 2-core machine (measured 2026-12-02, both with a warm cache), which is what lets CI run the
-# oldest Airflow too within its 30 minutes. tools/matrix.py keeps pip for the version cells.
+# oldest Airflow too within its 30 minutes. tools/matrix.py uses it for the version cells too.
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip uv
