@@ -90,9 +90,10 @@ test-fast: venv stores
 # The suite, less the browser tests (they follow one Airflow release's UI), on the newest patch of
 # every Airflow 3 minor, each in .venv-<minor> (installed once per pyproject.toml); prints a table
 # of version x result. MATRIX="3.0 3.3" runs some cells only. The 3.0 cell pins the floors.
+# The scale-out test runs at make test's width (TEST_SCALE_EXPORTS).
 MATRIX ?= 3.0 3.1 3.2 3.3
-test-matrix: stores
-	$(PYTHON) tools/matrix.py --cells $(MATRIX) --marker "not ui" -- $(PYTEST_ARGS)
+test-matrix: stores redis
+	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PYTHON) tools/matrix.py --cells $(MATRIX) --marker "not ui" -- $(PYTEST_ARGS)
 
 # CI's run on the oldest Airflow (3.0.6, common-compat 1.23.0), after make test on the newest.
 # It installs the 3.0 cell of tools/matrix.py, with that cell's pins: what Airflow's own 3.0
