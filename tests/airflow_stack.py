@@ -461,30 +461,76 @@ class AirflowStack:
             print(f"airflow stack clean-up: killed {len(leftovers)} straggler process(es): {leftovers}")
 
 
-# ---------------------------------------------------------------- Airflow 3.3.2's stale-success race
+# ---------------------------------------------------------------- Airflow's stale-success race
 
 STALE_SUCCESS = "finished with state success, but the task instance's state attribute is queued"
 
 
-def assert_retry_was_airflows_stale_success_race(stack: AirflowStack, dag_id: str, run_id: str, task_id: str,
-                                                 reattach_marker: str | None = "A previous try started") -> None:
-    """A second try is allowed for one cause only, and it must have reattached, not resubmitted.
+def retries_resubmit() -> bool:
+    """True on an Airflow where a retry cannot reattach (below 3.3); the stack runs this venv's Airflow."""
+    from airflow_provider_datapump._compat import FEATURES
 
-    Airflow 3.3.2's scheduler sometimes drains the executor's "success" for the try that deferred
-    after the trigger has already re-queued the task, calls it a state mismatch and retries
-    (apache/airflow#67287, #72716; the fixes are not in 3.3.2). It shows on a loaded 2-core machine.
-    The provider's answer is reattach: the retry must adopt the job the first try started. A task
-    that starts no job (a sensor) passes ``reattach_marker=None``.
+    return not FEATURES["reattach"].available()
+
+
+def assert_retry_was_airflows_stale_success_race(stack: AirflowStack, dag_id: str, run_id: str, task_id: str,
+                                                 reattach_marker: str | None = "A previous try started",
+                                                 map_index: int | None = None) -> int:
+    """A second try is allowed for one cause only; returns how many jobs the retry added (0 or 1).
+
+    Airflow's scheduler sometimes drains the executor's "success" for the try that deferred after
+    the trigger has already re-queued the task, calls it a state mismatch and retries (apache/airflow
+    #66374, #67287, #72716; not fixed in 3.3.2; 3.2 fixed only the case where the task is back in
+    "scheduled"). It shows on a loaded 2-core machine, on every minor. The provider's answer on 3.3
+    is reattach: the retry must adopt the job the first try started. Below 3.3 it cannot (no
+    task_state_store): the retry must say so and submit one new job, the README's known limit. A
+    task that starts no job (a sensor) passes ``reattach_marker=None``.
     """
+    mapped = "" if map_index is None else f"map_index={map_index} "
     scheduler_log = "\n".join(p.read_text(errors="replace") for p in stack.outputs.glob("scheduler*.log"))
-    race = [line for line in scheduler_log.splitlines() if STALE_SUCCESS in line and f"{dag_id}.{task_id} {run_id} " in line]
-    first_log = stack.task_log_dir(dag_id, run_id, task_id) / "attempt=1.log"
-    assert race, f"{task_id} needed a retry without Airflow's stale-success race:\n{tail(first_log, 30)}"
-    if reattach_marker is not None:
-        retry_log = stack.task_log(dag_id, run_id, task_id, 2)
-        assert reattach_marker in retry_log, f"{task_id}'s retry did not reattach:\n{retry_log[-3000:]}"
-    print(f"\n{task_id}: Airflow's stale-success race forced a retry"
-          + ("; the retry reattached to the first job" if reattach_marker else ""))
+    race = [line for line in scheduler_log.splitlines()
+            if STALE_SUCCESS in line and f"{dag_id}.{task_id} {run_id} {mapped}" in line]
+    log_dir = stack.task_log_dir(dag_id, run_id, task_id)
+    if map_index is not None:
+        log_dir = log_dir / f"map_index={map_index}"
+    first_log, retry_path = log_dir / "attempt=1.log", log_dir / "attempt=2.log"
+    who = task_id if map_index is None else f"{task_id}[{map_index}]"
+    assert race, f"{who} needed a retry without Airflow's stale-success race:\n{tail(first_log, 30)}"
+    if reattach_marker is None:
+        print(f"\n{who}: Airflow's stale-success race forced a retry")
+        return 0
+    retry_log = retry_path.read_text(errors="replace") if retry_path.exists() else ""
+    if not retries_resubmit():
+        assert reattach_marker in retry_log, f"{who}'s retry did not reattach:\n{retry_log[-3000:]}"
+        print(f"\n{who}: Airflow's stale-success race forced a retry; the retry reattached to the first job")
+        return 0
+    # Below 3.3 every try that waits logs the version line of airflow_provider_datapump._compat first.
+    from airflow_provider_datapump._compat import FEATURES
+
+    said = FEATURES["reattach"].missing
+    assert said in retry_log, f"{who}'s retry did not say it cannot reattach here:\n{retry_log[-3000:]}"
+    assert "Started Data Pump" in retry_log, f"{who}'s retry started no job:\n{retry_log[-3000:]}"
+    print(f"\n{who}: Airflow's stale-success race forced a retry; below 3.3 it submitted a new job, as documented")
+    return 1
+
+
+def xfail_when_the_race_failed_the_run_below_3_3(stack: AirflowStack, dag_id: str, run_id: str,
+                                                tis: dict[str, dict]) -> None:
+    """Below 3.3 a retry forced by Airflow's race submits its job again (no reattach), and an import
+    run again into the schema its first try filled ends "completed with N error(s)" (ORA-39151, no
+    table_exists_action in ORDS): the README's known limit. Only that, proven from the scheduler's
+    log and the retry's, turns a failed run into an expected failure; anything else fails the test."""
+    failed = [t for t, ti in tis.items() if ti["state"] == "failed"]
+    if not retries_resubmit() or not failed:
+        return
+    for task_id in failed:
+        if tis[task_id]["try_number"] != 2:
+            return
+        assert_retry_was_airflows_stale_success_race(stack, dag_id, run_id, task_id)
+    import pytest
+
+    pytest.xfail(f"Airflow's stale-success race retried {failed}, and below 3.3 the retry submitted again "
+                 "(README, Airflow versions: the known limit)")
 
 
 # ---------------------------------------------------------------- processes

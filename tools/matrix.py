@@ -44,10 +44,14 @@ CELLS: dict[str, list[str]] = {
     # so that pydantic reads its callable discriminator as a field name, and the execution API fails at
     # import ("Model 'TITerminalStatePayload' needs a discriminator field"), so dag.test() runs no
     # task (bisected here: 0.156.0 imports, 0.156.1 to 0.165.0 do not).
-    # svcs<26.2: dag.test()'s in-process execution API loses its lifespan: the async generator is closed
-    # (GeneratorExit from the event loop) while the app still serves. svcs 26.2.0 then deletes
-    # app.state.svcs_registry, which 26.1.0 left in place, so every request answers 500 "'State' object
-    # has no attribute 'svcs_registry'" and no task runs (measured: 26.1.0 passes, 26.2.0 fails).
+    # svcs<26.2: dag.test()'s in-process execution API loses its lifespan while the app still serves.
+    # The cause is Airflow 3.2's: InProcessTestSupervisor._api_client keeps only the WSGI transport of
+    # the InProcessExecutionAPI it builds, and the lifespan's AsyncExitStack lives on that dropped
+    # object, so its async generator is garbage-collected and the event loop's finalizer closes it
+    # (GeneratorExit). svcs 26.2.0's lifespan then deletes app.state.svcs_registry on exit (26.1.0 left
+    # it), so every request answers 500 "'State' object has no attribute 'svcs_registry'" and no task
+    # runs (measured: 26.1.0 passes, 26.2.0 fails). Airflow 3.3 ties that clean-up to the transport's
+    # lifetime (apache/airflow#68855), so 3.3 needs no pin.
     "3.2": ["apache-airflow==3.2.2", "fastapi<0.156.1", "svcs<26.2"],
     "3.3": ["apache-airflow==3.3.2"],
 }
