@@ -152,6 +152,9 @@ class AirflowStack:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.api_port),
             "AIRFLOW__API__WORKERS": "1",
+            # The tests read results with ?deserialize=true; Airflow 3.0 refuses that (HTTP 400) unless
+            # this is set, 3.1 and later ignore it.
+            "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             # Airflow's log servers default to fixed ports (8793, 8794): a second stack on this
             # machine (another matrix cell, another checkout's tests) would fail to bind them.
