@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -155,6 +156,11 @@ class AirflowStack:
             # The tests read results with ?deserialize=true; Airflow 3.0 refuses that (HTTP 400) unless
             # this is set, 3.1 and later ignore it.
             "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
+            # One signing key for every process, as Airflow requires of a deployment: left empty, a
+            # process makes up its own, and on 3.1.8 the Celery workers' task processes were refused
+            # by the api-server ("Invalid auth token: Signature verification failed").
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             # Airflow's log servers default to fixed ports (8793, 8794): a second stack on this
             # machine (another matrix cell, another checkout's tests) would fail to bind them.
