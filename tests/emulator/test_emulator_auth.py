@@ -84,12 +84,14 @@ def test_oauth_with_pool_segment(emu):
 
 
 def test_token_expiry(emu, h):
-    emu.set_scenario(token_ttl=0.2)
+    # 2 s: the first call must land inside the token's life; with 0.2 s it did not on a loaded machine
+    # (two suites at once, 2 cores), and the test failed before it reached the expiry it is about.
+    emu.set_scenario(token_ttl=2.0)
     body = token(emu).json()
-    assert body["expires_in"] == 0
+    assert body["expires_in"] == 2
     bearer = {"Authorization": f"Bearer {body['access_token']}"}
     assert httpx.get(emu.api_url + "jobs/", headers=bearer).status_code == 200
-    time.sleep(0.25)
+    time.sleep(2.1)
     r = httpx.get(emu.api_url + "jobs/", headers=bearer)
     h.assert_problem(r, 401)
     challenges = r.headers.get_list("www-authenticate")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -31,7 +32,7 @@ def two_connections(ords_conn, monkeypatch):
 
 def test_many_triggers_share_one_client_and_survive_cancelled_and_failed_ones(two_connections, fast_hook):
     emu = two_connections
-    jobs = create_many(fast_hook, emu, EXPORT, 12, duration=2.5)
+    jobs = create_many(fast_hook, emu, EXPORT, 12, duration=8.0)
     hook_params = {"retry_attempts": 1}
 
     # Each trigger polling alone (share_polls=False), so that each is a user of the pooled client;
@@ -53,8 +54,13 @@ def test_many_triggers_share_one_client_and_survive_cancelled_and_failed_ones(tw
 
     async def scenario():
         tasks = {t: asyncio.create_task(first_event(t)) for t in [*waiting, *to_cancel, *vanished, *refused]}
-        await asyncio.sleep(0.8)
-        # Halfway: the failed triggers are done, and the pool holds one client per connection.
+        # Halfway: the failed triggers are done, and the pool holds one client per connection. Waited
+        # for, not slept: a trigger's first poll pays its first-use imports, and on Airflow 3.0.6 with
+        # two suites on 2 cores none had polled after a fixed 0.8 s (the jobs run 8 s, well past it).
+        failed = [tasks[t] for t in [*vanished, *refused]]
+        deadline = time.monotonic() + 6.0
+        while time.monotonic() < deadline and not (all(f.done() for f in failed) and _AsyncClientPool._clients):
+            await asyncio.sleep(0.05)
         seen["clients_halfway"] = {key[1].conn_id: shared for key, shared in _AsyncClientPool._clients.items()}
         for t in to_cancel:
             tasks[t].cancel()
