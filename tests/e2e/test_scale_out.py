@@ -225,6 +225,8 @@ def scenario(stack: AirflowStack) -> None:
     # Any retry must be Airflow's known race: reattached on 3.3, submitted again below it.
     retried = [t for t in tis.values() if t["try_number"] > 1]
     FIGURES["retried"] = len(retried)
+    for t in retried:
+        assert t["try_number"] == 2, f"export[{t['map_index']}] needed {t['try_number']} tries"
     resubmitted = {t["map_index"] for t in retried
                    if assert_retry_was_airflows_stale_success_race(stack, DAG_ID, run_id, "export", map_index=t["map_index"])}
 
@@ -239,7 +241,7 @@ def scenario(stack: AirflowStack) -> None:
         result = xcom(stack, run_id, i)
         reported[i] = result["job_name"]
         assert result["job_name"] == per_schema[schema][-1], (
-            f"export[{i}] of {schema} reported {result['job_name']}, but its job is {per_schema[schema][0]}")
+            f"export[{i}] of {schema} reported {result['job_name']}, but its job is {per_schema[schema][-1]}")
         assert result["owner_name"] == per_schema_owner[schema], (i, result["owner_name"])
         assert result["schemas"] == [schema], f"export[{i}] of {schema} reports schemas {result['schemas']}"
     assert len(set(reported.values())) == EXPORTS, f"two exports reported the same job: {reported}"
@@ -256,7 +258,7 @@ def scenario(stack: AirflowStack) -> None:
     #    success of a first try whose only live triggerer was the survivor already says who fired.)
     for i in moved:
         if tis[i]["try_number"] > 1:
-            continue  # a retried try deferred again; its retry is checked below
+            continue  # a retried try deferred again; its retry was checked above
         log = stack.task_log_dir(DAG_ID, run_id, "export") / f"map_index={i}" / f"attempt=1.log.trigger.{survivor}.log"
         started = re.compile(rf"trigger {re.escape(f'{DAG_ID}/{run_id}/export/{i}/1')} \(ID \d+\) starting")
         assert log.exists() and started.search(log.read_text(errors="replace")), (
