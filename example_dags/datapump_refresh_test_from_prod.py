@@ -4,6 +4,20 @@ Runs whenever the nightly export publishes a dump set, or by hand. The verify ta
 table names and row counts from the export's log with those from the import's log and fails loudly
 when anything is missing or differs.
 
+The import expects TESTUSER2 to be absent, as on a fresh test database: ORDS takes no
+``table_exists_action``, so into tables that already exist Data Pump's default SKIP applies and the
+import ends "completed with N error(s)" (ORA-39151, ORA-31684), which fails the task. To refresh
+the same target night after night, drop it first on the target database, with a task ahead of
+the import such as common-sql's ``SQLExecuteQueryOperator`` on an Oracle connection running
+
+    BEGIN
+      EXECUTE IMMEDIATE 'DROP USER TESTUSER2 CASCADE';
+    EXCEPTION WHEN OTHERS THEN
+      IF SQLCODE != -1918 THEN RAISE; END IF;  -- ORA-01918: no such user yet, the first night
+    END;
+
+The emulator has no SQL to run that against, so this example leaves the task out.
+
 Across two databases, export straight to object storage and import from the same URI on the other
 connection (both need a DBMS_CLOUD credential of that name):
 
