@@ -21,11 +21,12 @@ EXPORT = {
     "schema_expressions": [{"expression": "= 'TESTUSER1'"}],
 }
 N = 10
+INTERVAL = 0.2  # seconds; pinned (max = min), so the counts below are per round
 
 
 def _trigger(job, **kw) -> DataPumpJobTrigger:
-    kw.setdefault("poll_interval", 0.2)
-    kw.setdefault("max_poll_interval", 0.2)  # pinned: the counts below are per round
+    kw.setdefault("poll_interval", INTERVAL)
+    kw.setdefault("max_poll_interval", INTERVAL)
     return DataPumpJobTrigger(job={"owner_name": job.owner_name, "job_name": job.job_name}, **kw)
 
 
@@ -81,7 +82,7 @@ def test_one_list_per_round_and_a_detail_only_on_change_beside_polling_alone(ord
     # starts at most a quarter of it early), so the run's own length bounds them; listing per
     # trigger would send ten times as many. Not compared with the alone run's rounds: ten requests
     # a round make those rounds slower, fewer in the same seconds, and more so under load.
-    most_rounds = shared_seconds / (0.2 * 0.75) + 2
+    most_rounds = shared_seconds / (INTERVAL * 0.75) + 2
     assert shared_lists <= most_rounds, (shared_lists, round(shared_seconds, 2))
     # Alone, every trigger reads its job every round: more often than shared, where it is read
     # only on first sight and on a change.
