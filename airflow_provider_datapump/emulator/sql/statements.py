@@ -217,26 +217,29 @@ def _qualified(cur: _Cursor) -> str:
     return ".".join(parts)
 
 
+def _quoted_name_ok(inner: str) -> bool:
+    """A valid quoted simple SQL name: 1 to 128 bytes, no double quote, no NUL."""
+    return 0 < len(inner.encode()) <= 128 and '"' not in inner and "\x00" not in inner
+
+
 def enquote_name(value: Any, capitalize: Any = True) -> str:
-    """DBMS_ASSERT.ENQUOTE_NAME: the name in double quotes; an embedded quote is ORA-44003."""
-    if value is None:
-        raise ora(44003)
-    text = str(value)
-    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+    """DBMS_ASSERT.ENQUOTE_NAME: the name enclosed in double quotes (unless it already is), then
+    checked to be a valid quoted simple SQL name; ORA-44003 otherwise (an embedded quote, say)."""
+    text = "" if value is None else str(value)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
         inner = text[1:-1]
-        if '"' in inner.replace('""', ""):
-            raise ora(44003)
-        return text
-    if '"' in text:
+    else:
+        inner = text.upper() if capitalize not in (False, 0) else text
+    if not _quoted_name_ok(inner):
         raise ora(44003)
-    return '"' + (text.upper() if capitalize not in (False, 0) else text) + '"'
+    return f'"{inner}"'
 
 
 def simple_sql_name(value: Any) -> str:
     """DBMS_ASSERT.SIMPLE_SQL_NAME: an unquoted identifier, or a quoted one without embedded quotes."""
     text = str(value or "").strip()
     if _SIMPLE_NAME.match(text) or (
-        len(text) > 2 and text[0] == text[-1] == '"' and '"' not in text[1:-1] and "\x00" not in text
+        len(text) > 2 and text[0] == text[-1] == '"' and _quoted_name_ok(text[1:-1])
     ):
         return text
     raise ora(44003)
