@@ -167,11 +167,15 @@ def split_script(text: str) -> list[Piece]:
 
     def cut(end: int, resume: int) -> None:
         nonlocal start
-        chunk = text[start:end]
-        if _strip_comments(chunk).strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            body = chunk.strip()
-            first = text.count("\n", 0, start + lead) + 1
+        begin = start
+        while begin < end:  # leading blanks and comments belong to no statement
+            skipped = _skip_comment(text, begin)
+            if skipped == begin and not text[begin].isspace():
+                break
+            begin = max(skipped, begin + 1) if skipped == begin else skipped
+        body = text[begin:end].rstrip()
+        if begin < end and body:
+            first = text.count("\n", 0, begin) + 1
             pieces.append(Piece(body, first, first + body.count("\n")))
         start = resume
 

@@ -93,6 +93,7 @@ class _Scope:
         return row[hits[0].alias][name]
 
 
+_Row = dict[str, dict[str, Any]]
 _AGGREGATES = (exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg)
 
 
@@ -176,7 +177,13 @@ class _Eval:
     def __init__(self, scope: _Scope):
         self.scope = scope
 
-    def __call__(
+    def __call__(self, node: exp.Expression, row: _Row, group: list[_Row] | None = None) -> Any:
+        value = self._value(node, row, group)
+        if isinstance(node, (exp.Like, exp.In, exp.Between, exp.Is, exp.Escape)) and node.args.get("negate"):
+            return None if value is None else not value  # sqlglot writes NOT LIKE / NOT IN as negate=True
+        return value
+
+    def _value(
         self,
         node: exp.Expression,
         row: dict[str, dict[str, Any]],
@@ -219,11 +226,11 @@ class _Eval:
         if isinstance(node, exp.Is):
             return ev(node.this, row, group) is None if isinstance(node.expression, exp.Null) else None
         if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
-            return _like(
-                ev(node.this.this, row, group),
-                ev(node.this.expression, row, group),
-                ev(node.expression, row, group),
+            like = node.this
+            hit = _like(
+                ev(like.this, row, group), ev(like.expression, row, group), ev(node.expression, row, group)
             )
+            return hit if hit is None or not like.args.get("negate") else not hit
         if isinstance(node, exp.Like):
             return _like(ev(node.this, row, group), ev(node.expression, row, group), None)
         if isinstance(node, exp.In) and not node.args.get("query"):
