@@ -472,7 +472,7 @@ class DataPumpHook(BaseHook):
 
     def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
         """Stop a Data Pump job with DBMS_DATAPUMP (ATTACH and STOP_JOB in one block; ORDS has no
-        endpoint for it); False when it was already gone (ORA-31626)."""
+        endpoint for it); False when there was nothing to stop (ORA-31626 gone, ORA-39004 not running)."""
         return sql_ops.stop_job(self.sql, owner, job, immediate=immediate, keep_master=keep_master)
 
     def job_progress(self, owner: str, job: str) -> float | None:

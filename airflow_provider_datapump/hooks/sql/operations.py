@@ -19,6 +19,7 @@ from airflow_provider_datapump.payloads import identifier
 
 __all__ = [
     "JOB_DOES_NOT_EXIST",
+    "JOB_NOT_RUNNING",
     "USER_CONNECTED",
     "USER_DOES_NOT_EXIST",
     "database_identity",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 JOB_DOES_NOT_EXIST = "ORA-31626"
+# DBMS_DATAPUMP's "invalid state": STOP_JOB on a job that is no longer executing.
+JOB_NOT_RUNNING = "ORA-39004"
 USER_DOES_NOT_EXIST = "ORA-01918"
 USER_CONNECTED = "ORA-01940"
 
@@ -44,7 +47,8 @@ def ping(sql: SqlRunner) -> None:
 
 
 def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
-    """ATTACH and STOP_JOB in one block. False when the job no longer exists (ORA-31626)."""
+    """ATTACH and STOP_JOB in one block. False when there is nothing to stop: the job no longer
+    exists (ORA-31626) or no longer runs (ORA-39004)."""
     binds = {
         "job_name": identifier("job_name", job),
         "owner": identifier("owner", owner),
@@ -54,7 +58,7 @@ def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, ke
     try:
         sql.execute(st.STOP_JOB, binds)
     except DataPumpSqlError as err:
-        if err.code == JOB_DOES_NOT_EXIST:
+        if err.code in (JOB_DOES_NOT_EXIST, JOB_NOT_RUNNING):
             return False
         raise
     return True
