@@ -7,6 +7,7 @@ tests/unit/test_sql_oracledb.py."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from tests.credentials import PASSWORD
@@ -231,3 +232,21 @@ def test_a_query_reads_every_page(ords_conn):
     except StopIteration as done:
         assert done.value == [("A",), ("B",)]
     assert [r.json.get("offset") for r in sent] == [None, 1]
+
+
+def test_a_wait_on_a_worker_logs_progress_read_through_rest_sql(ords_conn, fast_hook, capsys):
+    job = running(ords_conn, fast_hook, seconds=0.6)
+    ords_conn.clear_requests()
+    result = fast_hook.wait_for_job(job, poll_interval=0.1, max_poll_interval=0.1)
+    assert result.verdict.outcome.value == "succeeded"
+    assert re.search(rf"Data Pump job {job.ident} is \d+\.\d% done", capsys.readouterr().out)
+    assert {r["status"] for r in sql_posts(ords_conn)} == {200}
+
+
+def test_progress_asks_once_when_rest_sql_is_off(ords_conn, fast_hook, capsys):
+    ords_conn.set_scenario(rest_enabled_sql=False)
+    job = running(ords_conn, fast_hook, seconds=0.6)
+    ords_conn.clear_requests()
+    fast_hook.wait_for_job(job, poll_interval=0.1, max_poll_interval=0.1)
+    assert len(sql_posts(ords_conn)) == 1
+    assert capsys.readouterr().out.count("No progress lines") == 1
