@@ -40,7 +40,6 @@ from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy,
 from airflow_provider_datapump.hooks.ords.refs import JobRef, locate
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
-from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.hooks.ords.transport import (
     AsyncTransport,
     SharedAsyncClient,
@@ -48,6 +47,7 @@ from airflow_provider_datapump.hooks.ords.transport import (
     arun,
     run,
 )
+from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
 
 if TYPE_CHECKING:
@@ -393,7 +393,9 @@ class DataPumpHook(BaseHook):
         try:
             text = self.read_log(directory, log_name)
         except DataPumpOracleNotConfiguredError as err:
-            self.log.warning("Job %s left ORDS (keep_master=0) and its log cannot be read: %s", result.job.ident, err)
+            self.log.warning(
+                "Job %s left ORDS (keep_master=0) and its log cannot be read: %s", result.job.ident, err
+            )
             return result
         summary = parse_log(text)
         if summary.final is None:
@@ -439,7 +441,9 @@ class DataPumpHook(BaseHook):
     @cached_property
     def oracle_hook(self) -> Any:
         if not self.oracle_conn_id:
-            raise DataPumpOracleNotConfiguredError("no oracle_conn_id is set: SQL goes through REST-Enabled SQL")
+            raise DataPumpOracleNotConfiguredError(
+                "no oracle_conn_id is set: SQL goes through REST-Enabled SQL"
+            )
         from airflow.providers.oracle.hooks.oracle import OracleHook
 
         return OracleHook(oracle_conn_id=self.oracle_conn_id)
@@ -497,7 +501,9 @@ class DataPumpHook(BaseHook):
         self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True
     ) -> list[str]:
         """Drop the control tables of this owner's Data Pump jobs that are not running."""
-        return sql_ops.drop_orphaned_jobs(self.sql, owner, older_than, name_prefix=name_prefix, dry_run=dry_run)
+        return sql_ops.drop_orphaned_jobs(
+            self.sql, owner, older_than, name_prefix=name_prefix, dry_run=dry_run
+        )
 
     def database_identity(self) -> dict[str, Any]:
         """``{"db_unique_name", "con_name", "session_user"}`` of the database the hook's SQL reaches."""

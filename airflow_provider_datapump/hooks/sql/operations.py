@@ -46,7 +46,9 @@ def ping(sql: SqlRunner) -> None:
     sql.query(st.PING)
 
 
-def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
+def stop_job(
+    sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False
+) -> bool:
     """ATTACH and STOP_JOB in one block. False when there is nothing to stop: the job no longer
     exists (ORA-31626) or no longer runs (ORA-39004)."""
     binds = {
@@ -66,7 +68,9 @@ def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, ke
 
 def job_progress(sql: SqlRunner, owner: str, job: str) -> float | None:
     """Percent done from V$SESSION_LONGOPS, or None when Oracle has no figure for the job."""
-    rows = sql.query(st.JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)})
+    rows = sql.query(
+        st.JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)}
+    )
     if not rows or rows[0][0] is None:
         return None
     return float(rows[0][0])
@@ -100,7 +104,9 @@ def drop_orphaned_jobs(
         raise DataPumpValidationError("older_than", "must not be negative")
     prefix = name_prefix.strip().upper()
     if not st.SAFE_NAME.match(prefix):
-        raise DataPumpValidationError("name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier")
+        raise DataPumpValidationError(
+            "name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier"
+        )
     # _ is a LIKE wildcard; escape it so DATAPUMP_REST_ does not also match DATAPUMPXREST...
     pattern = prefix.replace("_", "\\_") + "%"
     rows = sql.query(st.ORPHANED_JOBS, {"owner": owner_name, "name_pattern": pattern, "age_days": age_days})
@@ -167,7 +173,7 @@ def drop_user(sql: SqlRunner, name: str) -> bool:
 def running_jobs(sql: SqlRunner) -> list[dict[str, Any]]:
     """Every Data Pump job that is not NOT RUNNING, of every owner the user can see."""
     keys = ("owner_name", "job_name", "operation", "job_mode", "state")
-    return [dict(zip(keys, row[:5])) for row in sql.query(st.RUNNING_JOBS)]
+    return [dict(zip(keys, row[:5], strict=False)) for row in sql.query(st.RUNNING_JOBS)]
 
 
 def _user(field: str, name: Any) -> str:
