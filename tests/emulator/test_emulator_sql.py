@@ -685,3 +685,47 @@ def test_identity_differs_between_data_dirs(tmp_path, h):
             for e in (a, b)
         ]
         assert names[0] != names[1]
+
+
+_SOUP = [
+    *"select from dual dba_users dba_objects dba_datapump_jobs v$session_longops where and or not like in".split(),
+    *"between is null order by desc begin end declare execute immediate drop user table cascade purge".split(),
+    *"count( sum( round( nullif( sys_context( to_clob( bfilename( dbms_assert.enquote_name( ) , ; = <> < >".split(),
+    *[
+        "||",
+        ":=",
+        ":a",
+        "?",
+        "'x'",
+        "1",
+        "2.5",
+        "*",
+        "-",
+        "+",
+        "/",
+        '"X"',
+        "sysdate",
+        "user",
+        "created",
+        "escape",
+        "'%'",
+    ],
+]
+
+
+@FUZZ
+@given(
+    words=st.lists(st.sampled_from(_SOUP), max_size=25),
+    value=st.one_of(st.text(max_size=8), st.integers(), st.none()),
+)
+def test_fuzz_any_text_answers_200_with_a_result_or_an_ora_code(emu, sql, words, value):
+    """Whatever arrives, each statement ends in a result or an ORA code (never a 500, never a silent oddity)."""
+    resp = sql.client.post(
+        "/_/sql", json={"statementText": " ".join(words) or "x", "binds": [{"name": "a", "value": value}]}
+    )
+    assert resp.status_code == 200, resp.text
+    for item in resp.json()["items"]:
+        if "errorCode" in item:
+            assert re.fullmatch(r"ORA-\d{5}: .+", item["errorMessage"]), item
+        else:
+            assert "resultSet" in item or item["response"], item
