@@ -729,3 +729,20 @@ def test_fuzz_any_text_answers_200_with_a_result_or_an_ora_code(emu, sql, words,
             assert re.fullmatch(r"ORA-\d{5}: .+", item["errorMessage"]), item
         else:
             assert "resultSet" in item or item["response"], item
+
+
+def test_cli_flags(tmp_path, h):
+    store = tmp_path / "bucket"
+    flags = ["--object-store", str(store), "--db-unique-name", "prod", "--con-name", "prodpdb"]
+    with h.start_cli(tmp_path / "a", *flags) as (base, seen):
+        assert any(line.startswith("REST SQL:") and base + "/_/sql" in line for line in seen)
+        assert any(line.startswith("Object store:") and str(store) in line for line in seen)
+        resp = httpx.post(base + "/_/sql", json={"statementText": IDENTITY}, auth=(h.USER, h.PASSWORD))
+        row = resp.json()["items"][0]["resultSet"]["items"][0]
+        assert (row["db_unique_name"], row["con_name"]) == ("PROD", "PRODPDB")
+        scenario = httpx.get(base.rsplit("/ords/", 1)[0] + "/_emulator/scenario").json()
+        assert scenario["object_store_dir"] == str(store) and scenario["rest_enabled_sql"] is True
+    with h.start_cli(tmp_path / "b", "--no-rest-enabled-sql") as (base, seen):
+        assert not any(line.startswith("REST SQL:") for line in seen)
+        resp = httpx.post(base + "/_/sql", json={"statementText": "select 1 from dual"}, auth=(h.USER, h.PASSWORD))
+        h.assert_problem(resp, 404)
