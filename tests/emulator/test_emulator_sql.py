@@ -367,6 +367,20 @@ def test_drop_user_while_a_job_it_owns_runs_is_01940(emu, client, sql):
     ]
 
 
+def test_drop_user_while_an_import_writes_into_it_is_00054(emu, client, h, sql):
+    h.run_job(client, {"schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}, "export")
+    dump = emu.jobs()[0]["dump_files"][0]
+    emu.load_catalog({"schemas": {**emu.catalog()["schemas"], "TESTUSER2": {"tables": {"OLD": {"rows": 1}}}}})
+    emu.advance_clock(1)
+    emu.queue_scenario(duration=60)
+    created = client.post("import", json={"file_name": dump, "remap_schemas": [{"source": "TESTUSER1", "target": "TESTUSER2"}]})
+    assert created.status_code == 201, created.text
+    assert error(sql(DROP_USER, binds(username="TESTUSER2"))) == 54
+    assert "TESTUSER2" in emu.catalog()["schemas"]
+    assert "errorCode" not in sql(STOP_JOB, stop_binds(created.json()["job_name"]))
+    assert "errorCode" not in sql(DROP_USER, binds(username="TESTUSER2"))
+
+
 def test_a_job_owned_by_another_user_does_not_block(emu, client, sql):
     make_job(emu, client, duration=60)
     assert "errorCode" not in sql(DROP_USER, binds(username="TESTUSER3"))
