@@ -55,7 +55,8 @@ def _source(table: exp.Expression, s: Session) -> _Source:
     if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
         raise _unsupported("only tables and views may follow FROM")
     name, owner = _ident(table.this), _ident(table.args.get("db"))
-    alias = _ident(table.alias_or_name and table.args.get("alias") and table.args["alias"].this) or name
+    alias_node = table.args.get("alias")
+    alias = _ident(alias_node.this) if alias_node is not None and alias_node.this else name
     if table.args.get("catalog"):
         raise ora(942)
     if owner in ("", "SYS", "PUBLIC") and name in VIEWS:
