@@ -695,8 +695,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         maintained = [n for n, info in infos.items() if info and info.get("oracle_maintained")]
         if maintained:
             raise refuse(f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped")
+        # Absent schemas too: a running import may be about to create one.
         held = jobs_in_use(
-            [n for n, info in infos.items() if info is not None],
+            names,
             self._running_jobs(),
             me=None,
             same_dump_set=self._same_dump_set,
