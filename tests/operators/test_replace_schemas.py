@@ -345,3 +345,43 @@ def test_deferred_path_verifies_the_same_way(ords_conn):
     event = run_trigger(deferred.value.trigger)
     with pytest.raises(DataPumpJobError, match="99 rows exported"):
         op.execute_complete(context(), event.payload)
+
+
+# ------------------------------------------------------------------ two databases
+
+
+URI = "https://objectstorage.eu-frankfurt-1.oraclecloud.com/n/ns/b/refresh/o/nightly_%U.dmp"
+
+
+def test_two_databases_two_nights_replace_the_schema_the_export_read(tmp_path, monkeypatch, capsys):
+    """Production and test behind two ORDS (two emulators sharing an object store): the schema the
+    export read may be replaced on test, because SQL proves the databases differ. Night 2 lands
+    night 2's rows, production keeps its schema, and the copy is verified each night."""
+    from airflow_provider_datapump.emulator.server import run_emulator
+
+    store = tmp_path / "bucket"
+    with (
+        run_emulator(data_dir=tmp_path / "prod", duration=0, object_store_dir=str(store), db_unique_name="PROD") as prod,
+        run_emulator(data_dir=tmp_path / "test", duration=0, object_store_dir=str(store), db_unique_name="TEST") as test,
+    ):
+        monkeypatch.setenv("AIRFLOW_CONN_ORDS_PROD", json.dumps(prod.airflow_connection()))
+        monkeypatch.setenv("AIRFLOW_CONN_ORDS_TEST", json.dumps(test.airflow_connection()))
+        landed = []
+        for night, rows in enumerate((20, 25), start=1):
+            prod.set_table_rows("TESTUSER1", "EMP", rows)
+            uri = URI.replace("nightly", f"night{night}")  # object storage refuses to overwrite (ORA-27038)
+            source = export(ords_conn_id="ords_prod", credential_name="OBJ_CRED", file_name=uri).execute(context())
+            assert source["ords_conn_id"] == "ords_prod"
+            result = importer(
+                ords_conn_id="ords_test", from_job=source, credential_name="OBJ_CRED", file_name=uri,
+                replace_schemas=["TESTUSER1"],
+            ).execute(context())
+            assert result["outcome"] == "succeeded", result["message"]
+            assert result["replaced_schemas"] == [{"schema": "TESTUSER1", "dropped": True, "objects": 2}]
+            assert result["copy_verified"]["verified"] is True
+            landed.append(test.catalog()["schemas"]["TESTUSER1"]["tables"]["EMP"]["rows"])
+            assert prod.catalog()["schemas"]["TESTUSER1"]["tables"]["EMP"]["rows"] == rows
+            prod.advance_clock(1)
+            test.advance_clock(1)
+        assert landed == [20, 25]
+        assert "dropped schema TESTUSER1 (2 objects)" in capsys.readouterr().out
