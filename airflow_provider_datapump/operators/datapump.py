@@ -654,11 +654,12 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         names = self._replace_names()
         if not names:
             return
-        from airflow_provider_datapump.replace import database_key, export_read_schemas, refuse
+        from airflow_provider_datapump.replace import database_key, refuse
 
         settings = self.hook.settings
-        if settings.auth_type == "basic" and (settings.login or "").strip().upper() in names:
-            raise refuse(f"{settings.login.strip().upper()} is the user connection {self.ords_conn_id!r} signs in as")
+        login = (settings.login or "").strip().upper()
+        if settings.auth_type == "basic" and login in names:
+            raise refuse(f"{login} is the user connection {self.ords_conn_id!r} signs in as")
         source = self._source()
         shared = self._shared_with_export(names, source)
         if shared and source is not None:
@@ -717,7 +718,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         infos = {name: hook.user_info(name) for name in names}
         maintained = [n for n, info in infos.items() if info and info.get("oracle_maintained")]
         if maintained:
-            raise refuse(f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped")
+            raise refuse(
+                f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped"
+            )
         # Absent schemas too: a running import may be about to create one.
         held = jobs_in_use(
             names,
@@ -740,7 +743,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
                 count = hook.user_object_count(name)
                 dropped = hook.drop_user(name)
             if dropped:
-                self.log.info("replace_schemas: dropped schema %s (%d objects) before the import", name, count)
+                self.log.info(
+                    "replace_schemas: dropped schema %s (%d objects) before the import", name, count
+                )
             else:
                 self.log.info("replace_schemas: schema %s is not there yet; nothing to drop", name)
             replaced.append({"schema": name, "dropped": dropped, "objects": count if dropped else 0})
@@ -822,9 +827,16 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         if not logs:
             return None
         try:
-            text = self.hook.get_file_text({"owner_name": job["owner_name"], "job_name": job["job_name"]}, logs[-1])
+            text = self.hook.get_file_text(
+                {"owner_name": job["owner_name"], "job_name": job["job_name"]}, logs[-1]
+            )
         except Exception as err:
-            self.log.info("replace_schemas: could not read the log of %s.%s: %s", job["owner_name"], job["job_name"], err)
+            self.log.info(
+                "replace_schemas: could not read the log of %s.%s: %s",
+                job["owner_name"],
+                job["job_name"],
+                err,
+            )
             return None
         return schemas_named_in_log(text) or None
 
@@ -894,7 +906,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         if not summary.objects:
             return nothing_to_compare(f"the export log {logs[0]} names no table")
         exported = [
-            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows} for o in summary.objects
+            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows}
+            for o in summary.objects
         ]
         return compare_copy(request, result, exported, source=f"export log {logs[0]}")
 
