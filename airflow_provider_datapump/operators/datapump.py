@@ -294,6 +294,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._publish_job_ref(context)
         return self.job_ref
 
+    # Keys of _job_ref_extras: stored with the job's identity and carried across a deferral.
+    _job_ref_extras_keys: ClassVar[tuple[str, ...]] = ()
+
     def _job_ref_extras(self) -> dict[str, Any]:
         """More of what a retry must know about the job this try started (stored with its identity)."""
         return {}
@@ -353,10 +356,14 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             first = self.hook.resolve(job, **extras)
             self._look(first)
             if first.verdict.running:
+                # What the job reference carries beyond the job (replaced_schemas) reaches the
+                # operator that Airflow builds anew for execute_complete through next_kwargs.
+                carried = {k: v for k, v in job.items() if k in self._job_ref_extras_keys}
                 self.defer(
                     trigger=DataPumpJobTrigger.for_task(self, job, end_time=None, extras=extras),
                     method_name="execute_complete",
                     timeout=None,  # the trigger enforces execution_timeout and reports it as an event
+                    kwargs={"carried": carried} if carried else None,
                 )
             self._result = self._judge(first.to_xcom())
         else:
@@ -370,7 +377,11 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             )
         return self._result
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, carried: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if carried:
+            self.job_ref = {**(self.job_ref or {}), **carried}
         self._result = self._event_result(event)
         return self._done(self._result)
 
@@ -679,6 +690,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         read = export_read_schemas(source)
         return [n for n in names if read is None or n in read]
 
+    _job_ref_extras_keys = ("replaced_schemas",)
+
     def _job_ref_extras(self) -> dict[str, Any]:
         replaced = getattr(self, "_replaced", None)
         return {"replaced_schemas": replaced} if replaced is not None else {}
@@ -876,7 +889,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         from airflow_provider_datapump.copy_check import compare_copy, nothing_to_compare
         from airflow_provider_datapump.jobs import parse_log
 
-        request = (self.rendered_body or {}) if isinstance(self.rendered_body, Mapping) else {}
+        # Airflow renders (and so builds the body) before execute_complete too; built here when not.
+        request = self.rendered_body if isinstance(self.rendered_body, Mapping) else self.build_body()
         source = self._source()
         if source is not None and isinstance(source.get("objects"), list):
             objects = [o for o in source["objects"] if isinstance(o, Mapping)]
