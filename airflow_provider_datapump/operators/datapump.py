@@ -801,17 +801,18 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             return list(self.hook.running_jobs())
         except Exception as err:
             self.log.info("replace_schemas: reading running jobs through ORDS's job list (SQL: %s)", err)
-        jobs: list[dict[str, Any]] = []
+        # A bounded walk by offset (a server that ignores offset serves the first page again: the
+        # jobs are keyed by identity, so nothing counts twice).
+        jobs: dict[str, dict[str, Any]] = {}
         for page_no in range(LIST_MAX_PAGES):
             page = self.hook.list_jobs(limit=LIST_PAGE_SIZE, offset=page_no * LIST_PAGE_SIZE)
-            jobs.extend(
-                {k: getattr(j, k) for k in ("owner_name", "job_name", "operation", "job_mode", "state")}
-                for j in page.items
-                if (j.state or "").upper() != "NOT RUNNING"
-            )
+            for j in page.items:
+                if (j.state or "").upper() != "NOT RUNNING":
+                    keys = ("owner_name", "job_name", "operation", "job_mode", "state")
+                    jobs[j.ident] = {k: getattr(j, k) for k in keys}
             if not page.has_more:
                 break
-        return jobs
+        return list(jobs.values())
 
     def _job_logs(self, job: Mapping[str, Any]) -> list[str] | None:
         """The logs a running job links on ORDS (an import: the export's, then its own); None unread."""

@@ -210,6 +210,24 @@ def test_a_schema_in_use_by_a_running_import_is_not_dropped(ords_conn, drops):
     assert creates(ords_conn) == [] and drops == []
 
 
+def test_without_sql_for_running_jobs_the_ords_job_list_is_read(ords_conn, drops):
+    from airflow_provider_datapump.exceptions import DataPumpSqlUnavailableError
+
+    source = exported(ords_conn)
+    ords_conn.set_scenario(duration=30)
+    running = importer(from_job=source, remap_schemas=REMAP, wait_for_completion=False).execute(context())
+    ords_conn.advance_clock(1)
+    op = importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"])
+
+    def unavailable():
+        raise DataPumpSqlUnavailableError("REST-Enabled SQL is not active")
+
+    op.hook.running_jobs = unavailable
+    with pytest.raises(DataPumpError, match=f"{running['job_name']} \\(an import of the same dump set\\)"):
+        op.execute(context())
+    assert drops == [] and len(creates(ords_conn)) == 1  # the running import only (exported() cleared the log)
+
+
 def test_a_schema_owning_a_running_job_is_not_dropped(ords_conn, drops):
     ords_conn.set_scenario(duration=0)
     op = importer(file_name="X.DMP", schemas=["TESTUSER1"], remap_schemas=REMAP, replace_schemas=["TESTUSER2"])
