@@ -135,6 +135,10 @@ class DataPumpHook(BaseHook):
 
     @cached_property
     def settings(self) -> OrdsSettings:
+        if self._async_settings is not None:
+            # Read already in the event loop: the SQL a trigger runs on a thread (stop on kill,
+            # progress, a keep_master=0 log) then needs no sync connection lookup in the triggerer.
+            return self._async_settings
         return self._finish_settings(OrdsSettings.from_connection(self.get_connection(self.ords_conn_id)))
 
     async def asettings(self) -> OrdsSettings:
