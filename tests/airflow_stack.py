@@ -51,6 +51,23 @@ def is_create(request: dict) -> bool:
     return request["method"] == "POST" and bool(_CREATE_PATH.search(request["path"]))
 
 
+_SQL_PATH = re.compile(r"/_/sql$")
+DROP_USER = re.compile(r"\bDROP\s+USER\b", re.IGNORECASE)
+STOP_JOB = re.compile(r"\bDBMS_DATAPUMP\s*\.\s*STOP_JOB\b", re.IGNORECASE)
+
+
+def sql_text(request: dict) -> str:
+    """The statement a REST-Enabled SQL request (``POST .../_/sql``) sent, as the emulator logged it."""
+    return str(request.get("statement") or "")
+
+
+def sql_requests(requests: Iterable[dict], pattern: re.Pattern[str] | None = None) -> list[dict]:
+    """The REST-Enabled SQL requests in an emulator's request log, those whose statement matches
+    ``pattern`` when one is given (``DROP_USER``, ``STOP_JOB``)."""
+    return [r for r in requests if r["method"] == "POST" and _SQL_PATH.search(r["path"])
+            and (pattern is None or pattern.search(sql_text(r)))]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
