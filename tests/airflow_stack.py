@@ -398,6 +398,14 @@ class AirflowStack:
             raise StackError(f"triggering {dag_id}: {resp.status_code} {resp.text}")
         return resp.json()["dag_run_id"]
 
+    def mark_failed(self, dag_id: str, run_id: str, task_id: str) -> dict:
+        """Mark a task instance failed through the API, as a user killing a running task does."""
+        resp = self.client.patch(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}",
+                                 json={"new_state": "failed"})
+        if resp.status_code != 200:
+            raise StackError(f"marking {dag_id}.{task_id} failed: {resp.status_code} {resp.text}")
+        return resp.json()
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
 
