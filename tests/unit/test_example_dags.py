@@ -170,21 +170,3 @@ def test_every_scheduled_asset_is_the_one_some_example_dag_publishes(no_network)
                 )
     assert not problems, problems
 
-
-def test_the_refresh_example_goes_from_production_to_test_through_object_storage(no_network):
-    """Issue 26: the export runs on ords_prod straight to an object-store URI, the import on ords_test
-    reads that URI (from the export's result) and may drop only its own target, TESTUSER2; the copy is
-    checked by the import itself, so no hand-written verify task is left."""
-    bag, _ = _parse(EXAMPLE_DAGS / "datapump_refresh_test_from_prod.py")
-    assert not bag.import_errors, bag.import_errors
-    dag = bag.dags["datapump_refresh_test_from_prod"]
-    assert set(dag.task_dict) == {"export", "import"}, sorted(dag.task_dict)
-    export, load = dag.task_dict["export"], dag.task_dict["import"]
-    assert (export.ords_conn_id, load.ords_conn_id) == ("ords_prod", "ords_test")
-    assert export.credential_name and load.credential_name == export.credential_name
-    assert str(export.file_name).startswith("https://"), export.file_name
-    assert load.upstream_task_ids == {"export"} and load.from_job is not None
-    assert load.remap_schemas == {"TESTUSER1": "TESTUSER2"}
-    assert list(load.replace_schemas) == ["TESTUSER2"], load.replace_schemas
-    assert "TESTUSER1" not in load.replace_schemas  # the source schema is never dropped
-    assert not no_network, no_network
