@@ -30,6 +30,7 @@ to, the tables of one export may come from slightly different moments (README, "
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 import os
 from datetime import timedelta
 
@@ -78,3 +79,4 @@ with DAG(
         deferrable=True,
         poll_interval=2,
     )
+# --8<-- [end:dag]
