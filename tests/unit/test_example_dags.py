@@ -12,7 +12,7 @@ import pytest
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_FILES = sorted(p for p in EXAMPLE_DAGS.glob("*.py") if not p.name.startswith("_"))
 PARSE_BUDGET_SECONDS = 5.0
-EXPECTED_DAG_IDS = {"datapump_nightly_export", "datapump_refresh_test_from_prod"}
+EXPECTED_DAG_IDS = {"datapump_nightly_export", "datapump_refresh_test_from_prod", "datapump_restore_drill"}
 
 
 class _NetworkAtParseTime(AssertionError):
@@ -170,3 +170,29 @@ def test_every_scheduled_asset_is_the_one_some_example_dag_publishes(no_network)
                 )
     assert not problems, problems
 
+
+def test_the_refresh_goes_from_prod_to_test_through_object_storage(no_network):
+    """The refresh DAG exports on ords_prod straight to an object-store URI for the night and imports
+    on ords_test from the same URI; only the test side may drop, and only the import's own target."""
+    bag, _ = _parse(EXAMPLE_DAGS / "datapump_refresh_test_from_prod.py")
+    dag = bag.dags["datapump_refresh_test_from_prod"]
+    assert set(dag.task_dict) == {"export", "import"}  # no hand-written verify task: the import checks the copy
+    export, load = dag.task_dict["export"], dag.task_dict["import"]
+    assert (export.ords_conn_id, load.ords_conn_id) == ("ords_prod", "ords_test")
+    assert export.credential_name and load.credential_name == export.credential_name
+    assert export.file_name.startswith("https://") and "%U" in export.file_name
+    assert "ds_nodash" in export.file_name  # a folder per night
+    assert load.file_name is None  # the URI comes from the export's result (from_job)
+    assert load.remap_schemas == {"TESTUSER1": "TESTUSER2"} and list(load.replace_schemas) == ["TESTUSER2"]
+    assert not getattr(export, "replace_schemas", None)
+
+
+def test_the_restore_drill_restores_into_a_scratch_schema_on_test_and_drops_it(no_network):
+    bag, _ = _parse(EXAMPLE_DAGS / "datapump_restore_drill.py")
+    dag = bag.dags["datapump_restore_drill"]
+    restore = dag.task_dict["restore"]
+    assert restore.ords_conn_id == "ords_test" and restore.credential_name
+    assert restore.file_name.startswith("https://") and "%U" in restore.file_name
+    (scratch,) = restore.remap_schemas.values()
+    assert list(restore.replace_schemas) == [scratch]
+    assert dag.task_dict["drop_scratch"].upstream_task_ids == {"restore"}
