@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from tests.lineage import olschema
@@ -39,6 +40,9 @@ def run_refresh(pair, events: Path, *args: str, nights: list[dict] | None = None
         "AIRFLOW_CONN_ORDS_TEST": connection(pair.test, lineage_database=TEST_LISTENER),
         "AIRFLOW__OPENLINEAGE__TRANSPORT": olschema.file_transport(events),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+        # A bucket of its own per run: the session's emulators share one object-store folder, and Data
+        # Pump refuses to overwrite a dump (ORA-31641) another test's night left at the same URI.
+        "DATAPUMP_OBJECT_STORE_URI": f"https://objectstorage.example.test/n/tests/b/{uuid.uuid4().hex}/o/",
         **({"DATAPUMP_REFRESH_NIGHTS": json.dumps(nights)} if nights else {}),
     }
     proc = subprocess.run([sys.executable, str(RUNNER), *args], env=env, capture_output=True, text=True,

@@ -99,8 +99,13 @@ def test_export_rendered_template_shows_the_payload_as_json(page, airflow, refre
         "c => { const k = c.cloneNode(true); k.querySelectorAll('.linenumber').forEach(n => n.remove());"
         " return Array.from(k.children).map(l => l.textContent).join('\\n'); }"
     )
-    assert json.loads(text) == {
+    body = json.loads(text)
+    # Straight to object storage: the night's folder is rendered from the run's date, %U kept for Data Pump.
+    file_name = body.pop("file_name", "")
+    assert re.fullmatch(r"https://\S+/refresh/\d{8}/testuser1_%U\.dmp", file_name), text
+    assert body == {
         "operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}],
+        "credential_name": "OBJ_STORE_CRED",
     }, text
     assert len(text.splitlines()) > 3, f"not formatted: {text!r}"
     page.screenshot(path=str(artifacts / "export-rendered-template.png"))
