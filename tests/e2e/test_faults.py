@@ -182,6 +182,16 @@ def assert_first_try_or_race(stack: AirflowStack, dag_id: str, run_id: str, task
     return try_number, resubmitted
 
 
+def sigkill_first_try(stack: AirflowStack, dag_id: str, run_id: str, task_id: str) -> float:
+    """SIGKILL the task process of a task's running first try (an OOM kill); returns when, monotonic."""
+    ti = stack.task_instance(dag_id, run_id, task_id)
+    assert ti["state"] == "running" and ti["try_number"] == 1, ti
+    procs = stack.task_processes(ti["id"])
+    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
+    os.kill(procs["task"][0], signal.SIGKILL)
+    return time.monotonic()
+
+
 def assert_no_leaks(stack: AirflowStack) -> None:
     leaks = stack.secret_leaks(SECRETS)
     assert not leaks, f"a credential appears in {sorted(set(leaks))}"
@@ -262,12 +272,7 @@ def test_killed_worker_retry_reattaches_to_the_running_export(stack, scenario):
     # store; a kill before that would (by design of ResumableJobMixin) submit again.
     stack.wait_for("try 1 to poll the job", lambda: "is EXECUTING" in stack.task_log(dag_id, run_id, task_id, 1),
                    timeout=RUN_BUDGET, interval=0.5)
-    ti = stack.task_instance(dag_id, run_id, task_id)
-    assert ti["state"] == "running" and ti["try_number"] == 1, ti
-    procs = stack.task_processes(ti["id"])
-    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
-    os.kill(procs["task"][0], signal.SIGKILL)
-    killed_at = time.monotonic()
+    killed_at = sigkill_first_try(stack, dag_id, run_id, task_id)
 
     stack.wait_for("try 2 to adopt the job", lambda: "A previous try started" in stack.task_log(dag_id, run_id, task_id, 2),
                    timeout=RUN_BUDGET, interval=0.5)
@@ -537,12 +542,7 @@ def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, sc
                    timeout=RUN_BUDGET, interval=0.5)
     drops_before_kill = sql_requests(requests_since(stack, since, "test"), DROP_USER)
     assert len(drops_before_kill) == 1, drops_before_kill
-    ti = stack.task_instance(dag_id, run_id, task_id)
-    assert ti["state"] == "running" and ti["try_number"] == 1, ti
-    procs = stack.task_processes(ti["id"])
-    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
-    os.kill(procs["task"][0], signal.SIGKILL)
-    killed_at = time.monotonic()
+    killed_at = sigkill_first_try(stack, dag_id, run_id, task_id)
 
     def retry_log() -> str:
         return stack.task_log(dag_id, run_id, task_id, 2)
