@@ -248,13 +248,14 @@ class AirflowStack:
     def start(self, components: Iterable[str] | None = None) -> AirflowStack:
         if self.celery:
             self._start_redis()
-        shared = ["--object-store", str(self.object_store)] if self.object_store else []
         for which, url in self.emulator_urls.items():
             name = "emulator" if which == "prod" else f"emulator-{which}"
+            # Two databases: one bucket both reach, and each its own DB_UNIQUE_NAME.
+            two = ["--object-store", str(self.object_store), "--db-unique-name", which.upper()] if self.object_store else []
             self._spawn(name, [
                 sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1",
                 "--port", url.rsplit(":", 1)[1], "--job-seconds", str(self.job_seconds), "--access-log",
-                *shared, *self.emulator_args,
+                *two, *self.emulator_args,
             ], env={**self.env, "AIRFLOW_HOME": str(self.work / f"{name}-home")})
         for which, url in self.emulator_urls.items():
             self.wait_for(f"the {which} emulator", lambda u=url: httpx.get(f"{u}/_emulator/health", timeout=2).is_success,

@@ -60,8 +60,8 @@ def emulator_pair_servers(tmp_path_factory):
     from airflow_provider_datapump.emulator.server import run_emulator
 
     bucket = tmp_path_factory.mktemp("object-store")
-    with run_emulator(data_dir=tmp_path_factory.mktemp("prod-db"), object_store_dir=str(bucket)) as prod, \
-            run_emulator(data_dir=tmp_path_factory.mktemp("test-db"), object_store_dir=str(bucket)) as test:
+    with run_emulator(data_dir=tmp_path_factory.mktemp("prod-db"), object_store_dir=str(bucket), db_unique_name="PROD") as prod, \
+            run_emulator(data_dir=tmp_path_factory.mktemp("test-db"), object_store_dir=str(bucket), db_unique_name="TEST") as test:
         yield EmulatorPair(prod, test, bucket)
 
 
