@@ -51,7 +51,7 @@ from airflow_provider_datapump.hooks.ords.transport import (
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
 
 if TYPE_CHECKING:
-    from airflow_provider_datapump.hooks.sql.runners import SqlRunner
+    from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner, SqlRunner
     from airflow_provider_datapump.polling import Finish, JobWait
 
 __all__ = [
@@ -444,14 +444,21 @@ class DataPumpHook(BaseHook):
 
         return OracleHook(oracle_conn_id=self.oracle_conn_id)
 
-    @cached_property
+    @property
     def sql(self) -> SqlRunner:
         """Where the hook's SQL runs: oracledb through ``oracle_conn_id`` when it is set, otherwise
         the ORDS connection's REST-Enabled SQL (``POST <base_url>/_/sql``) through this hook's transport."""
-        from airflow_provider_datapump.hooks.sql.runners import OracleDbRunner, RestSqlRunner
-
         if self.oracle_conn_id:
+            from airflow_provider_datapump.hooks.sql.runners import OracleDbRunner
+
             return OracleDbRunner(self.oracle_hook, self.log)
+        return self._rest_sql
+
+    @cached_property
+    def _rest_sql(self) -> RestSqlRunner:
+        # Kept for the hook's lifetime: it remembers an ORDS that said it offers no REST-Enabled SQL.
+        from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner
+
         return RestSqlRunner(self.settings, self._run, self.log)
 
     @property
@@ -461,8 +468,7 @@ class DataPumpHook(BaseHook):
         hook then stops asking for its lifetime)."""
         if self.oracle_conn_id:
             return True
-        runner = self.__dict__.get("sql")
-        return getattr(runner, "unavailable", None) is None
+        return getattr(self.__dict__.get("_rest_sql"), "unavailable", None) is None
 
     def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
         """Stop a Data Pump job with DBMS_DATAPUMP (ATTACH and STOP_JOB in one block; ORDS has no

@@ -222,7 +222,7 @@ class Recorder:
 
 
 def test_on_kill_stops_the_job_through_oracle(ords_conn):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     ords_conn.set_scenario(duration=30)
     op = export(wait_for_completion=False, oracle_conn_id="oracle_default")

@@ -77,7 +77,7 @@ def test_logs_state_changes(ords_conn, fast_hook, capsys):
 
 @pytest.mark.parametrize("cancel_on_kill", [True, False])
 def test_killed_poke_mode_sensor_stops_the_job_only_when_asked(ords_conn, fast_hook, cancel_on_kill):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     job = start(ords_conn, fast_hook, duration=30)
     task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=cancel_on_kill)
@@ -93,7 +93,7 @@ def test_killed_poke_mode_sensor_stops_the_job_only_when_asked(ords_conn, fast_h
 
 
 def test_killed_sensor_leaves_an_ended_job_alone(ords_conn, fast_hook):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     job = start(ords_conn, fast_hook, duration=0)
     task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=True)
