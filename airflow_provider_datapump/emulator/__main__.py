@@ -37,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--range-support", action="store_true", help="honour Range on file downloads")
     p.add_argument("--link-origin", default=None, help="origin used in links, e.g. https://db.example.com")
+    p.add_argument(
+        "--object-store",
+        metavar="DIR",
+        default=None,
+        help="folder standing for the object store, shared with other emulators (default: this process only)",
+    )
+    p.add_argument(
+        "--no-rest-enabled-sql",
+        action="store_true",
+        help="answer 404 at {alias}/_/sql, as ORDS with restEnabledSql.active=false",
+    )
+    p.add_argument("--db-unique-name", default=None, help="SYS_CONTEXT('USERENV','DB_UNIQUE_NAME')")
+    p.add_argument("--con-name", default=None, help="SYS_CONTEXT('USERENV','CON_NAME')")
     p.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
     p.add_argument("--keyfile", help="TLS private key (PEM)")
     p.add_argument(
@@ -75,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings["range_support"] = True
     if args.link_origin:
         settings["link_origin"] = args.link_origin
+    if args.object_store:
+        settings["object_store_dir"] = args.object_store
+    if args.no_rest_enabled_sql:
+        settings["rest_enabled_sql"] = False
+    if args.db_unique_name:
+        settings["db_unique_name"] = args.db_unique_name
+    if args.con_name:
+        settings["con_name"] = args.con_name
     try:
         state = EmulatorState(data_dir=args.data_dir, catalog=args.catalog, **settings)
     except Exception as exc:
@@ -94,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Data Pump emulator (not Oracle) listening on {scheme}://{url_host(args.host)}:{port}", flush=True)
     print(f"Base URL:     {base}", flush=True)
     print(f"Data Pump:    {base}/_/db-api/stable/database/datapump/jobs/", flush=True)
+    if state.settings["rest_enabled_sql"]:
+        print(f"REST SQL:     POST {base}/_/sql", flush=True)
+    if state.settings["object_store_dir"]:
+        print(f"Object store: {state.settings['object_store_dir']} (shared)", flush=True)
     print(f"Basic auth:   {user} / {password}", flush=True)
     print(f"OAuth2:       POST {base}/oauth/token  client {client_id} / {client['secret']}", flush=True)
     print(f"Data dir:     {state.data_dir}", flush=True)

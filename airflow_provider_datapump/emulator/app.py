@@ -23,7 +23,7 @@ from .control import add_control_routes
 from .errors import BadRequest, EmulatorError, InternalError, NotFound
 from .middleware import OrdsMiddleware
 from .openapi import COMMON_PROPS, JOB_ITEM, LINKS, REMAP, request_body, responses
-from .parsing import read_json
+from .parsing import read_json, read_sql
 from .responses import json_response, problem_response
 from .state import EmulatorState
 from .streaming import FileStream
@@ -235,6 +235,23 @@ def create_app(state: EmulatorState) -> FastAPI:
         token = auth.token_request(alias, request.headers.get("authorization", ""), form, _caller(request))
         return json_response(token, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
+    async def rest_sql(request: Request, target: tuple[str | None, str]) -> Response:
+        _pool, alias = target
+        backend.check_rest_sql()  # an inactive service is not mapped at all: 404 before anything else
+        auth.check_alias(alias)
+        principal = authenticate(request, alias)
+        ctype = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+        text: Any
+        if ctype == "application/sql":
+            text, binds, offset, limit = await read_sql(request), None, 0, None
+        else:
+            body = await read_json(request)
+            if not isinstance(body, dict):
+                raise BadRequest('expected a JSON object: {"statementText": "...", "binds": [...]}')
+            text, binds = body.get("statementText"), body.get("binds")
+            offset, limit = body.get("offset", 0), body.get("limit")
+        return json_response(backend.run_sql(principal, text, binds, offset=offset, limit=limit))
+
     tags: list[str | Enum] = ["Data Pump"]
     routes: list[tuple[str, Callable[..., Any], str, str, dict[str, Any]]] = [
         (
@@ -406,6 +423,44 @@ def create_app(state: EmulatorState) -> FastAPI:
             operation_id="oauthToken" + ("WithPool" if with_pool else ""),
             tags=["OAuth"],
             **token_extra,
+        )
+
+    sql_extra: dict[str, Any] = {
+        "summary": "REST-Enabled SQL: run SQL, PL/SQL and scripts",
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["statementText"],
+                            "properties": {
+                                "statementText": {"type": "string"},
+                                "binds": {"type": "array", "items": {"type": "object"}},
+                                "offset": {"type": "integer", "minimum": 0},
+                                "limit": {"type": "integer", "minimum": 0},
+                            },
+                        }
+                    },
+                    "application/sql": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        "responses": responses(
+            200,
+            {"type": "object", "properties": {"env": {"type": "object"}, "items": {"type": "array"}}},
+            errors=(400, 401, 404, 415),
+        ),
+    }
+    for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
+        app.add_api_route(
+            ("/ords/{pool}/{alias}" if with_pool else "/ords/{alias}") + "/_/sql",
+            _bind(rest_sql, alias_dep, "target"),
+            methods=["POST"],
+            operation_id="restEnabledSql" + ("WithPool" if with_pool else ""),
+            tags=["REST-Enabled SQL"],
+            **sql_extra,
         )
 
     add_control_routes(app, state)

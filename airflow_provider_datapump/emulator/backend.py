@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .auth import Principal
-from .catalog import Catalog, CatalogError, Table, is_identifier
+from .catalog import ORACLE_MAINTAINED_USERS, Catalog, CatalogError, Table, is_identifier
 from .dumpfiles import DumpFormatError, read_dump_header
 from .errors import BadRequest, Conflict, MethodNotAllowed, NameClash, NotAcceptable, NotFound
 from .files import FileStore
@@ -34,6 +34,7 @@ from .naming import (
 from .negotiation import accepts, parse_range
 from .payload import CreateRequest, dropped_keys, parse_create, request_object
 from .selection import select
+from .sql.ora import OracleError, ora
 from .versions import endpoint_keys
 
 __all__ = ["DataPumpBackend", "FileAnswer", "coerce_catalog"]
@@ -84,6 +85,8 @@ class DataPumpBackend:
         self._initial_catalog = coerce_catalog(catalog)
         self.catalog = self._initial_catalog.copy()
         self._jobs: dict[tuple[str, str], Job] = {}
+        # When the catalog's users and tables were created, as DBA_USERS and DBA_OBJECTS show it.
+        self.started = now()
         # Control tables whose row left DBA_DATAPUMP_JOBS and whose name a later job took.
         self._dropped_jobs: list[Job] = []
 
@@ -432,6 +435,157 @@ class DataPumpBackend:
             if job.foreign is None and not job.finalized:
                 raise Conflict(f"job {owner},{name} is running; stop it first")
             job.vanished = True
+
+    def set_table_rows(self, schema: str, table: str, rows: Any, nbytes: Any = None) -> dict[str, Any]:
+        """Change a table's row count (and bytes): the source's data changing between two nights."""
+        for what, value in (("rows", rows), ("bytes", nbytes)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise BadRequest(f"{what} must be a non-negative integer")
+        if rows is None:
+            raise BadRequest("rows is required")
+        with self._lock:
+            self.advance()
+            found = self.catalog.schemas.get(schema.upper(), {}).get(table.upper())
+            if found is None:
+                raise NotFound("ORA-00942: table or view does not exist")
+            found.rows = rows
+            if nbytes is not None:
+                found.bytes = nbytes
+            return found.as_dict()
+
+    # ------------------------------------------------------------------ the database as SQL sees it
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def check_rest_sql(self) -> None:
+        """404 as ORDS answers a path it does not map, when REST-Enabled SQL is not active."""
+        if not self.settings.get("rest_enabled_sql", True):
+            raise NotFound("The requested resource could not be found")
+
+    def run_sql(
+        self, principal: Principal, text: Any, binds: Any, *, offset: Any = 0, limit: Any = None
+    ) -> dict[str, Any]:
+        """POST _/sql: run a script (statements split script-style) as the principal's database user."""
+        from .sql.binds import BindError, Binds
+        from .sql.service import run_script
+
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("statementText is required: the SQL to run")
+        top = int(self.settings["list_max_limit"])
+        for what, value in (("offset", offset), ("limit", limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise BadRequest(f"{what} must be a non-negative integer")
+        try:
+            parsed = Binds(binds)
+        except BindError as exc:
+            raise BadRequest(str(exc)) from None
+        return run_script(
+            self, principal.user, text, parsed, offset=offset or 0, limit=min(limit or top, top)
+        )
+
+    def visible_jobs(self) -> list[Job]:
+        """The jobs whose control table exists (their DBA_DATAPUMP_JOBS rows), after advancing."""
+        with self._lock:
+            self.advance()
+            return sorted((j for j in self._jobs.values() if not j.vanished), key=lambda j: (j.owner, j.name))
+
+    def now(self) -> float:
+        return self._now()
+
+    @staticmethod
+    def _active(job: Job, now: float) -> bool:
+        if job.foreign is not None:
+            return str(job.foreign.get("state", "")).strip().upper() != "NOT RUNNING"
+        return job.running(now)
+
+    def drop_user(self, session_user: str, name: str, *, cascade: bool) -> int:
+        """DROP USER name [CASCADE]; returns how many objects went with it (tables, control tables)."""
+        with self._lock:
+            now = self.advance()
+            if name in ORACLE_MAINTAINED_USERS:
+                raise ora(28014)
+            tables = self.catalog.schemas.get(name)
+            if tables is None:
+                raise ora(1918, name)
+            owned = [j for j in self._jobs.values() if j.owner == name and not j.vanished]
+            if name == session_user or any(self._active(j, now) for j in owned):
+                # A Data Pump job's sessions are sessions of its owner.
+                raise ora(1940)
+            count = len(tables) + len(owned)
+            if count and not cascade:
+                raise ora(1922, name)
+            del self.catalog.schemas[name]
+            for job in owned:
+                job.vanished = True
+            return count
+
+    def drop_table_sql(self, owner: str, name: str) -> None:
+        """DROP TABLE owner.name PURGE: a job's control table (its row leaves the job list) or a catalog table."""
+        with self._lock:
+            now = self.advance()
+            job = self._jobs.get((owner, name))
+            if job is not None and not job.vanished:
+                if self._active(job, now):
+                    raise ora(54)
+                job.vanished = True
+                return
+            if self.catalog.schemas.get(owner, {}).pop(name, None) is None:
+                raise ora(942)
+
+    def attach(self, owner: str, name: str) -> Job:
+        """DBMS_DATAPUMP.ATTACH: the job, or ORA-31626 when its control table is gone."""
+        with self._lock:
+            self.advance()
+            try:
+                return self.control_job(owner, name)
+            except NotFound:
+                raise ora(31626) from None
+
+    def stop_attached(self, job: Job, *, keep_master: int) -> None:
+        """DBMS_DATAPUMP.STOP_JOB on an attached job; ORA-39004 when it is no longer running."""
+        try:
+            self.stop_job(job.owner, job.name, keep_master=keep_master)
+        except NotFound:
+            raise ora(31626) from None
+        except Conflict:
+            raise ora(39004) from None
+
+    def count_rows(self, owner: str, name: str) -> int:
+        with self._lock:
+            self.advance()
+            table = self.catalog.schemas.get(owner, {}).get(name)
+            if table is not None:
+                return table.rows
+            job = self._jobs.get((owner, name))
+            if job is not None and not job.vanished:
+                raise OracleError(
+                    900, "ORA-00900: invalid SQL statement", "the emulator has no rows in control tables"
+                )
+            raise ora(942)
+
+    def read_directory_file(self, directory: Any, file_name: Any) -> str:
+        """BFILENAME(directory, file_name) read whole: ORA-22285 for no such directory, ORA-22288 for no file."""
+        allowed = self.settings.get("directories")
+        if (
+            not isinstance(directory, str)
+            or not is_identifier(directory)
+            or directory != directory.upper()
+            or (allowed is not None and directory not in allowed)
+        ):
+            raise ora(22285)
+        missing = ora(22288, more="No such file or directory")
+        if not isinstance(file_name, str) or not file_name or "/" in file_name or "\\" in file_name:
+            raise missing
+        if file_name in (".", ".."):
+            raise missing
+        path = os.path.join(self.files.data_dir, directory, file_name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError:
+            raise missing from None
 
     def add_foreign_job(self, row: dict[str, Any]) -> dict[str, Any]:
         """A DBA_DATAPUMP_JOBS row not created through ORDS (expdp, stale control tables)."""

@@ -16,6 +16,7 @@ __all__ = [
     "default_catalog_data",
     "IDENTIFIER_RE",
     "is_identifier",
+    "ORACLE_MAINTAINED_USERS",
 ]
 
 # Unquoted Oracle identifier (schema, table, tablespace, directory, credential).
@@ -24,6 +25,42 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]{0,127}$")
 
 def is_identifier(value: object) -> bool:
     return isinstance(value, str) and IDENTIFIER_RE.match(value) is not None
+
+
+# Users every Oracle database has (DBA_USERS.ORACLE_MAINTAINED = 'Y'; 19c's list, abridged). The
+# catalog's schemas are the other users: an import that creates a schema creates its user.
+ORACLE_MAINTAINED_USERS = (
+    "SYS",
+    "SYSTEM",
+    "AUDSYS",
+    "DBSNMP",
+    "XDB",
+    "OUTLN",
+    "APPQOSSYS",
+    "DBSFWUSER",
+    "GSMADMIN_INTERNAL",
+    "GSMCATUSER",
+    "GSMUSER",
+    "REMOTE_SCHEDULER_AGENT",
+    "SYSBACKUP",
+    "SYSDG",
+    "SYSKM",
+    "SYSRAC",
+    "SYS$UMF",
+    "DIP",
+    "ORACLE_OCM",
+    "XS$NULL",
+    "GGSYS",
+    "ANONYMOUS",
+    "CTXSYS",
+    "MDSYS",
+    "WMSYS",
+    "OJVMSYS",
+    "LBACSYS",
+    "DVSYS",
+    "DVF",
+    "OLAPSYS",
+)
 
 
 class CatalogError(ValueError):

@@ -66,6 +66,14 @@ def add_control_routes(app: FastAPI, state: EmulatorState) -> None:
         backend.drop_table(schema, table)
         return Response(status_code=204)
 
+    @app.patch("/_emulator/catalog/{schema}/{table}", **hidden)
+    async def patch_table(schema: str, table: str, request: Request) -> Response:
+        body = await obj(request)
+        unknown = set(body) - {"rows", "bytes"}
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        return json_response(backend.set_table_rows(schema, table, body.get("rows"), body.get("bytes")))
+
     @app.post("/_emulator/reset", **hidden)
     async def reset() -> Response:
         state.reset()

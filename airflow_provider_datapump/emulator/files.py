@@ -1,6 +1,12 @@
 """The database server's disk: directory objects under a data directory, and a virtual object store.
 
 Every file the emulator writes is remembered, so that a reset removes exactly those.
+
+The object store lives in this process (under the data directory) unless the setting
+``object_store_dir`` names a folder: then that folder stands for the bucket, shared by every
+emulator process pointed at it (production's and test's). Each object is ``<sha>.dmp`` plus a
+sidecar ``<sha>.uri`` holding its URI, written after the dump, through a temporary name, so a
+reader lists only complete objects and can always tell which URI a file holds.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from .naming import expand, has_substitution, pattern_regex
 __all__ = ["FileStore", "OBJECT_STORE_DIR"]
 
 OBJECT_STORE_DIR = "_object_store"
+URI_SUFFIX = ".uri"
 
 
 class FileStore:
-    def __init__(self, data_dir: str | os.PathLike[str] | None = None):
+    def __init__(
+        self, data_dir: str | os.PathLike[str] | None = None, settings: dict[str, Any] | None = None
+    ):
         if data_dir is None:
             self.data_dir = tempfile.mkdtemp(prefix="datapump-emulator-")
             self._owns_data_dir = True
@@ -30,8 +39,37 @@ class FileStore:
             os.makedirs(self.data_dir, exist_ok=True)
             self._owns_data_dir = False
         self._created: set[str] = set()
-        # Object Storage URI -> the local file that holds its bytes.
-        self.objects: dict[str, str] = {}
+        # Object Storage URI -> the local file that holds its bytes (this process's store).
+        self._objects: dict[str, str] = {}
+        self._settings = settings if settings is not None else {}
+
+    @property
+    def shared_dir(self) -> str | None:
+        """The folder shared with other emulator processes, or None."""
+        folder = self._settings.get("object_store_dir")
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        return folder or None
+
+    @property
+    def objects(self) -> dict[str, str]:
+        """Object Storage URI -> the local file that holds its bytes."""
+        folder = self.shared_dir
+        if folder is None:
+            return self._objects
+        found: dict[str, str] = {}
+        for entry in os.listdir(folder):
+            if not entry.endswith(URI_SUFFIX):
+                continue
+            dump = os.path.join(folder, entry[: -len(URI_SUFFIX)] + ".dmp")
+            try:
+                with open(os.path.join(folder, entry), encoding="utf-8") as fh:
+                    uri = fh.read()
+            except OSError:
+                continue  # removed by its writer's reset meanwhile
+            if uri and os.path.isfile(dump):
+                found[uri] = dump
+        return found
 
     def dir_path(self, directory: str) -> str:
         path = os.path.join(self.data_dir, directory)
@@ -39,7 +77,7 @@ class FileStore:
         return path
 
     def object_path(self, uri: str) -> str:
-        folder = os.path.join(self.data_dir, OBJECT_STORE_DIR)
+        folder = self.shared_dir or os.path.join(self.data_dir, OBJECT_STORE_DIR)
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, hashlib.sha256(uri.encode()).hexdigest()[:40] + ".dmp")
 
@@ -56,8 +94,13 @@ class FileStore:
             os.remove(path)
         write_dump(path, header, size)
         self._created.add(path)
-        if uri is not None:
-            self.objects[uri] = path
+        if uri is None:
+            return
+        if self.shared_dir is not None and os.path.dirname(path) == self.shared_dir:
+            # The sidecar last: another process lists the object only once its bytes are there.
+            self.write_text(path[: -len(".dmp")] + URI_SUFFIX, uri)
+        else:
+            self._objects[uri] = path
 
     def dump_set(self, file_name: str, directory: str, *, object_store: bool) -> tuple[list[str], list[str]]:
         """The files an import's file_name names: (names, paths), or 400 with Data Pump's ORA text."""
@@ -89,14 +132,14 @@ class FileStore:
         return names, paths
 
     def reset(self) -> None:
-        """Remove every file the emulator wrote; directories stay."""
+        """Remove every file this emulator wrote (in a shared object store, only its own); directories stay."""
         for path in sorted(self._created):
             try:
                 os.remove(path)
             except OSError:
                 pass
         self._created.clear()
-        self.objects.clear()
+        self._objects.clear()
 
     def close(self) -> None:
         """Remove the data directory if the emulator created it."""

@@ -107,6 +107,15 @@ class EmulatorHandle:
     def load_catalog(self, data: Any) -> dict[str, Any]:
         return self.state.load_catalog(data)
 
+    def set_table_rows(self, schema: str, table: str, rows: int, nbytes: int | None = None) -> dict[str, Any]:
+        """Change a table's row count (``PATCH /_emulator/catalog/{schema}/{table}``)."""
+        return self.state.set_table_rows(schema, table, rows, nbytes)
+
+    @property
+    def sql_url(self) -> str:
+        """REST-Enabled SQL: ``POST`` here (``{"statementText": ..., "binds": [...]}``)."""
+        return f"{self.base_url}/_/sql"
+
     def jobs(self) -> list[dict[str, Any]]:
         return self.state.jobs()
 
@@ -202,7 +211,8 @@ def run_emulator(
     (``ords_version``, ``name_clash_status``, ``can_create_users``, ``full_default_threads``,
     ``q_support``, ``offset_support``, ``list_max_limit``, ``strict_accept``, ``duration``,
     ``outcome``, ``error_count``, ``ora_codes``, ``dump_size``, ``token_ttl``,
-    ``range_support``, ``link_origin``, ``directories``); e.g. ``run_emulator(ords_version="21.2")``.
+    ``range_support``, ``link_origin``, ``directories``, ``rest_enabled_sql``, ``object_store_dir``,
+    ``db_unique_name``, ``con_name``); e.g. ``run_emulator(ords_version="21.2")``.
     """
     from .app import create_app
 

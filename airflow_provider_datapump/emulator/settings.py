@@ -7,6 +7,7 @@ unknown (README, "Settings"); the per-job scenario knobs say how a job runs and 
 from __future__ import annotations
 
 import math
+import os
 import re
 from typing import Any
 
@@ -46,6 +47,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "range_support": False,
     "link_origin": None,
     "directories": None,
+    # REST-Enabled SQL (POST {alias}/_/sql): on, as on Autonomous Database and wherever database
+    # users sign in to the Database API; false answers 404 like an ORDS with restEnabledSql.active=false.
+    "rest_enabled_sql": True,
+    # A local folder standing for the object store, shared by emulator processes (None: this process only).
+    "object_store_dir": None,
+    # SYS_CONTEXT('USERENV', 'DB_UNIQUE_NAME' | 'CON_NAME'); None: named after the data directory.
+    "db_unique_name": None,
+    "con_name": None,
 }
 # The knobs a queued scenario or PATCH /_emulator/jobs/... sets for one job.
 JOB_SCENARIO_KEYS = ("duration", "outcome", "error_count", "ora_codes", "dump_size")
@@ -102,7 +111,7 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise BadRequest("dump_size must be a non-negative integer (bytes)")
             out[key] = value
-        elif key in ("range_support", "can_create_users", "strict_accept"):
+        elif key in ("range_support", "can_create_users", "strict_accept", "rest_enabled_sql"):
             if not isinstance(value, bool):
                 raise BadRequest(f"{key} must be true or false")
             out[key] = value
@@ -125,6 +134,14 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
             ):
                 raise BadRequest("link_origin must be null or an origin such as http://host:port (no path)")
             out[key] = value
+        elif key == "object_store_dir":
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise BadRequest("object_store_dir must be null or the path of a folder")
+            out[key] = None if value is None else os.path.abspath(value)
+        elif key in ("db_unique_name", "con_name"):
+            if value is not None and not is_identifier(value):
+                raise BadRequest(f"{key} must be null or a database name such as ORCLPDB1")
+            out[key] = None if value is None else value.upper()
         elif key == "directories":
             if value is not None and (
                 not isinstance(value, list) or not all(is_identifier(v) for v in value)

@@ -58,7 +58,7 @@ class EmulatorState:
         self.scenarios = Scenarios(settings, lock=lock)
         self.settings = self.scenarios.settings
         self.clock = Clock(clock, lock=lock)
-        self.files = FileStore(data_dir)
+        self.files = FileStore(data_dir, self.settings)
         try:
             self.backend = DataPumpBackend(
                 settings=self.settings,
@@ -132,6 +132,9 @@ class EmulatorState:
 
     def drop_table(self, schema: str, table: str) -> None:
         self.backend.drop_table(schema, table)
+
+    def set_table_rows(self, schema: str, table: str, rows: int, nbytes: int | None = None) -> dict[str, Any]:
+        return self.backend.set_table_rows(schema, table, rows, nbytes)
 
     def stop_job(self, owner: str, name: str, *, keep_master: int = 1) -> dict[str, Any]:
         return self.backend.stop_job(owner, name, keep_master=keep_master)
