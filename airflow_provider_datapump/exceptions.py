@@ -17,6 +17,8 @@ __all__ = [
     "DataPumpLinkError",
     "DataPumpOracleNotConfiguredError",
     "DataPumpProtocolError",
+    "DataPumpSqlError",
+    "DataPumpSqlUnavailableError",
     "DataPumpTransferError",
     "DataPumpValidationError",
 ]
@@ -92,7 +94,36 @@ class DataPumpTransferError(DataPumpError):
 
 
 class DataPumpOracleNotConfiguredError(DataPumpError):
-    """An operation that only SQL can do was asked for, but no Oracle connection is set."""
+    """An operation that only SQL can do was asked for, and no way to run SQL is configured."""
+
+
+class DataPumpSqlError(DataPumpError):
+    """The database refused one statement, through either transport (oracledb or REST-Enabled SQL).
+
+    ``code`` is the error's code as Oracle names it (``"ORA-01918"``), or None when the statement's
+    answer was lost; ``statement`` the name of the statement in ``hooks.sql.statements``.
+    """
+
+    def __init__(self, code: str | None, message: str, *, statement: str) -> None:
+        self.code = code
+        self.statement = statement
+        self.sql_message = message
+        text = message if not code or code in message else f"{code}: {message}"
+        super().__init__(f"{statement}: {text}")
+
+
+class DataPumpSqlUnavailableError(DataPumpOracleNotConfiguredError):
+    """SQL is needed, no ``oracle_conn_id`` is set, and the ORDS does not offer REST-Enabled SQL
+    (``_/sql`` answered 404, 405, or 401 while the Database API accepted the same credentials)."""
+
+    def __init__(self, url: str, status: int | None, detail: str = "") -> None:
+        self.url = url
+        self.status = status
+        super().__init__(
+            f"REST-Enabled SQL is not available at {url}"
+            + (f" (HTTP {status}{': ' + detail if detail else ''})" if status else "")
+            + ": enable REST-Enabled SQL on the ORDS (restEnabledSql.active=true) or set oracle_conn_id"
+        )
 
 
 class DataPumpJobError(DataPumpError):

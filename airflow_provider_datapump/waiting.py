@@ -59,7 +59,8 @@ class JobWaiter:
     def _stop_job_on_kill(self, job: Mapping[str, Any] | None, *, finished: bool) -> None:
         """Stop a job the task is killed while watching (best effort, never raises).
 
-        ORDS has no stop endpoint, so this goes through ``oracle_conn_id`` and DBMS_DATAPUMP.
+        ORDS has no stop endpoint, so this runs DBMS_DATAPUMP through the hook's SQL
+        (``oracle_conn_id``, or REST-Enabled SQL on the ORDS connection).
         """
         if not job or not self.cancel_on_kill or finished:
             return
@@ -93,7 +94,7 @@ class JobWaiter:
 
         wait = self._job_wait({"owner_name": result.job.owner_name, "job_name": result.job.job_name})
         step = wait.answered(result, time.time())
-        if isinstance(step, Poll) and step.running is not None and self.oracle_conn_id:
+        if isinstance(step, Poll) and step.running is not None and self.hook.progress_available:
             from airflow_provider_datapump.hooks.waits import read_progress
 
             wait.progress(result, read_progress(self.hook, result, self.log))

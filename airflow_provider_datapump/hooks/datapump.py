@@ -1,4 +1,4 @@
-"""DataPumpHook: the one place that talks to ORDS (sync and async) and, optionally, to Oracle.
+"""DataPumpHook: the one place that talks to ORDS (sync and async), and runs SQL (``hooks/sql/``).
 
 The hook is a facade over ``hooks/ords/``: each operation is a *flow* (``ords.flows``,
 ``ords.identity``), a generator that yields requests, downloads and sleeps and receives their
@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_datapump.exceptions import DataPumpJobError, DataPumpOracleNotConfiguredError
+from airflow_provider_datapump.exceptions import (
+    DataPumpJobError,
+    DataPumpOracleNotConfiguredError,
+    DataPumpSqlUnavailableError,
+)
 from airflow_provider_datapump.hooks.ords import flows, identity
 from airflow_provider_datapump.hooks.ords.flows import JobPage
 from airflow_provider_datapump.hooks.ords.identity import (
@@ -36,6 +40,7 @@ from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy,
 from airflow_provider_datapump.hooks.ords.refs import JobRef, locate
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
+from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.hooks.ords.transport import (
     AsyncTransport,
     SharedAsyncClient,
@@ -46,6 +51,7 @@ from airflow_provider_datapump.hooks.ords.transport import (
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
 
 if TYPE_CHECKING:
+    from airflow_provider_datapump.hooks.sql.runners import SqlRunner
     from airflow_provider_datapump.polling import Finish, JobWait
 
 __all__ = [
@@ -70,8 +76,9 @@ class DataPumpHook(BaseHook):
     """ORDS Database API client for Data Pump jobs, plus an optional Oracle connection.
 
     :param ords_conn_id: Airflow connection of type ``ords``.
-    :param oracle_conn_id: optional Oracle connection, for what only SQL can do (stop a job,
-        progress, reading a log ORDS does not link, dropping orphaned control tables).
+    :param oracle_conn_id: optional Oracle connection for what only SQL can do (stop a job,
+        progress, reading a log ORDS does not link, dropping control tables and users). Without
+        it that SQL goes through the ORDS connection's REST-Enabled SQL (``hook.sql``).
     :param retry_attempts: attempts per idempotent call, including the first.
     :param retry_backoff: base of the exponential backoff, in seconds.
     :param retry_max_backoff: the longest wait between two attempts, in seconds.
@@ -245,7 +252,7 @@ class DataPumpHook(BaseHook):
         ``extras``: ``request`` (the body as sent: the result then says what the log shows ran
         against it, in ``selection``), ``datapump_dir`` and ``file_name`` (carried into the result),
         ``log_file`` (the job's own log: with ``keep_master=0`` a successful job leaves ORDS, and
-        with ``oracle_conn_id`` set its verdict is then read from that log through SQL).
+        its verdict is then read from that log through the hook's SQL).
         """
         return self._after_vanished(self._run(flows.resolve_flow(self.links, job, extras)), extras)
 
@@ -350,8 +357,8 @@ class DataPumpHook(BaseHook):
         self, job: JobRef, client: httpx.AsyncClient | None = None, **extras: Any
     ) -> JobResult:
         result = await self._arun(flows.resolve_flow(await self._alinks(), job, extras), client)
-        if result.verdict.outcome is Outcome.VANISHED and self.oracle_conn_id:
-            # SQL is blocking: off the event loop, as the trigger's stop-on-kill is.
+        if result.verdict.outcome is Outcome.VANISHED:
+            # SQL is blocking (either transport): off the event loop, as the trigger's stop-on-kill is.
             result = await asyncio.to_thread(self._after_vanished, result, extras)
         return result
 
@@ -370,23 +377,29 @@ class DataPumpHook(BaseHook):
 
     def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:
         """keep_master=0: a job that succeeded drops its control table, and ORDS forgets it (404).
-        Its log stays in the directory; Oracle can read it (UTL_FILE/BFILE) when ORDS no longer can."""
+        Its log stays in the directory; SQL can read it (BFILE) when ORDS no longer can: through
+        ``oracle_conn_id``, or REST-Enabled SQL. Without either the verdict stays VANISHED, and the
+        log says why."""
         raw = extras.get("request")
         request: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         log_name = extras.get("log_file")
         if (
             result.verdict.outcome is not Outcome.VANISHED
             or request.get("keep_master") != 0
-            or not self.oracle_conn_id
             or not isinstance(log_name, str)
         ):
             return result
         directory = request.get("datapump_dir") or "DATA_PUMP_DIR"
-        summary = parse_log(self.read_log(directory, log_name))
+        try:
+            text = self.read_log(directory, log_name)
+        except DataPumpOracleNotConfiguredError as err:
+            self.log.warning("Job %s left ORDS (keep_master=0) and its log cannot be read: %s", result.job.ident, err)
+            return result
+        summary = parse_log(text)
         if summary.final is None:
             return result
         self.log.info(
-            "Job %s left ORDS (keep_master=0); its log %s, read through Oracle, says: %s",
+            "Job %s left ORDS (keep_master=0); its log %s, read through SQL, says: %s",
             result.job.ident,
             log_name,
             summary.final.line,
@@ -398,15 +411,25 @@ class DataPumpHook(BaseHook):
     # ---------------------------------------------------------------------------- connection test
 
     def test_connection(self) -> tuple[bool, str]:
-        """List one job (and run ``select 1 from dual`` when an Oracle connection is set); never raises."""
+        """List one job, and run ``SELECT 1 FROM dual`` through the hook's SQL; never raises.
+
+        Without ``oracle_conn_id`` the SQL goes through REST-Enabled SQL; an ORDS that does not offer
+        it still passes (the Database API works), with a sentence saying what then needs SQL.
+        """
         try:
             page = self.list_jobs(limit=1)
             message = f"ORDS Data Pump API reachable at {self.settings.base_url} ({page.count} job(s) on the first page)"
+            try:
+                sql_ops.ping(self.sql)
+            except DataPumpSqlUnavailableError as err:
+                return True, (
+                    f"{message}; {err} (stopping a job on kill, progress, keep_master=0 and "
+                    "drop_job_when_done need SQL)"
+                )
             if self.oracle_conn_id:
-                from airflow_provider_datapump.hooks import oracle_sql
-
-                oracle_sql.ping(self.oracle_hook)
                 message += f"; Oracle connection {self.oracle_conn_id!r} answered"
+            else:
+                message += "; REST-Enabled SQL answered"
             return True, message
         except Exception as err:  # the UI wants an answer, not a traceback
             return False, f"{type(err).__name__}: {err}"
@@ -416,57 +439,83 @@ class DataPumpHook(BaseHook):
     @cached_property
     def oracle_hook(self) -> Any:
         if not self.oracle_conn_id:
-            raise DataPumpOracleNotConfiguredError(
-                "this needs SQL, and no oracle_conn_id is set: ORDS has no endpoint for it"
-            )
+            raise DataPumpOracleNotConfiguredError("no oracle_conn_id is set: SQL goes through REST-Enabled SQL")
         from airflow.providers.oracle.hooks.oracle import OracleHook
 
         return OracleHook(oracle_conn_id=self.oracle_conn_id)
 
-    def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
-        """Stop a Data Pump job through DBMS_DATAPUMP (ORDS cannot); False when it was already gone."""
-        from airflow_provider_datapump.hooks import oracle_sql
+    @cached_property
+    def sql(self) -> SqlRunner:
+        """Where the hook's SQL runs: oracledb through ``oracle_conn_id`` when it is set, otherwise
+        the ORDS connection's REST-Enabled SQL (``POST <base_url>/_/sql``) through this hook's transport."""
+        from airflow_provider_datapump.hooks.sql.runners import OracleDbRunner, RestSqlRunner
 
-        return oracle_sql.stop_job(
-            self._oracle("stop a Data Pump job"), owner, job, immediate=immediate, keep_master=keep_master
-        )
+        if self.oracle_conn_id:
+            return OracleDbRunner(self.oracle_hook, self.log)
+        return RestSqlRunner(self.settings, self._run, self.log)
+
+    @property
+    def progress_available(self) -> bool:
+        """Whether asking for progress may still answer: always with ``oracle_conn_id``; over
+        REST-Enabled SQL until the ORDS once said it offers none (progress is a courtesy, so the
+        hook then stops asking for its lifetime)."""
+        if self.oracle_conn_id:
+            return True
+        runner = self.__dict__.get("sql")
+        return getattr(runner, "unavailable", None) is None
+
+    def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
+        """Stop a Data Pump job with DBMS_DATAPUMP (ATTACH and STOP_JOB in one block; ORDS has no
+        endpoint for it); False when it was already gone (ORA-31626)."""
+        return sql_ops.stop_job(self.sql, owner, job, immediate=immediate, keep_master=keep_master)
 
     def job_progress(self, owner: str, job: str) -> float | None:
-        """Percent done from V$SESSION_LONGOPS, or None when Oracle has no figure for the job."""
-        from airflow_provider_datapump.hooks import oracle_sql
-
-        return oracle_sql.job_progress(self._oracle("read a job's progress"), owner, job)
+        """Percent done from V$SESSION_LONGOPS; None when Oracle has no figure for the job, or when
+        this hook already learnt that REST-Enabled SQL is off (it then sends nothing)."""
+        if not self.progress_available:
+            return None
+        return sql_ops.job_progress(self.sql, owner, job)
 
     def read_log(self, directory: str, file_name: str) -> str:
-        """Read a log file from a directory object with UTL_FILE (for when ORDS links no log)."""
-        from airflow_provider_datapump.hooks import oracle_sql
-
-        return oracle_sql.read_log(self._oracle("read a log file"), directory, file_name)
+        """Read a text file from a directory object (``TO_CLOB(BFILENAME(...))``), for a log ORDS no
+        longer links."""
+        return sql_ops.read_log(self.sql, directory, file_name)
 
     def drop_job(self, owner: str, job: str) -> bool:
-        """Drop a finished job's control table through Oracle (ORDS cannot); False if not finished or gone.
+        """Drop a finished job's control table (ORDS cannot); False if not finished or gone.
 
         ORDS serves a job's files only while the job exists: drop it after they were read."""
-        from airflow_provider_datapump.hooks import oracle_sql
-
-        return oracle_sql.drop_job(self._oracle("drop a job's control table"), owner, job)
+        return sql_ops.drop_job(self.sql, owner, job)
 
     def drop_orphaned_jobs(
         self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True
     ) -> list[str]:
         """Drop the control tables of this owner's Data Pump jobs that are not running."""
-        from airflow_provider_datapump.hooks import oracle_sql
+        return sql_ops.drop_orphaned_jobs(self.sql, owner, older_than, name_prefix=name_prefix, dry_run=dry_run)
 
-        return oracle_sql.drop_orphaned_jobs(
-            self._oracle("drop orphaned jobs"), owner, older_than, name_prefix=name_prefix, dry_run=dry_run
-        )
+    def database_identity(self) -> dict[str, Any]:
+        """``{"db_unique_name", "con_name", "session_user"}`` of the database the hook's SQL reaches."""
+        return sql_ops.database_identity(self.sql)
 
-    def _oracle(self, purpose: str) -> Any:
-        if not self.oracle_conn_id:
-            raise DataPumpOracleNotConfiguredError(
-                f"cannot {purpose}: that needs SQL (ORDS has no endpoint for it) and no oracle_conn_id is set"
-            )
-        return self.oracle_hook
+    def user_info(self, name: str) -> dict[str, Any] | None:
+        """``{"username", "oracle_maintained": bool}`` for a database user, or None when it does not exist."""
+        return sql_ops.user_info(self.sql, name)
+
+    def user_object_count(self, name: str) -> int:
+        """How many objects the user owns (DBA_OBJECTS); 0 for an empty or absent user."""
+        return sql_ops.user_object_count(self.sql, name)
+
+    def drop_user(self, name: str) -> bool:
+        """``DROP USER name CASCADE``; False when there is no such user (ORA-01918). The name is
+        checked against a strict pattern, sent as a bind and quoted by ``DBMS_ASSERT.ENQUOTE_NAME``.
+
+        :raises DataPumpSqlError: any other refusal, e.g. ORA-01940 while a session of it is connected.
+        """
+        return sql_ops.drop_user(self.sql, name)
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        """Data Pump jobs not in state NOT RUNNING: ``owner_name, job_name, operation, job_mode, state``."""
+        return sql_ops.running_jobs(self.sql)
 
 
 def _mask(secret: str) -> None:

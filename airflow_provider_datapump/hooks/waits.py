@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_datapump.exceptions import DataPumpHTTPError
+from airflow_provider_datapump.exceptions import DataPumpHTTPError, DataPumpOracleNotConfiguredError
 from airflow_provider_datapump.polling import Finish, JobWait
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ class WaitingHook(Protocol):
     """What the drivers use of ``hooks.datapump.DataPumpHook`` (named here, not imported: the hook
     module imports this one for its ``wait_for_job``)."""
 
-    oracle_conn_id: str | None
+    @property
+    def progress_available(self) -> bool: ...
 
     def resolve(self, job: JobRef, **extras: Any) -> JobResult: ...
 
@@ -54,7 +55,7 @@ def wait_job(
             step = wait.failed(err, time.time())
         if isinstance(step, Finish):
             return step
-        if step.running is not None and hook.oracle_conn_id:
+        if step.running is not None and hook.progress_available:
             wait.progress(step.running, read_progress(hook, step.running, wait.log))
         time.sleep(step.delay)
 
@@ -76,7 +77,7 @@ async def await_job(
                 step = wait.failed(err, time.time())
             if isinstance(step, Finish):
                 return step
-            if step.running is not None and hook.oracle_conn_id:
+            if step.running is not None and hook.progress_available:
                 wait.progress(
                     step.running, await asyncio.to_thread(read_progress, hook, step.running, wait.log)
                 )
@@ -84,30 +85,31 @@ async def await_job(
 
 
 def read_progress(hook: WaitingHook, result: JobResult, log: Any) -> float | None:
-    """The percent done Oracle reports for a running job; None when it cannot tell or the read fails."""
+    """The percent done Oracle reports for a running job; None when it cannot tell or the read fails.
+
+    Over REST-Enabled SQL the first answer that it is off is logged once, at INFO; the hook then
+    stops asking (``progress_available``)."""
     try:
         return hook.job_progress(result.job.owner_name, result.job.job_name)
+    except DataPumpOracleNotConfiguredError as err:
+        log.info("No progress lines: %s", err)
+        return None
     except Exception as err:  # progress is a courtesy: a failed read never ends the wait
-        log.debug("Could not read progress from Oracle: %s", err)
+        log.debug("Could not read progress through SQL: %s", err)
         return None
 
 
 def stop_job_best_effort(hook: WaitingHook, job: Mapping[str, Any], log: Any) -> None:
     """Stop a killed task's job with DBMS_DATAPUMP (ORDS has no stop endpoint); never raises.
 
-    The one stop-on-kill path for the operators, the sensor and the trigger.
+    The SQL goes through ``oracle_conn_id`` when set, otherwise REST-Enabled SQL on the ORDS
+    connection. The one stop-on-kill path for the operators, the sensor and the trigger.
     """
     owner, name = job.get("owner_name"), job.get("job_name")
-    if not hook.oracle_conn_id:
-        log.warning(
-            "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job; set oracle_conn_id "
-            "so the task can stop it with DBMS_DATAPUMP",
-            owner,
-            name,
-        )
-        return
     try:
         stopped = hook.stop_job(str(owner), str(name))
         log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
+    except DataPumpOracleNotConfiguredError as err:
+        log.warning("Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job, and %s", owner, name, err)
     except Exception as err:
         log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)

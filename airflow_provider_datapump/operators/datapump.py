@@ -156,10 +156,6 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._last_status_result: dict[str, Any] | None = None
         self._init_waiter(allowed_ora_codes)
         validate_endpoint(endpoint, self.operation)
-        if drop_job_when_done and not oracle_conn_id:
-            raise DataPumpValidationError(
-                "drop_job_when_done", "drops the control table through SQL: set oracle_conn_id"
-            )
         if not _looks_templated(self._payload_args(parse_time=True)):
             # Fail at DAG-parse time, naming the field, when nothing is left for Jinja to fill in.
             self.build_body(parse_time=True)
@@ -173,12 +169,6 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         """The validated ORDS body; raises DataPumpValidationError naming the field."""
         body = build_payload(self.operation, **self._payload_args(parse_time))
         body_for_endpoint(body, self.endpoint)  # a key this endpoint would drop fails now, by name
-        if body.get("keep_master") == 0 and not self.oracle_conn_id:
-            raise DataPumpValidationError(
-                "keep_master",
-                "0 drops the job from ORDS as soon as it succeeds, so its verdict could only be "
-                "read from its log through SQL: set oracle_conn_id, or leave keep_master unset",
-            )
         return body
 
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -390,7 +380,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     def on_kill(self) -> None:
         """Stop the Data Pump job (best effort, never raises).
 
-        ORDS has no stop endpoint, so this needs ``oracle_conn_id``. Airflow also calls on_kill when
+        ORDS has no stop endpoint, so this runs DBMS_DATAPUMP through SQL: ``oracle_conn_id`` when
+        set, otherwise the ORDS connection's REST-Enabled SQL. Airflow also calls on_kill when
         a worker shuts down gracefully; with ``cancel_on_kill=True`` the job is then stopped and the
         retry submits a new one. Set ``cancel_on_kill=False`` to let the job run on and have the
         retry reattach to it instead. A task process that is SIGKILLed (OOM killer, lost host) gets
@@ -436,8 +427,10 @@ class DataPumpExportOperator(_DataPumpJobOperator):
     try reattaches to the job it already started instead of starting another.
 
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
-    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
-        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS's Database API
+        cannot do: stopping the job on kill, progress, reading a dropped job's log,
+        ``drop_job_when_done``. Without it that SQL goes through the ORDS connection's REST-Enabled
+        SQL (``restEnabledSql.active=true``, on by default on Autonomous Database).
     :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
     :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
     :param tables: table names, quoted for you.
@@ -451,8 +444,9 @@ class DataPumpExportOperator(_DataPumpJobOperator):
         URI with ``credential_name``.
     :param credential_name: the database credential for an object-store ``file_name``.
     :param threads: Data Pump's parallelism (1 or more).
-    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
-        needs ``oracle_conn_id`` to read the verdict.
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, so ORDS
+        forgets the job and its verdict is read from its log through SQL (``oracle_conn_id`` or
+        REST-Enabled SQL; without either the task fails with the job vanished).
     :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
     :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
     :param wait_for_completion: wait for the job's end and judge it (default); False returns after
@@ -463,9 +457,10 @@ class DataPumpExportOperator(_DataPumpJobOperator):
         ``poll_interval`` it pins the interval.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
-    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param cancel_on_kill: stop the job (through SQL: ``oracle_conn_id`` or REST-Enabled SQL) when the task is killed.
     :param verify_selection: fail when the job's log contradicts the request (default); False warns.
-    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param drop_job_when_done: drop the job's control table after an accepted end, through SQL
+        (``oracle_conn_id`` or REST-Enabled SQL); a failed drop is a warning, not a failed task.
     :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
         (retry and timeout settings).
     :param remap_schemas: not for an export (an import argument); set, it fails naming the field.
@@ -497,8 +492,10 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     re-importing on purpose: ``allowed_ora_codes=["ORA-31684", "ORA-39151"]``.
 
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
-    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS cannot do:
-        stopping the job on kill, progress, reading a dropped job's log, ``drop_job_when_done``.
+    :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS's Database API
+        cannot do: stopping the job on kill, progress, reading a dropped job's log,
+        ``drop_job_when_done``. Without it that SQL goes through the ORDS connection's REST-Enabled
+        SQL (``restEnabledSql.active=true``, on by default on Autonomous Database).
     :param job_mode: ``FULL``, ``SCHEMA`` (ORDS's default), ``TABLE`` or ``TABLESPACE``.
     :param schemas: schema names, quoted for you (``IN ('HR','SALES')``).
     :param tables: table names, quoted for you.
@@ -512,8 +509,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         URI with ``credential_name``.
     :param credential_name: the database credential for an object-store ``file_name``.
     :param threads: Data Pump's parallelism (1 or more).
-    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, which
-        needs ``oracle_conn_id`` to read the verdict.
+    :param keep_master: 1 keeps the control table after success (ORDS 25.4+); 0 drops it, so ORDS
+        forgets the job and its verdict is read from its log through SQL (``oracle_conn_id`` or
+        REST-Enabled SQL; without either the task fails with the job vanished).
     :param payload: more ORDS body keys (a dict, a JSON string or a templated ``.json`` file), merged last.
     :param endpoint: ``None`` (the operation's own endpoint) or ``"jobs"`` (documented up to ORDS 24.4).
     :param wait_for_completion: wait for the job's end and judge it (default); False returns after
@@ -524,9 +522,10 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         ``poll_interval`` it pins the interval.
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
-    :param cancel_on_kill: stop the job (through ``oracle_conn_id``) when the task is killed.
+    :param cancel_on_kill: stop the job (through SQL: ``oracle_conn_id`` or REST-Enabled SQL) when the task is killed.
     :param verify_selection: fail when the job's log contradicts the request (default); False warns.
-    :param drop_job_when_done: drop the job's control table after an accepted end (needs ``oracle_conn_id``).
+    :param drop_job_when_done: drop the job's control table after an accepted end, through SQL
+        (``oracle_conn_id`` or REST-Enabled SQL); a failed drop is a warning, not a failed task.
     :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`
         (retry and timeout settings).
     :param remap_schemas: ``{"SRC": "DST"}``, or ORDS's list form ``[{"source": ..., "target": ...}]``.

@@ -32,11 +32,12 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the sensor.
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
-    :param oracle_conn_id: an ``oracle`` connection, for ``cancel_on_kill`` and progress lines.
+    :param oracle_conn_id: an ``oracle`` connection, for ``cancel_on_kill`` and progress lines;
+        without it they go through the ORDS connection's REST-Enabled SQL.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``); then
         ``poke_interval`` defaults to 10 s and ``timeout`` to two days.
     :param cancel_on_kill: stop the job when the sensor is killed (off by default: it is not the
-        sensor's job). Needs ``oracle_conn_id``.
+        sensor's job). Through SQL: ``oracle_conn_id`` or REST-Enabled SQL.
     :param max_poll_interval: deferred, the trigger's interval grows from ``poke_interval`` with the
         job's age up to this (default 120 s); equal to ``poke_interval`` it pins the interval.
     :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`.
@@ -44,8 +45,8 @@ class DataPumpJobSensor(JobWaiter, BaseSensorOperator):
     A job that failed, was stopped, crashed or vanished fails the sensor at once, with Data Pump's
     final line and the ORA- lines; the sensor never pokes on until its timeout for a job that has
     already ended. Works in poke, reschedule and deferrable modes. It does not own the job, so a
-    killed sensor leaves the job running unless ``cancel_on_kill=True`` (which needs
-    ``oracle_conn_id``: ORDS cannot stop a job). In poke mode the sensor stops the job itself; while
+    killed sensor leaves the job running unless ``cancel_on_kill=True`` (which stops it through
+    SQL: ORDS's Database API cannot stop a job). In poke mode the sensor stops the job itself; while
     deferred, its trigger does; in reschedule mode nothing runs between pokes to be killed.
     """
 

@@ -37,10 +37,13 @@ class DataPumpJobTrigger(BaseTrigger):
     :param end_time: give up with a ``timeout`` event at this time (a sensor's ``timeout``).
     :param execution_deadline: the same, for the task's ``execution_timeout``.
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
-    :param oracle_conn_id: an ``oracle`` connection, for stopping the job and progress lines.
+    :param oracle_conn_id: an ``oracle`` connection, for stopping the job and progress lines;
+        without it the job is stopped through the ORDS connection's REST-Enabled SQL (progress
+        lines then come only with ``share_polls=False``: the shared watcher sends one request per
+        round, not one per job).
     :param fail_on_errors: treat "completed with N error(s)" as a failure (default).
     :param allowed_ora_codes: ORA codes that may appear without failing the task.
-    :param cancel_on_kill: stop the Data Pump job (through Oracle) when a user kills the task.
+    :param cancel_on_kill: stop the Data Pump job (through SQL) when a user kills the task.
         Airflow calls a trigger's ``on_kill`` from 3.3 only; below it the job runs on.
     :param hook_params: keyword arguments for :class:`~airflow_provider_datapump.hooks.datapump.DataPumpHook`.
     :param result_extras: JSON-safe keyword arguments the trigger passes to the hook's ``aresolve``

@@ -275,6 +275,9 @@ class ConnectionWatcher:
             self._finish(member, step)
             return
         member.due, member.delay = answered + step.delay, step.delay
+        # Progress only through oracle_conn_id here: over REST-Enabled SQL it would be one more ORDS
+        # request per job per round, against the one-request-per-round this watcher exists for.
+        # A trigger with share_polls=False reads it over REST-Enabled SQL as a worker's wait does.
         if step.running is not None and self.hook.oracle_conn_id and member.progress_due <= answered:
             from airflow_provider_datapump.hooks.waits import read_progress
 
