@@ -223,10 +223,11 @@ class AirflowStack:
             if "test" in self.emulator_urls:
                 on.update(ords_prod="prod", ords_test="test")
             for conn_id, which in on.items():
-                extra = {**self.ords_connection_extra, **self.connection_extras.get(conn_id, {})}
+                conn_extra = {**self.ords_connection_extra, **self.connection_extras.get(conn_id, {})}
                 env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
                     "conn_type": "ords", "host": f"{self.emulator_urls[which]}/ords/{EMULATOR_USER}",
-                    "login": EMULATOR_USER, "password": EMULATOR_PASSWORD, **({"extra": extra} if extra else {}),
+                    "login": EMULATOR_USER, "password": EMULATOR_PASSWORD,
+                    **({"extra": conn_extra} if conn_extra else {}),
                 })
         env.update(extra)
         return env
