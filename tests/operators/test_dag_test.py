@@ -135,7 +135,7 @@ def test_refresh_example_two_nights_from_prod_to_test(ords_pair, tmp_path):
     emulators that share an object-store folder. Between the nights production's EMP grows; night 2
     must land night 2's rows, the drop goes to the test database only, and production is untouched."""
     for handle in (ords_pair.prod, ords_pair.test):
-        handle.set_scenario(duration=1)
+        handle.set_scenario(duration=0.5)
     grow = {"method": "PATCH", "url": f"{ords_pair.prod.url}/_emulator/catalog/TESTUSER1/EMP", "json": {"rows": 23}}
     (tmp_path / "events").mkdir()
     out = run_refresh(ords_pair, tmp_path / "events", nights=[
