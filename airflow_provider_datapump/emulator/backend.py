@@ -459,32 +459,6 @@ class DataPumpBackend:
     def lock(self) -> threading.RLock:
         return self._lock
 
-    def check_rest_sql(self) -> None:
-        """404 as ORDS answers a path it does not map, when REST-Enabled SQL is not active."""
-        if not self.settings.get("rest_enabled_sql", True):
-            raise NotFound("The requested resource could not be found")
-
-    def run_sql(
-        self, principal: Principal, text: Any, binds: Any, *, offset: Any = 0, limit: Any = None
-    ) -> dict[str, Any]:
-        """POST _/sql: run a script (statements split script-style) as the principal's database user."""
-        from .sql.binds import BindError, Binds
-        from .sql.service import run_script
-
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest("statementText is required: the SQL to run")
-        top = int(self.settings["list_max_limit"])
-        for what, value in (("offset", offset), ("limit", limit)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise BadRequest(f"{what} must be a non-negative integer")
-        try:
-            parsed = Binds(binds)
-        except BindError as exc:
-            raise BadRequest(str(exc)) from None
-        return run_script(
-            self, principal.user, text, parsed, offset=offset or 0, limit=min(limit or top, top)
-        )
-
     def visible_jobs(self) -> list[Job]:
         """The jobs whose control table exists (their DBA_DATAPUMP_JOBS rows), after advancing."""
         with self._lock:
@@ -516,10 +490,20 @@ class DataPumpBackend:
             count = len(tables) + len(owned)
             if count and not cascade:
                 raise ora(1922, name)
+            if any(self._writes_into(j, name, now) for j in self._jobs.values()):
+                # A running import's workers hold locks on the tables they load.
+                raise ora(54)
             del self.catalog.schemas[name]
             for job in owned:
                 job.vanished = True
             return count
+
+    @staticmethod
+    def _writes_into(job: Job, schema: str, now: float) -> bool:
+        if job.operation != "IMPORT" or job.foreign is not None or not job.running(now):
+            return False
+        sources = set(job.schemas) | {t.schema for t in job.tables}
+        return schema in {job.remaps.get(s, s) for s in sources}
 
     def drop_table_sql(self, owner: str, name: str) -> None:
         """DROP TABLE owner.name PURGE: a job's control table (its row leaves the job list) or a catalog table."""
