@@ -102,3 +102,11 @@ def test_killed_sensor_leaves_an_ended_job_alone(ords_conn, fast_hook):
     task.hook.__dict__["oracle_hook"] = db
     task.on_kill()
     assert db.executed == []
+
+
+def test_killed_sensor_without_oracle_conn_id_stops_the_job_through_rest_sql(ords_conn, fast_hook):
+    job = start(ords_conn, fast_hook, duration=30)
+    task = sensor(f"{job.owner_name},{job.job_name}", cancel_on_kill=True)
+    assert task.poke(context()) is False
+    task.on_kill()
+    assert ords_conn.jobs()[0]["outcome"] == "stopped"
