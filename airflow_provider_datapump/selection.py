@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["SelectionCheck", "check_selection", "file_template_regex", "parse_condition"]
+__all__ = ["SelectionCheck", "check_selection", "file_template_regex", "listed_names", "parse_condition"]
 
 Condition = Callable[[str], bool]
 
@@ -87,6 +87,21 @@ def parse_condition(expression: str) -> Condition | None:
     if op == "=":
         return lambda name: name == value
     return lambda name: name != value
+
+
+def listed_names(expression: str) -> set[str] | None:
+    """The names an ``IN ('A','B')`` or ``= 'A'`` condition selects; None for any other form."""
+    match = _HEAD.match(expression)
+    if not match:
+        return None
+    op = match.group(1).upper()
+    rest = expression[match.end() :].strip()
+    if op == "IN":
+        listed = _LIST.match(rest)
+        return set(_literals(listed.group(1))) if listed else None
+    if op == "=" and re.fullmatch(_LITERAL, rest):
+        return set(_literals(rest))
+    return None
 
 
 def file_template_regex(template: str) -> re.Pattern[str]:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ResumableJobMixin, conf
 
 from airflow_provider_datapump._compat import log_version_limits
-from airflow_provider_datapump.exceptions import DataPumpAmbiguousJobError, DataPumpValidationError
+from airflow_provider_datapump.exceptions import (
+    DataPumpAmbiguousJobError,
+    DataPumpJobError,
+    DataPumpValidationError,
+)
 from airflow_provider_datapump.payloads import (
     PAYLOAD_ARGUMENTS,
     body_for_endpoint,
@@ -78,6 +82,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         "oracle_conn_id",
         *PAYLOAD_ARGUMENTS,
         "from_job",
+        "replace_schemas",
         # Not an argument: the body ORDS will receive, filled in after rendering (see below) so that
         # the UI's Rendered Template view shows it as JSON, as DAG authors look for it there.
         "rendered_body",
@@ -119,6 +124,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         verify_selection: bool = True,
         drop_job_when_done: bool = False,
         hook_params: dict[str, Any] | None = None,
+        replace_schemas: Sequence[str] | str | None = None,
+        verify_copy: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -150,6 +157,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self.verify_selection = verify_selection
         self.drop_job_when_done = drop_job_when_done
         self.hook_params = hook_params
+        self.replace_schemas = replace_schemas
+        self.verify_copy = verify_copy
         self.rendered_body: dict[str, Any] | None = None
         self.job_ref: dict[str, Any] | None = None
         self._result: dict[str, Any] | None = None
@@ -198,6 +207,7 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
+        self._check_before_requests()
         log_version_limits(
             self.log,
             reattach=self.wait_for_completion,
@@ -211,11 +221,24 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
                 self.log.warning("deferrable=True has no effect with wait_for_completion=False")
             job = self.submit_job(context)
             result = self.hook.resolve(job, **self._extras(self.rendered_body)).to_xcom()
-            return result
+            return self._stamp(result)
         return self._done(self.execute_resumable(context))
+
+    def _check_before_requests(self) -> None:
+        """Refusals that need the connections but no request; run after the body is built."""
+
+    def _stamp(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What the task adds to the job's result: the connection it ran on, so that an import taking
+        this result as from_job can tell whether both reach the same database (JSON, new keys only)."""
+        result.setdefault("ords_conn_id", self.ords_conn_id)
+        if self.oracle_conn_id:
+            result.setdefault("oracle_conn_id", self.oracle_conn_id)
+        return result
 
     def _done(self, result: dict[str, Any]) -> dict[str, Any]:
         """The accepted result; with drop_job_when_done its control table is dropped first."""
+        if result:
+            self._stamp(result)
         if self.drop_job_when_done and result:
             # Only now: the verdict and the log are read. ORDS forgets the job (and its file links)
             # with its control table; Data Pump keeps a failed job's table for a restart, so only an
@@ -267,8 +290,13 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         }
         if self.hook.last_one_off_name:
             self.job_ref["dump_name"] = self.hook.last_one_off_name
+        self.job_ref.update(self._job_ref_extras())
         self._publish_job_ref(context)
         return self.job_ref
+
+    def _job_ref_extras(self) -> dict[str, Any]:
+        """More of what a retry must know about the job this try started (stored with its identity)."""
+        return {}
 
     def _publish_job_ref(self, context: Context) -> None:
         # For the Database Actions link. Airflow clears a try's XComs when the next try starts, so a
@@ -474,6 +502,14 @@ class DataPumpExportOperator(_DataPumpJobOperator):
             raise DataPumpValidationError(
                 "from_job", "only applies to an import: it names the dump set to import"
             )
+        if self.replace_schemas:
+            raise DataPumpValidationError(
+                "replace_schemas", "only applies to an import: an export never drops a schema"
+            )
+        if self.verify_copy is not True:
+            raise DataPumpValidationError(
+                "verify_copy", "only applies to an import: it compares the import with its export"
+            )
         return super()._payload_args(parse_time)
 
     def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
@@ -566,6 +602,279 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             if args["file_name"] is None:
                 args["file_name"] = _PARSE_TIME_OBJECT_URI if args.get("credential_name") else _PARSE_TIME_FILE_NAME
         return args
+
+    # ---------------------------------------------------------------- replace_schemas
+
+    def _source(self) -> dict[str, Any] | None:
+        """The from_job export result, once rendered; None without one (or while still templated)."""
+        if self.from_job is None or _looks_templated(self.from_job):
+            return None
+        return _job_dict(self.from_job)
+
+    def _replace_names(self) -> list[str]:
+        from airflow_provider_datapump.replace import normalize_replace_schemas
+
+        return normalize_replace_schemas(self.replace_schemas)
+
+    def build_body(self, parse_time: bool = False) -> dict[str, Any]:
+        body = super().build_body(parse_time)
+        if self.replace_schemas and not _looks_templated(self.replace_schemas):
+            from airflow_provider_datapump.replace import check_static
+
+            # At parse time an XComArg from_job will still fill in the selection: what depends on
+            # it waits for execute.
+            pending = parse_time and self.from_job is not None and _looks_templated(self.from_job)
+            check_static(self._replace_names(), body, selection_pending=pending)
+        return body
+
+    def _check_before_requests(self) -> None:
+        """What needs the connections but no request: the sign-in user (Basic auth) and, by URL, the
+        export's database. The rest of the rules waits for SQL, just before the drop."""
+        names = self._replace_names()
+        if not names:
+            return
+        from airflow_provider_datapump.replace import database_key, export_read_schemas, refuse
+
+        settings = self.hook.settings
+        if settings.auth_type == "basic" and (settings.login or "").strip().upper() in names:
+            raise refuse(f"{settings.login.strip().upper()} is the user connection {self.ords_conn_id!r} signs in as")
+        source = self._source()
+        shared = self._shared_with_export(names, source)
+        if shared and source is not None:
+            mine, theirs = database_key(settings.base_url), database_key(source.get("self_url"))
+            if mine is not None and mine == theirs:
+                raise refuse(
+                    f"{', '.join(shared)}: the from_job export read it through the same ORDS and database "
+                    f"({settings.base_url.rsplit('/', 1)[0]}); dropping it would drop the source"
+                )
+
+    @staticmethod
+    def _shared_with_export(names: list[str], source: Mapping[str, Any] | None) -> list[str]:
+        from airflow_provider_datapump.replace import export_read_schemas
+
+        if source is None:
+            return []
+        read = export_read_schemas(source)
+        return [n for n in names if read is None or n in read]
+
+    def _job_ref_extras(self) -> dict[str, Any]:
+        replaced = getattr(self, "_replaced", None)
+        return {"replaced_schemas": replaced} if replaced is not None else {}
+
+    def _stamp(self, result: dict[str, Any]) -> dict[str, Any]:
+        super()._stamp(result)
+        if self.replace_schemas:
+            # What this task's drops did: this try's, or (on a reattach) the try that started the job.
+            replaced = (self.job_ref or {}).get("replaced_schemas")
+            result["replaced_schemas"] = list(replaced) if isinstance(replaced, list) else []
+        return result
+
+    def submit_job(self, context: Context) -> dict[str, Any]:
+        # Only a try that creates a job gets here: one that reattaches to its running import
+        # (ResumableJobMixin) never drops again.
+        self._replaced = self._replace_schemas_now() if self.replace_schemas else None
+        return super().submit_job(context)
+
+    def _replace_schemas_now(self) -> list[dict[str, Any]]:
+        """Check the run-time rules with read-only SQL, then drop each schema; the log names each."""
+        from airflow_provider_datapump.exceptions import DataPumpError
+        from airflow_provider_datapump.replace import check_database_identities, jobs_in_use, refuse
+
+        names = self._replace_names()
+        hook = self.hook
+        try:
+            mine = hook.database_identity()
+        except Exception as err:
+            raise refuse(f"cannot check or drop schemas without SQL: {err}") from None
+        session_user = str(mine.get("session_user") or "").upper()
+        if session_user in names:
+            raise refuse(f"{session_user} is the user this connection signs in as")
+        source = self._source()
+        shared = self._shared_with_export(names, source)
+        if shared and source is not None:
+            check_database_identities(shared, mine, self._export_identity(shared, source))
+        infos = {name: hook.user_info(name) for name in names}
+        maintained = [n for n, info in infos.items() if info and info.get("oracle_maintained")]
+        if maintained:
+            raise refuse(f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped")
+        held = jobs_in_use(
+            [n for n, info in infos.items() if info is not None],
+            self._running_jobs(),
+            me=None,
+            same_dump_set=self._same_dump_set,
+            targets_of=self._import_targets,
+        )
+        if held:
+            lines = [f"  {schema}: {', '.join(jobs)}" for schema, jobs in held.items()]
+            raise DataPumpError(
+                "replace_schemas: not dropping a schema a Data Pump job is still using:\n"
+                + "\n".join(lines)
+                + "\nWait for the job(s) to end (or stop them), then run the task again."
+            )
+        replaced: list[dict[str, Any]] = []
+        for name in names:
+            dropped, count = False, 0
+            if infos[name] is not None:
+                count = hook.user_object_count(name)
+                dropped = hook.drop_user(name)
+            if dropped:
+                self.log.info("replace_schemas: dropped schema %s (%d objects) before the import", name, count)
+            else:
+                self.log.info("replace_schemas: schema %s is not there yet; nothing to drop", name)
+            replaced.append({"schema": name, "dropped": dropped, "objects": count if dropped else 0})
+        return replaced
+
+    def _export_identity(self, shared: list[str], source: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The export database's identity through SQL on the export's connection, or a refusal."""
+        from airflow_provider_datapump.hooks.datapump import DataPumpHook
+        from airflow_provider_datapump.replace import refuse
+
+        conn_id = source.get("ords_conn_id")
+        names = ", ".join(shared)
+        if not isinstance(conn_id, str) or not conn_id:
+            raise refuse(
+                f"{names}: the from_job export read it, and its result does not say which connection it ran "
+                "on, so this import cannot prove the two databases differ; re-run the export with this "
+                "provider's version, or remap the schema to another name"
+            )
+        oracle = source.get("oracle_conn_id")
+        other = DataPumpHook(
+            ords_conn_id=conn_id,
+            oracle_conn_id=oracle if isinstance(oracle, str) else None,
+            **(self.hook_params or {}),
+        )
+        try:
+            return other.database_identity()
+        except Exception as err:
+            raise refuse(
+                f"{names}: the from_job export read it, and the identity of its database could not be "
+                f"read through {conn_id!r} ({err}), so this import cannot prove the two databases differ"
+            ) from None
+        finally:
+            other.close()
+
+    def _running_jobs(self) -> list[dict[str, Any]]:
+        """Jobs not NOT RUNNING: from SQL, else from the ORDS job list."""
+        from airflow_provider_datapump.hooks.datapump import LIST_MAX_PAGES, LIST_PAGE_SIZE
+
+        try:
+            return list(self.hook.running_jobs())
+        except Exception as err:
+            self.log.info("replace_schemas: reading running jobs through ORDS's job list (SQL: %s)", err)
+        jobs: list[dict[str, Any]] = []
+        for page_no in range(LIST_MAX_PAGES):
+            page = self.hook.list_jobs(limit=LIST_PAGE_SIZE, offset=page_no * LIST_PAGE_SIZE)
+            jobs.extend(
+                {k: getattr(j, k) for k in ("owner_name", "job_name", "operation", "job_mode", "state")}
+                for j in page.items
+                if (j.state or "").upper() != "NOT RUNNING"
+            )
+            if not page.has_more:
+                break
+        return jobs
+
+    def _job_logs(self, job: Mapping[str, Any]) -> list[str] | None:
+        """The logs a running job links on ORDS (an import: the export's, then its own); None unread."""
+        cache = self.__dict__.setdefault("_linked_logs", {})
+        ident = (str(job.get("owner_name")), str(job.get("job_name")))
+        if ident not in cache:
+            try:
+                found = self.hook.get_job({"owner_name": ident[0], "job_name": ident[1]})
+                cache[ident] = [f.name for f in found.files if f.kind == "log"]
+            except Exception as err:
+                self.log.info("replace_schemas: could not read job %s.%s on ORDS: %s", *ident, err)
+                cache[ident] = None
+        return cache[ident]
+
+    def _same_dump_set(self, job: Mapping[str, Any]) -> bool:
+        """A running import that links the from_job export's log reads the same dump set."""
+        export_log = (self._source() or {}).get("log_file")
+        logs = self._job_logs(job)
+        return bool(export_log and logs and export_log in logs[:-1])
+
+    def _import_targets(self, job: Mapping[str, Any]) -> set[str] | None:
+        """The schemas a running import's own log names so far; None when it cannot be read or names none."""
+        from airflow_provider_datapump.replace import schemas_named_in_log
+
+        logs = self._job_logs(job)
+        if not logs:
+            return None
+        try:
+            text = self.hook.get_file_text({"owner_name": job["owner_name"], "job_name": job["job_name"]}, logs[-1])
+        except Exception as err:
+            self.log.info("replace_schemas: could not read the log of %s.%s: %s", job["owner_name"], job["job_name"], err)
+            return None
+        return schemas_named_in_log(text) or None
+
+    # ---------------------------------------------------------------- verify_copy
+
+    def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
+        result = super()._judge(result)
+        self._judge_copy(result)
+        return result
+
+    def _judge_copy(self, result: dict[str, Any]) -> None:
+        """Compare the landed tables with the export's (copy_check holds the policy); a difference
+        fails the task unless verify_copy is off. Nothing to compare with is said, never fatal."""
+        from airflow_provider_datapump.copy_check import copy_failure
+
+        record = self._copy_record(result)
+        result["copy_verified"] = record
+        ident = f"{result.get('owner_name')}.{result.get('job_name')}"
+        message = copy_failure(record, ident)
+        if message is None:
+            if record.get("verified"):
+                self.log.info(
+                    "Copy verified: %d table(s) hold the rows the export took (%s)",
+                    record["tables_compared"],
+                    record["source"],
+                )
+            else:
+                self.log.info("Copy not verified: %s", record.get("reason") or "nothing was compared")
+            return
+        if not self.verify_copy:
+            self.log.warning("%s\nAccepted: verify_copy is off", message.rsplit("\n", 1)[0])
+            return
+        self.log.error("%s", message)
+        raise DataPumpJobError(message, result)
+
+    def _copy_record(self, result: Mapping[str, Any]) -> dict[str, Any]:
+        from airflow_provider_datapump.copy_check import compare_copy, nothing_to_compare
+        from airflow_provider_datapump.jobs import parse_log
+
+        request = (self.rendered_body or {}) if isinstance(self.rendered_body, Mapping) else {}
+        source = self._source()
+        if source is not None and isinstance(source.get("objects"), list):
+            objects = [o for o in source["objects"] if isinstance(o, Mapping)]
+            return compare_copy(
+                request,
+                result,
+                objects,
+                source=f"from_job {source.get('owner_name')}.{source.get('job_name')}",
+                exported_complete=int(source.get("object_count") or 0) <= len(objects),
+            )
+        own = result.get("log_file")
+        logs = [
+            str(f.get("name"))
+            for f in result.get("files") or ()
+            if isinstance(f, Mapping) and f.get("kind") == "log" and f.get("name") != own
+        ]
+        if not logs:
+            return nothing_to_compare(
+                "no from_job, and the import job links no export log (ORDS links it when the export's "
+                "log sits in the import's directory)"
+            )
+        try:
+            text = self.hook.get_file_text(dict(result), logs[0])
+        except Exception as err:
+            return nothing_to_compare(f"the export log {logs[0]} could not be read: {err}")
+        summary = parse_log(text)
+        if not summary.objects:
+            return nothing_to_compare(f"the export log {logs[0]} names no table")
+        exported = [
+            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows} for o in summary.objects
+        ]
+        return compare_copy(request, result, exported, source=f"export log {logs[0]}")
 
     def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
         body = self.rendered_body or {}

@@ -116,6 +116,10 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("num", m.group(), line, col))
             i = m.end()
             continue
+        if c == "?":  # JDBC's positional placeholder: the n-th one is bound by "index": n
+            tokens.append(Token("bind", str(sum(t.kind == "bind" and t.value.isdigit() for t in tokens) + 1), line, col))
+            i += 1
+            continue
         m = _BIND.match(text, i) if c == ":" else None
         if m and not text.startswith(":=", i):
             tokens.append(Token("bind", m.group(1), line, col))

@@ -344,6 +344,10 @@ def _parse(sql: str) -> exp.Select:
         tree = sqlglot.parse_one(sql, read="oracle")
     except (ParseError, TokenError):
         raise ora(900) from None
+    # JDBC's ``?`` placeholders are bound by position (ORDS's ``"index"`` binds): number them in text order.
+    unnamed = [p for p in tree.find_all(exp.Placeholder, bfs=False) if not p.this]
+    for number, placeholder in enumerate(unnamed, start=1):
+        placeholder.set("this", str(number))
     if not isinstance(tree, exp.Select):
         raise _unsupported("only a plain SELECT is modelled (no UNION, no WITH)")
     for key in ("group", "having", "with", "connect", "qualify", "windows", "pivots", "into", "locks"):
