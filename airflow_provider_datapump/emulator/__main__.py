@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .auth import DEFAULT_CLIENTS, DEFAULT_USERS
 from .settings import OUTCOMES
@@ -73,29 +74,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .server import bind_socket, url_host
     from .state import EmulatorState
 
-    settings = {}
-    if args.ords_version is not None:
-        settings["ords_version"] = args.ords_version
-    if args.job_seconds is not None:
-        settings["duration"] = args.job_seconds
-    if args.outcome is not None:
-        settings["outcome"] = args.outcome
-    if args.dump_size is not None:
-        settings["dump_size"] = args.dump_size
-    if args.token_ttl is not None:
-        settings["token_ttl"] = args.token_ttl
-    if args.range_support:
-        settings["range_support"] = True
-    if args.link_origin:
-        settings["link_origin"] = args.link_origin
-    if args.object_store:
-        settings["object_store_dir"] = args.object_store
-    if args.no_rest_enabled_sql:
-        settings["rest_enabled_sql"] = False
-    if args.db_unique_name:
-        settings["db_unique_name"] = args.db_unique_name
-    if args.con_name:
-        settings["con_name"] = args.con_name
+    settings: dict[str, Any] = {}
+    # CLI option -> setting; a flag (store_true) sets the value on the right when given.
+    options = {
+        "ords_version": "ords_version",
+        "job_seconds": "duration",
+        "outcome": "outcome",
+        "dump_size": "dump_size",
+        "token_ttl": "token_ttl",
+        "link_origin": "link_origin",
+        "object_store": "object_store_dir",
+        "db_unique_name": "db_unique_name",
+        "con_name": "con_name",
+    }
+    for option, key in options.items():
+        value = getattr(args, option)
+        if value is not None and value != "":
+            settings[key] = value
+    flags = {"range_support": ("range_support", True), "no_rest_enabled_sql": ("rest_enabled_sql", False)}
+    for option, (key, value) in flags.items():
+        if getattr(args, option):
+            settings[key] = value
     try:
         state = EmulatorState(data_dir=args.data_dir, catalog=args.catalog, **settings)
     except Exception as exc:

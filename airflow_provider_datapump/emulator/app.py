@@ -415,15 +415,22 @@ def create_app(state: EmulatorState) -> FastAPI:
             errors=(400, 401, 404),
         ),
     }
-    for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
-        app.add_api_route(
-            ("/ords/{pool}/{alias}" if with_pool else "/ords/{alias}") + "/oauth/token",
-            _bind(oauth_token, alias_dep, "target"),
-            methods=["POST"],
-            operation_id="oauthToken" + ("WithPool" if with_pool else ""),
-            tags=["OAuth"],
-            **token_extra,
-        )
+
+    def add_alias_route(
+        suffix: str, handler: Callable[..., Any], op_id: str, tag: str, extra: dict[str, Any]
+    ) -> None:
+        """A POST under the schema alias, with and without the pool segment."""
+        for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
+            app.add_api_route(
+                ("/ords/{pool}/{alias}" if with_pool else "/ords/{alias}") + suffix,
+                _bind(handler, alias_dep, "target"),
+                methods=["POST"],
+                operation_id=op_id + ("WithPool" if with_pool else ""),
+                tags=[tag],
+                **extra,
+            )
+
+    add_alias_route("/oauth/token", oauth_token, "oauthToken", "OAuth", token_extra)
 
     sql_extra: dict[str, Any] = {
         "summary": "REST-Enabled SQL: run SQL, PL/SQL and scripts",
@@ -453,15 +460,7 @@ def create_app(state: EmulatorState) -> FastAPI:
             errors=(400, 401, 404, 415),
         ),
     }
-    for with_pool, alias_dep in ((False, alias_plain), (True, alias_pool)):
-        app.add_api_route(
-            ("/ords/{pool}/{alias}" if with_pool else "/ords/{alias}") + "/_/sql",
-            _bind(rest_sql, alias_dep, "target"),
-            methods=["POST"],
-            operation_id="restEnabledSql" + ("WithPool" if with_pool else ""),
-            tags=["REST-Enabled SQL"],
-            **sql_extra,
-        )
+    add_alias_route("/_/sql", rest_sql, "restEnabledSql", "REST-Enabled SQL", sql_extra)
 
     add_control_routes(app, state)
     app.add_middleware(OrdsMiddleware, faults=state.faults, request_log=state.request_log)

@@ -17,7 +17,7 @@ from typing import Any
 from .auth import Principal
 from .catalog import ORACLE_MAINTAINED_USERS, Catalog, CatalogError, Table, is_identifier
 from .dumpfiles import DumpFormatError, read_dump_header
-from .errors import BadRequest, Conflict, MethodNotAllowed, NameClash, NotAcceptable, NotFound
+from .errors import BadRequest, Conflict, InternalError, MethodNotAllowed, NameClash, NotAcceptable, NotFound
 from .files import FileStore
 from .jobs import MODE_PREFIX, Job, JobFile
 from .listing import page, parse_q
@@ -469,7 +469,13 @@ class DataPumpBackend:
     ) -> dict[str, Any]:
         """POST _/sql: run a script (statements split script-style) as the principal's database user."""
         from .sql.binds import BindError, Binds
-        from .sql.service import run_script
+
+        try:
+            from .sql.service import run_script
+        except ModuleNotFoundError as exc:  # sqlglot comes with the emulator extra
+            raise InternalError(
+                f"REST-Enabled SQL needs {exc.name}: pip install 'airflow-provider-datapump[emulator]'"
+            ) from None
 
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("statementText is required: the SQL to run")
@@ -516,10 +522,20 @@ class DataPumpBackend:
             count = len(tables) + len(owned)
             if count and not cascade:
                 raise ora(1922, name)
+            if any(self._writes_into(j, name, now) for j in self._jobs.values()):
+                # A running import's workers hold locks on the tables they load.
+                raise ora(54)
             del self.catalog.schemas[name]
             for job in owned:
                 job.vanished = True
             return count
+
+    @staticmethod
+    def _writes_into(job: Job, schema: str, now: float) -> bool:
+        if job.operation != "IMPORT" or job.foreign is not None or not job.running(now):
+            return False
+        sources = set(job.schemas) | {t.schema for t in job.tables}
+        return schema in {job.remaps.get(s, s) for s in sources}
 
     def drop_table_sql(self, owner: str, name: str) -> None:
         """DROP TABLE owner.name PURGE: a job's control table (its row leaves the job list) or a catalog table."""

@@ -33,7 +33,9 @@ def datapump_emulator(
 
     Indirect parametrization applies settings for one test: a dict of settings
     (``@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "21.2"}], indirect=True)``)
-    or an ORDS version string (``parametrize("datapump_emulator", ORDS_VERSIONS, indirect=True)``).
+    or an ORDS version string (``parametrize("datapump_emulator", ORDS_VERSIONS, indirect=True)``);
+    e.g. ``{"rest_enabled_sql": False}`` plays an ORDS without REST-Enabled SQL, and
+    ``{"object_store_dir": str(folder)}`` shares the object store with another emulator.
     The next test's reset restores the defaults.
     """
     datapump_emulator_server.reset()

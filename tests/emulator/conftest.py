@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import queue
+import re
+import subprocess
 import sys
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -84,6 +90,47 @@ def run_job(c: httpx.Client, payload: dict[str, Any], path: str | None = None) -
     return created, wait_finished(c, created.headers["location"])
 
 
+@contextlib.contextmanager
+def start_cli(data_dir: Any, *args: str) -> Iterator[tuple[str, list[str]]]:
+    """Run ``python -m airflow_provider_datapump.emulator`` on a free port; yields (base URL, banner lines)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1", "--port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--data-dir", str(data_dir), "--log-level", "warning", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        seen: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(line.startswith("Controls:") for line in seen):
+            try:
+                seen.append(lines.get(timeout=0.5))
+            except queue.Empty:
+                assert proc.poll() is None, "".join(seen)
+        base = next((m.group(1) for m in (re.match(r"Base URL:\s+(\S+)", line) for line in seen) if m), None)
+        assert base, "".join(seen)
+        for _ in range(100):  # the banner is printed just before the server accepts
+            try:
+                httpx.get(base.rsplit("/ords/", 1)[0] + "/_emulator/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, seen
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+
+
 @pytest.fixture(scope="session")
 def h() -> types.SimpleNamespace:
     """Helpers and constants (a fixture, so tests need no import path tricks)."""
@@ -95,4 +142,5 @@ def h() -> types.SimpleNamespace:
         links=links,
         wait_finished=wait_finished,
         run_job=run_job,
+        start_cli=start_cli,
     )

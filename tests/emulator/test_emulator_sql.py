@@ -367,6 +367,20 @@ def test_drop_user_while_a_job_it_owns_runs_is_01940(emu, client, sql):
     ]
 
 
+def test_drop_user_while_an_import_writes_into_it_is_00054(emu, client, h, sql):
+    h.run_job(client, {"schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}, "export")
+    dump = emu.jobs()[0]["dump_files"][0]
+    emu.load_catalog({"schemas": {**emu.catalog()["schemas"], "TESTUSER2": {"tables": {"OLD": {"rows": 1}}}}})
+    emu.advance_clock(1)
+    emu.queue_scenario(duration=60)
+    created = client.post("import", json={"file_name": dump, "remap_schemas": [{"source": "TESTUSER1", "target": "TESTUSER2"}]})
+    assert created.status_code == 201, created.text
+    assert error(sql(DROP_USER, binds(username="TESTUSER2"))) == 54
+    assert "TESTUSER2" in emu.catalog()["schemas"]
+    assert "errorCode" not in sql(STOP_JOB, stop_binds(created.json()["job_name"]))
+    assert "errorCode" not in sql(DROP_USER, binds(username="TESTUSER2"))
+
+
 def test_a_job_owned_by_another_user_does_not_block(emu, client, sql):
     make_job(emu, client, duration=60)
     assert "errorCode" not in sql(DROP_USER, binds(username="TESTUSER3"))
@@ -685,3 +699,64 @@ def test_identity_differs_between_data_dirs(tmp_path, h):
             for e in (a, b)
         ]
         assert names[0] != names[1]
+
+
+_SOUP = [
+    *"select from dual dba_users dba_objects dba_datapump_jobs v$session_longops where and or not like in".split(),
+    *"between is null order by desc begin end declare execute immediate drop user table cascade purge".split(),
+    *"count( sum( round( nullif( sys_context( to_clob( bfilename( dbms_assert.enquote_name( ) , ; = <> < >".split(),
+    *[
+        "||",
+        ":=",
+        ":a",
+        "?",
+        "'x'",
+        "1",
+        "2.5",
+        "*",
+        "-",
+        "+",
+        "/",
+        '"X"',
+        "sysdate",
+        "user",
+        "created",
+        "escape",
+        "'%'",
+    ],
+]
+
+
+@FUZZ
+@given(
+    words=st.lists(st.sampled_from(_SOUP), max_size=25),
+    value=st.one_of(st.text(max_size=8), st.integers(), st.none()),
+)
+def test_fuzz_any_text_answers_200_with_a_result_or_an_ora_code(emu, sql, words, value):
+    """Whatever arrives, each statement ends in a result or an ORA code (never a 500, never a silent oddity)."""
+    resp = sql.client.post(
+        "/_/sql", json={"statementText": " ".join(words) or "x", "binds": [{"name": "a", "value": value}]}
+    )
+    assert resp.status_code == 200, resp.text
+    for item in resp.json()["items"]:
+        if "errorCode" in item:
+            assert re.fullmatch(r"ORA-\d{5}: .+", item["errorMessage"]), item
+        else:
+            assert "resultSet" in item or item["response"], item
+
+
+def test_cli_flags(tmp_path, h):
+    store = tmp_path / "bucket"
+    flags = ["--object-store", str(store), "--db-unique-name", "prod", "--con-name", "prodpdb"]
+    with h.start_cli(tmp_path / "a", *flags) as (base, seen):
+        assert any(line.startswith("REST SQL:") and base + "/_/sql" in line for line in seen)
+        assert any(line.startswith("Object store:") and str(store) in line for line in seen)
+        resp = httpx.post(base + "/_/sql", json={"statementText": IDENTITY}, auth=(h.USER, h.PASSWORD))
+        row = resp.json()["items"][0]["resultSet"]["items"][0]
+        assert (row["db_unique_name"], row["con_name"]) == ("PROD", "PRODPDB")
+        scenario = httpx.get(base.rsplit("/ords/", 1)[0] + "/_emulator/scenario").json()
+        assert scenario["object_store_dir"] == str(store) and scenario["rest_enabled_sql"] is True
+    with h.start_cli(tmp_path / "b", "--no-rest-enabled-sql") as (base, seen):
+        assert not any(line.startswith("REST SQL:") for line in seen)
+        resp = httpx.post(base + "/_/sql", json={"statementText": "select 1 from dual"}, auth=(h.USER, h.PASSWORD))
+        h.assert_problem(resp, 404)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .ora import OracleError, ora
@@ -26,6 +27,8 @@ def _typed(data_type: Any, value: Any) -> Any:
             number = float(str(value).strip())
         except ValueError:
             raise ora(1722) from None
+        if math.isnan(number) or math.isinf(number):
+            raise ora(1722)
         return int(number) if number.is_integer() else number
     if isinstance(value, (dict, list)):
         raise ora(6502)

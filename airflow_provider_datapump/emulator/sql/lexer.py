@@ -117,7 +117,9 @@ def tokenize(text: str) -> list[Token]:
             i = m.end()
             continue
         if c == "?":  # JDBC's positional placeholder: the n-th one is bound by "index": n
-            tokens.append(Token("bind", str(sum(t.kind == "bind" and t.value.isdigit() for t in tokens) + 1), line, col))
+            tokens.append(
+                Token("bind", str(sum(t.kind == "bind" and t.value.isdigit() for t in tokens) + 1), line, col)
+            )
             i += 1
             continue
         m = _BIND.match(text, i) if c == ":" else None

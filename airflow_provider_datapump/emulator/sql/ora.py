@@ -12,6 +12,7 @@ _TEXTS: dict[int, str] = {
     904: '"{}": invalid identifier',
     911: "invalid character",
     918: "column ambiguously defined",
+    932: "inconsistent datatypes",
     933: "SQL command not properly ended",
     942: "table or view does not exist",
     1008: "not all variables bound",

@@ -55,7 +55,8 @@ def _source(table: exp.Expression, s: Session) -> _Source:
     if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
         raise _unsupported("only tables and views may follow FROM")
     name, owner = _ident(table.this), _ident(table.args.get("db"))
-    alias = _ident(table.alias_or_name and table.args.get("alias") and table.args["alias"].this) or name
+    alias_node = table.args.get("alias")
+    alias = _ident(alias_node.this) if alias_node is not None and alias_node.this else name
     if table.args.get("catalog"):
         raise ora(942)
     if owner in ("", "SYS", "PUBLIC") and name in VIEWS:
@@ -135,7 +136,10 @@ def _compare(op: type[exp.Expression], a: Any, b: Any) -> bool | None:
         exp.LT: lambda x, y: x < y,
         exp.LTE: lambda x, y: x <= y,
     }
-    return table[op](a, b)
+    try:
+        return table[op](a, b)
+    except TypeError:  # a DATE against a number, say
+        raise ora(932) from None
 
 
 def _arith(node: exp.Expression, a: Any, b: Any) -> Any:
@@ -344,6 +348,8 @@ def _parse(sql: str) -> exp.Select:
         tree = sqlglot.parse_one(sql, read="oracle")
     except (ParseError, TokenError):
         raise ora(900) from None
+    except (ValueError, RecursionError):  # sqlglot's other refusals of odd text
+        raise _unsupported("the statement could not be parsed") from None
     # JDBC's ``?`` placeholders are bound by position (ORDS's ``"index"`` binds): number them in text order.
     unnamed = [p for p in tree.find_all(exp.Placeholder, bfs=False) if not p.this]
     for number, placeholder in enumerate(unnamed, start=1):

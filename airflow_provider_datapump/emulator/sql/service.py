@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .binds import Binds
 from .lexer import split_script
-from .ora import OracleError
+from .ora import OracleError, ora
 from .query import run_query
 from .statements import classify, run_statement
 from .views import Session
@@ -89,15 +89,23 @@ def run_script(
                 else:
                     line = run_statement(stmt, session, binds, run_query)
                     item.update(response=[f"\n{line}\n\n"], result=0)
+        except TypeError:  # values of types that do not mix (ORDER BY over a DATE and a string, ...)
+            _fail(item, ora(932))
+        except (ValueError, ArithmeticError, RecursionError) as exc:
+            _fail(item, ora(900, more=f"(emulator) could not evaluate the statement: {type(exc).__name__}"))
         except OracleError as err:
-            item.update(
-                response=[],
-                result=0,
-                errorCode=err.code,
-                errorLine=1,
-                errorColumn=1,
-                errorMessage=err.message,
-                errorDetails=err.details,
-            )
+            _fail(item, err)
         items.append(item)
     return {"env": {"defaultTimeZone": "UTC"}, "items": items}
+
+
+def _fail(item: dict[str, Any], err: OracleError) -> None:
+    item.update(
+        response=[],
+        result=0,
+        errorCode=err.code,
+        errorLine=1,
+        errorColumn=1,
+        errorMessage=err.message,
+        errorDetails=err.details,
+    )

@@ -93,19 +93,18 @@ class _Cursor:
         t = self.peek(ahead)
         return t is not None and t.is_word(*words)
 
-    def word(self, *words: str) -> bool:
+    def _take(self, kind: str, values: tuple[str, ...]) -> bool:
         t = self.peek()
-        if t is not None and t.is_word(*words):
+        if t is not None and t.kind == kind and t.value in values:
             self.i += 1
             return True
         return False
 
+    def word(self, *words: str) -> bool:
+        return self._take("word", words)
+
     def op(self, *ops: str) -> bool:
-        t = self.peek()
-        if t is not None and t.is_op(*ops):
-            self.i += 1
-            return True
-        return False
+        return self._take("op", ops)
 
     def expect_op(self, op: str) -> None:
         if not self.op(op):
