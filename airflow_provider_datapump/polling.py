@@ -190,7 +190,7 @@ class JobWait:
         return Poll(self._delay(now))
 
     def progress(self, result: JobResult, percent: float | None) -> None:
-        """Log the percent done that a driver read from Oracle for a running job."""
+        """Log the percent done that a driver read through SQL for a running job."""
         if percent is not None:
             self.log.info("Data Pump job %s is %.1f%% done", result.job.ident, percent)
 

@@ -40,7 +40,6 @@ from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy,
 from airflow_provider_datapump.hooks.ords.refs import JobRef, locate
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 from airflow_provider_datapump.hooks.ords.transport import AsyncClientPool as _AsyncClientPool
-from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.hooks.ords.transport import (
     AsyncTransport,
     SharedAsyncClient,
@@ -48,10 +47,11 @@ from airflow_provider_datapump.hooks.ords.transport import (
     arun,
     run,
 )
+from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
 
 if TYPE_CHECKING:
-    from airflow_provider_datapump.hooks.sql.runners import SqlRunner
+    from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner, SqlRunner
     from airflow_provider_datapump.polling import Finish, JobWait
 
 __all__ = [
@@ -135,6 +135,10 @@ class DataPumpHook(BaseHook):
 
     @cached_property
     def settings(self) -> OrdsSettings:
+        if self._async_settings is not None:
+            # Read already in the event loop: the SQL a trigger runs on a thread (stop on kill,
+            # progress, a keep_master=0 log) then needs no sync connection lookup in the triggerer.
+            return self._async_settings
         return self._finish_settings(OrdsSettings.from_connection(self.get_connection(self.ords_conn_id)))
 
     async def asettings(self) -> OrdsSettings:
@@ -393,7 +397,9 @@ class DataPumpHook(BaseHook):
         try:
             text = self.read_log(directory, log_name)
         except DataPumpOracleNotConfiguredError as err:
-            self.log.warning("Job %s left ORDS (keep_master=0) and its log cannot be read: %s", result.job.ident, err)
+            self.log.warning(
+                "Job %s left ORDS (keep_master=0) and its log cannot be read: %s", result.job.ident, err
+            )
             return result
         summary = parse_log(text)
         if summary.final is None:
@@ -439,19 +445,28 @@ class DataPumpHook(BaseHook):
     @cached_property
     def oracle_hook(self) -> Any:
         if not self.oracle_conn_id:
-            raise DataPumpOracleNotConfiguredError("no oracle_conn_id is set: SQL goes through REST-Enabled SQL")
+            raise DataPumpOracleNotConfiguredError(
+                "no oracle_conn_id is set: SQL goes through REST-Enabled SQL"
+            )
         from airflow.providers.oracle.hooks.oracle import OracleHook
 
         return OracleHook(oracle_conn_id=self.oracle_conn_id)
 
-    @cached_property
+    @property
     def sql(self) -> SqlRunner:
         """Where the hook's SQL runs: oracledb through ``oracle_conn_id`` when it is set, otherwise
         the ORDS connection's REST-Enabled SQL (``POST <base_url>/_/sql``) through this hook's transport."""
-        from airflow_provider_datapump.hooks.sql.runners import OracleDbRunner, RestSqlRunner
-
         if self.oracle_conn_id:
+            from airflow_provider_datapump.hooks.sql.runners import OracleDbRunner
+
             return OracleDbRunner(self.oracle_hook, self.log)
+        return self._rest_sql
+
+    @cached_property
+    def _rest_sql(self) -> RestSqlRunner:
+        # Kept for the hook's lifetime: it remembers an ORDS that said it offers no REST-Enabled SQL.
+        from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner
+
         return RestSqlRunner(self.settings, self._run, self.log)
 
     @property
@@ -461,12 +476,11 @@ class DataPumpHook(BaseHook):
         hook then stops asking for its lifetime)."""
         if self.oracle_conn_id:
             return True
-        runner = self.__dict__.get("sql")
-        return getattr(runner, "unavailable", None) is None
+        return getattr(self.__dict__.get("_rest_sql"), "unavailable", None) is None
 
     def stop_job(self, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
         """Stop a Data Pump job with DBMS_DATAPUMP (ATTACH and STOP_JOB in one block; ORDS has no
-        endpoint for it); False when it was already gone (ORA-31626)."""
+        endpoint for it); False when there was nothing to stop (ORA-31626 gone, ORA-39004 not running)."""
         return sql_ops.stop_job(self.sql, owner, job, immediate=immediate, keep_master=keep_master)
 
     def job_progress(self, owner: str, job: str) -> float | None:
@@ -491,7 +505,9 @@ class DataPumpHook(BaseHook):
         self, owner: str, older_than: Any, name_prefix: str = "DATAPUMP_REST_", dry_run: bool = True
     ) -> list[str]:
         """Drop the control tables of this owner's Data Pump jobs that are not running."""
-        return sql_ops.drop_orphaned_jobs(self.sql, owner, older_than, name_prefix=name_prefix, dry_run=dry_run)
+        return sql_ops.drop_orphaned_jobs(
+            self.sql, owner, older_than, name_prefix=name_prefix, dry_run=dry_run
+        )
 
     def database_identity(self) -> dict[str, Any]:
         """``{"db_unique_name", "con_name", "session_user"}`` of the database the hook's SQL reaches."""

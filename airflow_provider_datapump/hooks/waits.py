@@ -108,8 +108,10 @@ def stop_job_best_effort(hook: WaitingHook, job: Mapping[str, Any], log: Any) ->
     owner, name = job.get("owner_name"), job.get("job_name")
     try:
         stopped = hook.stop_job(str(owner), str(name))
-        log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was already gone")
+        log.info("Data Pump job %s,%s %s", owner, name, "stopped" if stopped else "was no longer running")
     except DataPumpOracleNotConfiguredError as err:
-        log.warning("Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job, and %s", owner, name, err)
+        log.warning(
+            "Data Pump job %s,%s keeps running: ORDS has no endpoint to stop a job, and %s", owner, name, err
+        )
     except Exception as err:
         log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)

@@ -192,14 +192,17 @@ class DataPumpJobTrigger(BaseTrigger):
         self._killed = True
         from airflow_provider_datapump.hooks.waits import stop_job_best_effort
 
+        owner, name = self.job.get("owner_name"), self.job.get("job_name")
         try:
+            hook = self._hook()
+            if not self.oracle_conn_id:
+                # REST-Enabled SQL on the ORDS connection: read it here, in the loop, not on the thread.
+                await hook.asettings()
             # On a thread (the SQL call blocks), bounded so a hung listener cannot hold the triggerer.
             await asyncio.wait_for(
-                asyncio.to_thread(stop_job_best_effort, self._hook(), self.job, self.log), timeout=60
+                asyncio.to_thread(stop_job_best_effort, hook, self.job, self.log), timeout=60
             )
         except TimeoutError:
-            self.log.warning(
-                "Stopping Data Pump job %s,%s took over 60 s; gave up waiting",
-                self.job.get("owner_name"),
-                self.job.get("job_name"),
-            )
+            self.log.warning("Stopping Data Pump job %s,%s took over 60 s; gave up waiting", owner, name)
+        except Exception as err:  # stop_job_best_effort never raises; reading the connection may
+            self.log.warning("Could not stop Data Pump job %s,%s: %s", owner, name, err)

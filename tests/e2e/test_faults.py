@@ -272,8 +272,9 @@ def test_killed_worker_retry_reattaches_to_the_running_export(stack, scenario):
     assert state == "success" and ti["try_number"] == 2, (state, ti)
 
     first, retry = stack.task_log(dag_id, run_id, task_id, 1), stack.task_log(dag_id, run_id, task_id, 2)
-    # on_kill would have said the job "keeps running" (no oracle_conn_id to stop it with).
-    assert "keeps running" not in first, "on_kill ran although the task was SIGKILLed"
+    # on_kill would have stopped the job through REST-Enabled SQL (or said it "keeps running").
+    stopped = f"Data Pump job {job['owner_name']},{job['job_name']} stopped"
+    assert "keeps running" not in first and stopped not in first, "on_kill ran although the task was SIGKILLed"
     adopted = f"A previous try started {job['owner_name']},{job['job_name']}; it is running"
     assert adopted in retry, retry[-3000:]
     assert "Started Data Pump EXPORT job" not in retry, "the retry submitted a new export"

@@ -463,11 +463,9 @@ def test_operators_send_nothing_refused_and_everything_accepted_once(request, em
             allowed = allowed_fields(operation, args)
             try:
                 expected: Any = build_payload(operation, **args)
-                # The operator's own rules on top: only the keys its endpoint documents, and no
-                # keep_master=0 without an Oracle connection to read the verdict through.
+                # The operator's own rule on top: only the keys its endpoint documents. (keep_master=0
+                # is no longer refused: its verdict is read through SQL, oracledb or REST-Enabled SQL.)
                 body_for_endpoint(expected, None)
-                if expected.get("keep_master") == 0:
-                    raise DataPumpValidationError("keep_master", "needs oracle_conn_id")
             except DataPumpValidationError as err:
                 expected = err
             try:
@@ -496,7 +494,8 @@ def test_operators_send_nothing_refused_and_everything_accepted_once(request, em
             assert not isinstance(expected, DataPumpValidationError), f"sent what build_payload refused: {expected}"
             assert task.rendered_body == expected
             check_body(task.rendered_body)
-            posts = [r for r in sent() if r["method"] == "POST"]
+            # Creates only: a keep_master=0 job that ended is judged from its log over REST-Enabled SQL.
+            posts = [r for r in sent() if r["method"] == "POST" and not r["path"].endswith("/_/sql")]
             assert len(posts) == 1, posts
             assert posts[0]["dropped_keys"] == [], "ORDS would have silently dropped part of the body"
             if result is None:
@@ -732,3 +731,91 @@ def test_hook_answers_end_in_a_result_or_a_provider_error(request, fake_ords):
         return run
 
     run_property(request, prop)
+
+
+# ============================================================================================
+# 5. Names into SQL (issue 26): hostile names reach REST-Enabled SQL only as binds, or not at all
+# ============================================================================================
+
+
+def _recorded(flow, sent):
+    """Pass a flow's instructions through to the driver, keeping each one."""
+    try:
+        step = next(flow)
+        while True:
+            sent.append(step)
+            try:
+                answer = yield step
+            except Exception as err:  # the driver throws a failed request into the flow
+                step = flow.throw(err)
+            else:
+                step = flow.send(answer)
+    except StopIteration as done:
+        return done.value
+
+
+SQL_OPERATIONS = {
+    "drop_user": lambda ops, r, a, b: ops.drop_user(r, a),
+    "user_info": lambda ops, r, a, b: ops.user_info(r, a),
+    "user_object_count": lambda ops, r, a, b: ops.user_object_count(r, a),
+    "stop_job": lambda ops, r, a, b: ops.stop_job(r, a, b),
+    "job_progress": lambda ops, r, a, b: ops.job_progress(r, a, b),
+    "drop_job": lambda ops, r, a, b: ops.drop_job(r, a, b),
+    "read_log": lambda ops, r, a, b: ops.read_log(r, a, b),
+    "drop_orphaned_jobs": lambda ops, r, a, b: ops.drop_orphaned_jobs(r, a, 0, name_prefix=b if isinstance(b, str) else "X", dry_run=False),
+}
+
+
+def test_hostile_names_reach_sql_only_as_binds_or_not_at_all(request, emulator):
+    """Every name an operation takes, hostile ones included, against the emulator's REST-Enabled SQL:
+    refused (naming the field) before any request, or sent with the statement text of
+    ``statements`` unchanged and the name only in a bind; the only identifiers written into SQL
+    text are upper-case names that match SAFE_NAME, double-quoted. The answer is a result or an
+    ORA code, never anything else, and no user other than the one named is ever dropped."""
+    from airflow_provider_datapump.exceptions import DataPumpSqlError
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+    from airflow_provider_datapump.hooks.sql import operations as ops
+    from airflow_provider_datapump.hooks.sql import statements as sts
+    from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner
+
+    hook = DataPumpHook(retry_attempts=1)
+    texts = {str(s) for s in sts.STATEMENTS.values()}
+    quoted = re.compile(r'DROP TABLE "([A-Z][A-Z0-9_$#]{0,127})"\."([A-Z][A-Z0-9_$#]{0,127})" PURGE\Z')
+
+    def prop(tally):
+        @fuzz_settings()
+        @given(operation=st.sampled_from(sorted(SQL_OPERATIONS)), first=name | NON_STRINGS, second=name | file_name)
+        def check(operation, first, second):
+            emulator.reset()
+            users = set(emulator.catalog()["schemas"])
+            sent: list[Any] = []
+            runner = RestSqlRunner(hook.settings, lambda flow: hook._run(_recorded(flow, sent)), hook.log)
+            try:
+                SQL_OPERATIONS[operation](ops, runner, first, second)
+            except DataPumpValidationError as err:
+                assert err.field in {"username", "owner", "job_name", "directory", "file_name", "name_prefix", "older_than"}, err.field
+                if not sent:
+                    tally("refused before sending")
+                    return
+                tally("refused after a query")  # drop_orphaned_jobs: a listed name it will not write
+            except DataPumpSqlError as err:
+                assert err.code and err.code.startswith("ORA-"), err
+                tally("sent, ORA code")
+            else:
+                tally("sent, answered")
+            for step in sent:
+                text = step.json["statementText"]
+                assert text in texts or quoted.match(text), text
+                for bind in step.json["binds"]:
+                    assert set(bind) == {"name", "data_type", "value"}
+            left = set(emulator.catalog()["schemas"])
+            if operation == "drop_user" and isinstance(first, str):
+                assert users - left <= {first.strip().upper()}, users - left
+            else:
+                assert left == users
+
+        return check
+
+    tally = run_property(request, prop)
+    assert tally.outcomes["refused before sending"] >= 1
+    assert tally.outcomes["sent, answered"] + tally.outcomes["sent, ORA code"] >= 1

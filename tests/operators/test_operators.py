@@ -4,6 +4,7 @@ models (the operators' defaults must hold on each)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -222,7 +223,7 @@ class Recorder:
 
 
 def test_on_kill_stops_the_job_through_oracle(ords_conn):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     ords_conn.set_scenario(duration=30)
     op = export(wait_for_completion=False, oracle_conn_id="oracle_default")
@@ -235,12 +236,27 @@ def test_on_kill_stops_the_job_through_oracle(ords_conn):
     assert binds["owner"] == "DBAPI_USER" and binds["immediate"] == 1
 
 
-def test_on_kill_without_oracle_warns_and_never_raises(ords_conn, capsys):
+def test_on_kill_without_oracle_stops_the_job_through_rest_enabled_sql(ords_conn, capsys):
     ords_conn.set_scenario(duration=30)
     op = export(wait_for_completion=False)
     op.execute(context())
     op.on_kill()
-    assert "ORDS has no endpoint to stop a job" in capsys.readouterr().out
+    [job] = ords_conn.jobs()
+    assert job["outcome"] == "stopped" and job["job_name"] == op.job_ref["job_name"]
+    assert f"{op.job_ref['job_name']} stopped" in capsys.readouterr().out
+    stops = [r for r in ords_conn.requests() if r["path"].endswith("/_/sql")]
+    assert [r["status"] for r in stops] == [200]
+
+
+def test_on_kill_without_any_sql_warns_naming_both_ways_and_never_raises(ords_conn, capsys):
+    ords_conn.set_scenario(duration=30, rest_enabled_sql=False)
+    op = export(wait_for_completion=False)
+    op.execute(context())
+    op.on_kill()
+    out = capsys.readouterr().out
+    assert "keeps running: ORDS has no endpoint to stop a job" in out
+    assert "restEnabledSql.active=true" in out and "oracle_conn_id" in out
+    assert ords_conn.jobs()[0]["outcome"] != "stopped"
 
 
 def test_on_kill_respects_cancel_on_kill_and_swallows_errors(ords_conn):
@@ -276,6 +292,20 @@ def test_trigger_on_kill_stops_exactly_once(ords_conn, monkeypatch):
 
     asyncio.run(kill_twice())
     assert calls == [("DBAPI_USER", "J")]
+
+
+def test_trigger_on_kill_without_oracle_stops_the_emulated_job(ords_conn):
+    import asyncio
+
+    ords_conn.set_scenario(duration=30)
+    op = export(wait_for_completion=False)
+    op.execute(context())
+    trigger = DataPumpJobTrigger.for_task(op, op.job_ref, end_time=None, extras=op._extras(op.rendered_body))
+    assert trigger.oracle_conn_id is None
+    classpath, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs  # still JSON-safe
+    asyncio.run(trigger.on_kill())
+    assert ords_conn.jobs()[0]["outcome"] == "stopped"
 
 
 # ------------------------------------------------------------------ validation at the operator

@@ -79,10 +79,7 @@ def test_the_connections_ords_version_refuses_what_that_version_would_drop(ords_
 
 
 @pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
-def test_keep_master_0_needs_an_oracle_connection_and_is_judged_from_its_log(ords_conn, monkeypatch):
-    with pytest.raises(DataPumpValidationError, match="keep_master: 0 drops the job from ORDS"):
-        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=False, **FAST)
-
+def test_keep_master_0_is_judged_from_its_log_with_oracle_conn_id(ords_conn, monkeypatch):
     ords_conn.set_scenario(duration=0.2)
     read = []
 
@@ -103,9 +100,46 @@ def test_keep_master_0_needs_an_oracle_connection_and_is_judged_from_its_log(ord
 
 
 @pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_keep_master_0_without_oracle_conn_id_is_judged_from_its_log_through_rest_sql(ords_conn):
+    """No oracle_conn_id and no stand-in: the log is read with TO_CLOB(BFILENAME(...)) over _/sql."""
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+    ords_conn.set_scenario(duration=0.2)
+    result = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=False, **FAST).execute(context())
+    assert result["outcome"] == "succeeded" and "the job is gone from ORDS; its log says" in result["message"]
+    reads = [r for r in ords_conn.requests() if r["path"].endswith("/_/sql") and r["status"] == 200]
+    assert reads, "the verdict came through REST-Enabled SQL"
+    gone = DataPumpHook().resolve({"owner_name": result["owner_name"], "job_name": result["job_name"]})
+    assert gone.verdict.outcome.value == "vanished"
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_keep_master_0_without_any_sql_fails_as_vanished_and_says_why(ords_conn, capsys):
+    ords_conn.set_scenario(duration=0.2, rest_enabled_sql=False)
+    with pytest.raises(DataPumpJobError):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], keep_master=False, **FAST).execute(context())
+    out = capsys.readouterr().out
+    assert "its log cannot be read" in out and "restEnabledSql.active=true" in out and "oracle_conn_id" in out
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
+def test_drop_job_when_done_without_oracle_conn_id_drops_through_rest_sql(ords_conn):
+    from airflow_provider_datapump.hooks.datapump import DataPumpHook
+
+    ords_conn.set_scenario(duration=0.2)
+    result = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True, **FAST).execute(context())
+    assert result["outcome"] == "succeeded"
+    assert all(j.job_name != result["job_name"] for j in DataPumpHook().list_jobs(limit=100).items)
+    ords_conn.advance_clock(1)
+    ords_conn.set_scenario(outcome="fatal")
+    with pytest.raises(DataPumpJobError):
+        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True, **FAST).execute(context())
+    failed = [j for j in ords_conn.jobs() if j["outcome"] == "fatal"]
+    assert failed and all(j["visible"] for j in failed)  # a failed job's table is kept (Data Pump restarts from it)
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "26.3"}], indirect=True)
 def test_drop_job_when_done_drops_the_control_table_once_the_verdict_is_read(ords_conn, monkeypatch):
-    with pytest.raises(DataPumpValidationError, match="drop_job_when_done: drops the control table through SQL"):
-        DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"], drop_job_when_done=True, **FAST)
     ords_conn.set_scenario(duration=0.2)
     from airflow_provider_datapump.hooks.datapump import DataPumpHook
 

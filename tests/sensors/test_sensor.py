@@ -77,7 +77,7 @@ def test_logs_state_changes(ords_conn, fast_hook, capsys):
 
 @pytest.mark.parametrize("cancel_on_kill", [True, False])
 def test_killed_poke_mode_sensor_stops_the_job_only_when_asked(ords_conn, fast_hook, cancel_on_kill):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     job = start(ords_conn, fast_hook, duration=30)
     task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=cancel_on_kill)
@@ -93,7 +93,7 @@ def test_killed_poke_mode_sensor_stops_the_job_only_when_asked(ords_conn, fast_h
 
 
 def test_killed_sensor_leaves_an_ended_job_alone(ords_conn, fast_hook):
-    from tests.unit.test_oracle_sql import FakeOracle
+    from tests.unit.test_sql_oracledb import FakeOracle
 
     job = start(ords_conn, fast_hook, duration=0)
     task = sensor(f"{job.owner_name},{job.job_name}", oracle_conn_id="oracle_default", cancel_on_kill=True)
@@ -102,3 +102,11 @@ def test_killed_sensor_leaves_an_ended_job_alone(ords_conn, fast_hook):
     task.hook.__dict__["oracle_hook"] = db
     task.on_kill()
     assert db.executed == []
+
+
+def test_killed_sensor_without_oracle_conn_id_stops_the_job_through_rest_sql(ords_conn, fast_hook):
+    job = start(ords_conn, fast_hook, duration=30)
+    task = sensor(f"{job.owner_name},{job.job_name}", cancel_on_kill=True)
+    assert task.poke(context()) is False
+    task.on_kill()
+    assert ords_conn.jobs()[0]["outcome"] == "stopped"

@@ -19,6 +19,7 @@ from airflow_provider_datapump.payloads import identifier
 
 __all__ = [
     "JOB_DOES_NOT_EXIST",
+    "JOB_NOT_RUNNING",
     "USER_CONNECTED",
     "USER_DOES_NOT_EXIST",
     "database_identity",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 JOB_DOES_NOT_EXIST = "ORA-31626"
+# DBMS_DATAPUMP's "invalid state": STOP_JOB on a job that is no longer executing.
+JOB_NOT_RUNNING = "ORA-39004"
 USER_DOES_NOT_EXIST = "ORA-01918"
 USER_CONNECTED = "ORA-01940"
 
@@ -43,8 +46,11 @@ def ping(sql: SqlRunner) -> None:
     sql.query(st.PING)
 
 
-def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False) -> bool:
-    """ATTACH and STOP_JOB in one block. False when the job no longer exists (ORA-31626)."""
+def stop_job(
+    sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, keep_master: bool = False
+) -> bool:
+    """ATTACH and STOP_JOB in one block. False when there is nothing to stop: the job no longer
+    exists (ORA-31626) or no longer runs (ORA-39004)."""
     binds = {
         "job_name": identifier("job_name", job),
         "owner": identifier("owner", owner),
@@ -54,7 +60,7 @@ def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, ke
     try:
         sql.execute(st.STOP_JOB, binds)
     except DataPumpSqlError as err:
-        if err.code == JOB_DOES_NOT_EXIST:
+        if err.code in (JOB_DOES_NOT_EXIST, JOB_NOT_RUNNING):
             return False
         raise
     return True
@@ -62,7 +68,9 @@ def stop_job(sql: SqlRunner, owner: str, job: str, *, immediate: bool = True, ke
 
 def job_progress(sql: SqlRunner, owner: str, job: str) -> float | None:
     """Percent done from V$SESSION_LONGOPS, or None when Oracle has no figure for the job."""
-    rows = sql.query(st.JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)})
+    rows = sql.query(
+        st.JOB_PROGRESS, {"owner": identifier("owner", owner), "job_name": identifier("job_name", job)}
+    )
     if not rows or rows[0][0] is None:
         return None
     return float(rows[0][0])
@@ -96,7 +104,9 @@ def drop_orphaned_jobs(
         raise DataPumpValidationError("older_than", "must not be negative")
     prefix = name_prefix.strip().upper()
     if not st.SAFE_NAME.match(prefix):
-        raise DataPumpValidationError("name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier")
+        raise DataPumpValidationError(
+            "name_prefix", f"{name_prefix!r} is not the start of an Oracle identifier"
+        )
     # _ is a LIKE wildcard; escape it so DATAPUMP_REST_ does not also match DATAPUMPXREST...
     pattern = prefix.replace("_", "\\_") + "%"
     rows = sql.query(st.ORPHANED_JOBS, {"owner": owner_name, "name_pattern": pattern, "age_days": age_days})
@@ -163,7 +173,7 @@ def drop_user(sql: SqlRunner, name: str) -> bool:
 def running_jobs(sql: SqlRunner) -> list[dict[str, Any]]:
     """Every Data Pump job that is not NOT RUNNING, of every owner the user can see."""
     keys = ("owner_name", "job_name", "operation", "job_mode", "state")
-    return [dict(zip(keys, row[:5])) for row in sql.query(st.RUNNING_JOBS)]
+    return [dict(zip(keys, row[:5], strict=False)) for row in sql.query(st.RUNNING_JOBS)]
 
 
 def _user(field: str, name: Any) -> str:

@@ -65,7 +65,22 @@ def _name(sql: str) -> str:
 # ---------------------------------------------------------------------------- oracledb
 
 
-class OracleDbRunner:
+class _Runner:
+    """``query`` and ``execute`` on top of one ``_run``, which each transport supplies."""
+
+    def query(self, sql: str, binds: Binds | None = None) -> list[tuple[Any, ...]]:
+        rows = self._run(sql, binds, query=True)
+        assert rows is not None
+        return rows
+
+    def execute(self, sql: str, binds: Binds | None = None) -> None:
+        self._run(sql, binds, query=False)
+
+    def _run(self, sql: str, binds: Binds | None, *, query: bool) -> list[tuple[Any, ...]] | None:
+        raise NotImplementedError
+
+
+class OracleDbRunner(_Runner):
     """Statements over oracledb, through ``OracleHook.get_conn()``: a fresh connection per statement
     (closed after it), LOB values read before it closes. DDL and PL/SQL here need no commit.
 
@@ -76,15 +91,7 @@ class OracleDbRunner:
         self.oracle_hook = oracle_hook
         self.log = log
 
-    def query(self, sql: str, binds: Binds | None = None) -> list[tuple[Any, ...]]:
-        rows = self._run(sql, binds, fetch=True)
-        assert rows is not None
-        return rows
-
-    def execute(self, sql: str, binds: Binds | None = None) -> None:
-        self._run(sql, binds, fetch=False)
-
-    def _run(self, sql: str, binds: Binds | None, *, fetch: bool) -> list[tuple[Any, ...]] | None:
+    def _run(self, sql: str, binds: Binds | None, *, query: bool) -> list[tuple[Any, ...]] | None:
         if self.log is not None:
             self.log.debug("SQL %s over oracledb, binds %s", _name(sql), dict(binds or {}))
         conn = self.oracle_hook.get_conn()
@@ -92,7 +99,7 @@ class OracleDbRunner:
             cur = conn.cursor()
             try:
                 cur.execute(sql, dict(binds or {}))
-                if not fetch:
+                if not query:
                     return None
                 return [tuple(_read_lob(v) for v in row) for row in cur.fetchall()]
             finally:
@@ -210,7 +217,7 @@ def _rows(result: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-class RestSqlRunner:
+class RestSqlRunner(_Runner):
     """Statements over the ORDS connection's REST-Enabled SQL, through the hook's transport seam.
 
     :param settings: the ORDS connection (``_/sql`` lives under its base URL, the schema alias).
@@ -225,14 +232,6 @@ class RestSqlRunner:
     def __init__(self, settings: OrdsSettings, run: Callable[[Flow[Any]], Any], log: Any) -> None:
         self.settings, self._run_flow, self.log = settings, run, log
         self.unavailable: DataPumpSqlUnavailableError | None = None
-
-    def query(self, sql: str, binds: Binds | None = None) -> list[tuple[Any, ...]]:
-        rows = self._run(sql, binds, query=True)
-        assert rows is not None
-        return rows
-
-    def execute(self, sql: str, binds: Binds | None = None) -> None:
-        self._run(sql, binds, query=False)
 
     def _run(self, sql: str, binds: Binds | None, *, query: bool) -> list[tuple[Any, ...]] | None:
         self.log.debug("SQL %s over REST-Enabled SQL, binds %s", _name(sql), dict(binds or {}))
