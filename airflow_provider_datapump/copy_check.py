@@ -103,9 +103,8 @@ def compare_copy(
         "verified": not mismatches and compared > 0,
         "source": source,
         "tables_compared": compared,
-        "mismatches": mismatches[:_MAX_LISTED] + (
-            [f"... and {len(mismatches) - _MAX_LISTED} more"] if len(mismatches) > _MAX_LISTED else []
-        ),
+        "mismatches": mismatches[:_MAX_LISTED]
+        + ([f"... and {len(mismatches) - _MAX_LISTED} more"] if len(mismatches) > _MAX_LISTED else []),
         "mismatch_count": len(mismatches),
     }
     if unchecked:

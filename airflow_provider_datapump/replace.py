@@ -68,7 +68,9 @@ def normalize_replace_schemas(value: Any) -> list[str]:
     elif isinstance(value, (list, tuple)):
         items = list(value)
     else:
-        raise refuse(f"must be a list of schema names or a comma-separated string, not {type(value).__name__}")
+        raise refuse(
+            f"must be a list of schema names or a comma-separated string, not {type(value).__name__}"
+        )
     out: list[str] = []
     for item in items:
         name = identifier(FIELD, item)
@@ -83,7 +85,9 @@ def is_oracle_maintained(name: str) -> bool:
 
 def _selected_schemas(body: Mapping[str, Any]) -> set[str] | None:
     """The schemas the body's schema_expressions select (ANDed); None when they cannot tell."""
-    expressions = [i.get("expression") for i in body.get("schema_expressions") or () if isinstance(i, Mapping)]
+    expressions = [
+        i.get("expression") for i in body.get("schema_expressions") or () if isinstance(i, Mapping)
+    ]
     if not expressions:
         return None  # Data Pump's default then depends on the dump and on the importer's privileges
     selected: set[str] | None = None
@@ -131,7 +135,9 @@ def check_static(
     """
     for name in names:
         if is_oracle_maintained(name):
-            raise refuse(f"{name} is an Oracle-maintained (or ORDS/Autonomous service) account; it is never dropped")
+            raise refuse(
+                f"{name} is an Oracle-maintained (or ORDS/Autonomous service) account; it is never dropped"
+            )
     if not names or body is None:
         return
     mode = str(body.get("job_mode") or "SCHEMA").upper()

@@ -493,6 +493,8 @@ class DataPumpExportOperator(_DataPumpJobOperator):
         (retry and timeout settings).
     :param remap_schemas: not for an export (an import argument); set, it fails naming the field.
     :param from_job: not for an export (an import argument); set, it fails naming the field.
+    :param replace_schemas: not for an export (an import argument); set, it fails naming the field.
+    :param verify_copy: not for an export (an import argument); False fails naming the field.
     """
 
     operation = "EXPORT"
@@ -524,8 +526,13 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     or ORDS's list form.
 
     Idempotency: an import is not idempotent (ORDS has no table_exists_action; Data Pump skips
-    existing tables and reports ORA-39151/ORA-31684). Allow those codes explicitly when
-    re-importing on purpose: ``allowed_ora_codes=["ORA-31684", "ORA-39151"]``.
+    existing tables and reports ORA-39151/ORA-31684). For a nightly refresh, let the import drop
+    the schemas it recreates with ``replace_schemas``. To re-import over existing tables on purpose,
+    allow those codes (``allowed_ora_codes=["ORA-31684", "ORA-39151"]``) and set
+    ``verify_copy=False``, since the skipped tables are missing from what the import landed.
+
+    The result adds ``copy_verified`` (see ``verify_copy``), ``ords_conn_id`` and, with
+    ``replace_schemas``, ``replaced_schemas``: ``[{"schema", "dropped", "objects"}]``.
 
     :param ords_conn_id: the ``ords`` connection (default ``ords_default``).
     :param oracle_conn_id: an ``oracle`` connection to the same database, for what ORDS's Database API
@@ -567,6 +574,22 @@ class DataPumpImportOperator(_DataPumpJobOperator):
     :param remap_schemas: ``{"SRC": "DST"}``, or ORDS's list form ``[{"source": ..., "target": ...}]``.
     :param from_job: what a DataPumpExportOperator returned (or its XCom); gives ``file_name``,
         ``datapump_dir`` and the selection to import.
+    :param replace_schemas: schemas (a list, or a comma-separated string; templated) that the
+        import drops with ``DROP USER ... CASCADE`` on its own database just before it creates the
+        job, so that the dump recreates them. Only a schema this import writes (a remap target, or
+        the selected schema when there is no remap), in SCHEMA or FULL mode. Refused, before any
+        drop or job: a schema the ``from_job`` export read on the same database (same ORDS URL up
+        to the schema alias, or the same ``DB_UNIQUE_NAME``/``CON_NAME`` through SQL; an identity
+        that cannot be read counts as the same), an Oracle-maintained user, the user the
+        connection signs in as, and a schema a running Data Pump job owns, or that a running
+        import writes or may write (one reading the same dump set, or whose log cannot be read).
+        A schema not there yet is logged and skipped. A retry that reattaches to its job never
+        drops again. Needs SQL: REST-Enabled SQL on the ORDS connection, or ``oracle_conn_id``.
+    :param verify_copy: compare each table's rows, within the import's selection and after the
+        remap, with the export's (``from_job``'s objects, or the export log the import job links);
+        a missing table or a different count fails the task (default). False only logs the
+        difference. With nothing to compare, the log and ``result["copy_verified"]["reason"]``
+        say so and the task does not fail.
     """
 
     operation = "IMPORT"
@@ -633,11 +656,12 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         names = self._replace_names()
         if not names:
             return
-        from airflow_provider_datapump.replace import database_key, export_read_schemas, refuse
+        from airflow_provider_datapump.replace import database_key, refuse
 
         settings = self.hook.settings
-        if settings.auth_type == "basic" and (settings.login or "").strip().upper() in names:
-            raise refuse(f"{settings.login.strip().upper()} is the user connection {self.ords_conn_id!r} signs in as")
+        login = (settings.login or "").strip().upper()
+        if settings.auth_type == "basic" and login in names:
+            raise refuse(f"{login} is the user connection {self.ords_conn_id!r} signs in as")
         source = self._source()
         shared = self._shared_with_export(names, source)
         if shared and source is not None:
@@ -696,9 +720,12 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         infos = {name: hook.user_info(name) for name in names}
         maintained = [n for n, info in infos.items() if info and info.get("oracle_maintained")]
         if maintained:
-            raise refuse(f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped")
+            raise refuse(
+                f"{', '.join(maintained)}: the database says Oracle maintains it; it is never dropped"
+            )
+        # Absent schemas too: a running import may be about to create one.
         held = jobs_in_use(
-            [n for n, info in infos.items() if info is not None],
+            names,
             self._running_jobs(),
             me=None,
             same_dump_set=self._same_dump_set,
@@ -718,7 +745,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
                 count = hook.user_object_count(name)
                 dropped = hook.drop_user(name)
             if dropped:
-                self.log.info("replace_schemas: dropped schema %s (%d objects) before the import", name, count)
+                self.log.info(
+                    "replace_schemas: dropped schema %s (%d objects) before the import", name, count
+                )
             else:
                 self.log.info("replace_schemas: schema %s is not there yet; nothing to drop", name)
             replaced.append({"schema": name, "dropped": dropped, "objects": count if dropped else 0})
@@ -800,9 +829,16 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         if not logs:
             return None
         try:
-            text = self.hook.get_file_text({"owner_name": job["owner_name"], "job_name": job["job_name"]}, logs[-1])
+            text = self.hook.get_file_text(
+                {"owner_name": job["owner_name"], "job_name": job["job_name"]}, logs[-1]
+            )
         except Exception as err:
-            self.log.info("replace_schemas: could not read the log of %s.%s: %s", job["owner_name"], job["job_name"], err)
+            self.log.info(
+                "replace_schemas: could not read the log of %s.%s: %s",
+                job["owner_name"],
+                job["job_name"],
+                err,
+            )
             return None
         return schemas_named_in_log(text) or None
 
@@ -872,7 +908,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         if not summary.objects:
             return nothing_to_compare(f"the export log {logs[0]} names no table")
         exported = [
-            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows} for o in summary.objects
+            {"schema": o.schema, "name": o.name, "partition": o.partition, "rows": o.rows}
+            for o in summary.objects
         ]
         return compare_copy(request, result, exported, source=f"export log {logs[0]}")
 
