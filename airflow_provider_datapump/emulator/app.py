@@ -237,7 +237,7 @@ def create_app(state: EmulatorState) -> FastAPI:
 
     async def rest_sql(request: Request, target: tuple[str | None, str]) -> Response:
         _pool, alias = target
-        backend.check_rest_sql()  # an inactive service is not mapped at all: 404 before anything else
+        state.sql.check_active()  # an inactive service is not mapped at all: 404 before anything else
         auth.check_alias(alias)
         principal = authenticate(request, alias)
         ctype = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
@@ -250,7 +250,7 @@ def create_app(state: EmulatorState) -> FastAPI:
                 raise BadRequest('expected a JSON object: {"statementText": "...", "binds": [...]}')
             text, binds = body.get("statementText"), body.get("binds")
             offset, limit = body.get("offset", 0), body.get("limit")
-        return json_response(backend.run_sql(principal, text, binds, offset=offset, limit=limit))
+        return json_response(state.sql.run(principal, text, binds, offset=offset, limit=limit))
 
     tags: list[str | Enum] = ["Data Pump"]
     routes: list[tuple[str, Callable[..., Any], str, str, dict[str, Any]]] = [

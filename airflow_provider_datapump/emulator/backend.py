@@ -17,7 +17,7 @@ from typing import Any
 from .auth import Principal
 from .catalog import ORACLE_MAINTAINED_USERS, Catalog, CatalogError, Table, is_identifier
 from .dumpfiles import DumpFormatError, read_dump_header
-from .errors import BadRequest, Conflict, InternalError, MethodNotAllowed, NameClash, NotAcceptable, NotFound
+from .errors import BadRequest, Conflict, MethodNotAllowed, NameClash, NotAcceptable, NotFound
 from .files import FileStore
 from .jobs import MODE_PREFIX, Job, JobFile
 from .listing import page, parse_q
@@ -458,38 +458,6 @@ class DataPumpBackend:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
-
-    def check_rest_sql(self) -> None:
-        """404 as ORDS answers a path it does not map, when REST-Enabled SQL is not active."""
-        if not self.settings.get("rest_enabled_sql", True):
-            raise NotFound("The requested resource could not be found")
-
-    def run_sql(
-        self, principal: Principal, text: Any, binds: Any, *, offset: Any = 0, limit: Any = None
-    ) -> dict[str, Any]:
-        """POST _/sql: run a script (statements split script-style) as the principal's database user."""
-        from .sql.binds import BindError, Binds
-
-        try:
-            from .sql.service import run_script
-        except ModuleNotFoundError as exc:  # sqlglot comes with the emulator extra
-            raise InternalError(
-                f"REST-Enabled SQL needs {exc.name}: pip install 'airflow-provider-datapump[emulator]'"
-            ) from None
-
-        if not isinstance(text, str) or not text.strip():
-            raise BadRequest("statementText is required: the SQL to run")
-        top = int(self.settings["list_max_limit"])
-        for what, value in (("offset", offset), ("limit", limit)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise BadRequest(f"{what} must be a non-negative integer")
-        try:
-            parsed = Binds(binds)
-        except BindError as exc:
-            raise BadRequest(str(exc)) from None
-        return run_script(
-            self, principal.user, text, parsed, offset=offset or 0, limit=min(limit or top, top)
-        )
 
     def visible_jobs(self) -> list[Job]:
         """The jobs whose control table exists (their DBA_DATAPUMP_JOBS rows), after advancing."""

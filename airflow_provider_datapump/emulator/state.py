@@ -24,6 +24,7 @@ from .files import FileStore
 from .request_log import RequestLog
 from .scenarios import Scenarios
 from .settings import DEFAULT_SETTINGS, JOB_SCENARIO_KEYS, OUTCOMES, validate_settings
+from .sql.service import SqlService
 from .versions import DEFAULT_ORDS_VERSION, ORDS_VERSIONS, endpoint_keys
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 
 
 class EmulatorState:
-    """Catalog, jobs and files (``backend``), users and tokens (``auth``), and the harness:
+    """Catalog, jobs and files (``backend``), REST-Enabled SQL over them (``sql``), users and tokens (``auth``), and the harness:
     ``scenarios``, ``faults``, ``request_log``, ``clock``."""
 
     def __init__(
@@ -71,6 +72,7 @@ class EmulatorState:
         except BaseException:
             self.files.close()
             raise
+        self.sql = SqlService(self.backend)
         self.auth = Auth(users, clients, now=self.clock.now, settings=self.settings, lock=lock)
         self.faults = Faults(now=self.clock.now, lock=lock)
         self.request_log = RequestLog(request_log_size, lock=lock)

@@ -1,7 +1,9 @@
-"""ORDS's ``_/sql`` answer: the script split into statements, each run, one item each.
+"""REST-Enabled SQL over the backend: the script split into statements, each run, one item each.
 
-A failed statement's item carries ``errorCode``/``errorMessage`` (HTTP is still 200) and the
-script goes on, as SQLcl's default WHENEVER SQLERROR CONTINUE does.
+``SqlService`` sits on top of the Data Pump backend (it reads and changes the backend's model;
+the backend knows nothing of it). A failed statement's item carries ``errorCode``/``errorMessage``
+(HTTP is still 200) and the script goes on, as SQLcl's default WHENEVER SQLERROR CONTINUE does.
+The SELECT engine (sqlglot) is imported on the first request, so the emulator runs without it.
 """
 
 from __future__ import annotations
@@ -9,17 +11,48 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .binds import Binds
+from ..errors import BadRequest, InternalError, NotFound
+from .binds import BindError, Binds
 from .lexer import split_script
 from .ora import OracleError, ora
-from .query import run_query
 from .statements import classify, run_statement
 from .views import Session
 
 if TYPE_CHECKING:
+    from ..auth import Principal
     from ..backend import DataPumpBackend
 
-__all__ = ["run_script"]
+__all__ = ["SqlService", "run_script"]
+
+
+class SqlService:
+    """``POST {alias}/_/sql`` as the backend's database sees it; the HTTP layer parses, this decides."""
+
+    def __init__(self, backend: DataPumpBackend):
+        self.backend = backend
+
+    def check_active(self) -> None:
+        """404 as ORDS answers a path it does not map, when REST-Enabled SQL is not active."""
+        if not self.backend.settings.get("rest_enabled_sql", True):
+            raise NotFound("The requested resource could not be found")
+
+    def run(
+        self, principal: Principal, text: Any, binds: Any, *, offset: Any = 0, limit: Any = None
+    ) -> dict[str, Any]:
+        """Run a script (statements split script-style) as the principal's database user."""
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("statementText is required: the SQL to run")
+        top = int(self.backend.settings["list_max_limit"])
+        for what, value in (("offset", offset), ("limit", limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise BadRequest(f"{what} must be a non-negative integer")
+        try:
+            parsed = Binds(binds)
+        except BindError as exc:
+            raise BadRequest(str(exc)) from None
+        return run_script(
+            self.backend, principal.user, text, parsed, offset=offset or 0, limit=min(limit or top, top)
+        )
 
 
 def _json_value(value: Any) -> Any:
@@ -70,6 +103,12 @@ def run_script(
     limit: int = 10000,
 ) -> dict[str, Any]:
     """Run every statement of ``text`` as ``user``; the body ORDS answers with."""
+    try:
+        from .query import run_query
+    except ModuleNotFoundError as exc:  # sqlglot comes with the emulator extra
+        raise InternalError(
+            f"REST-Enabled SQL needs {exc.name}: pip install 'airflow-provider-datapump[emulator]'"
+        ) from None
     items: list[dict[str, Any]] = []
     for number, piece in enumerate(split_script(text), start=1):
         item: dict[str, Any] = {
