@@ -294,6 +294,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         self._publish_job_ref(context)
         return self.job_ref
 
+    # Keys of _job_ref_extras: stored with the job's identity and carried across a deferral.
+    _job_ref_extras_keys: ClassVar[tuple[str, ...]] = ()
+
     def _job_ref_extras(self) -> dict[str, Any]:
         """More of what a retry must know about the job this try started (stored with its identity)."""
         return {}
@@ -353,10 +356,14 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             first = self.hook.resolve(job, **extras)
             self._look(first)
             if first.verdict.running:
+                # What the job reference carries beyond the job (replaced_schemas) reaches the
+                # operator that Airflow builds anew for execute_complete through next_kwargs.
+                carried = {k: v for k, v in job.items() if k in self._job_ref_extras_keys}
                 self.defer(
                     trigger=DataPumpJobTrigger.for_task(self, job, end_time=None, extras=extras),
                     method_name="execute_complete",
                     timeout=None,  # the trigger enforces execution_timeout and reports it as an event
+                    kwargs={"carried": carried} if carried else None,
                 )
             self._result = self._judge(first.to_xcom())
         else:
@@ -370,7 +377,11 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             )
         return self._result
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, carried: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if carried:
+            self.job_ref = {**(self.job_ref or {}), **carried}
         self._result = self._event_result(event)
         return self._done(self._result)
 
@@ -683,6 +694,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         read = export_read_schemas(source)
         return [n for n in names if read is None or n in read]
 
+    _job_ref_extras_keys = ("replaced_schemas",)
+
     def _job_ref_extras(self) -> dict[str, Any]:
         replaced = getattr(self, "_replaced", None)
         return {"replaced_schemas": replaced} if replaced is not None else {}
@@ -792,17 +805,18 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             return list(self.hook.running_jobs())
         except Exception as err:
             self.log.info("replace_schemas: reading running jobs through ORDS's job list (SQL: %s)", err)
-        jobs: list[dict[str, Any]] = []
+        # A bounded walk by offset (a server that ignores offset serves the first page again: the
+        # jobs are keyed by identity, so nothing counts twice).
+        jobs: dict[str, dict[str, Any]] = {}
         for page_no in range(LIST_MAX_PAGES):
             page = self.hook.list_jobs(limit=LIST_PAGE_SIZE, offset=page_no * LIST_PAGE_SIZE)
-            jobs.extend(
-                {k: getattr(j, k) for k in ("owner_name", "job_name", "operation", "job_mode", "state")}
-                for j in page.items
-                if (j.state or "").upper() != "NOT RUNNING"
-            )
+            for j in page.items:
+                if (j.state or "").upper() != "NOT RUNNING":
+                    keys = ("owner_name", "job_name", "operation", "job_mode", "state")
+                    jobs[j.ident] = {k: getattr(j, k) for k in keys}
             if not page.has_more:
                 break
-        return jobs
+        return list(jobs.values())
 
     def _job_logs(self, job: Mapping[str, Any]) -> list[str] | None:
         """The logs a running job links on ORDS (an import: the export's, then its own); None unread."""
@@ -880,7 +894,8 @@ class DataPumpImportOperator(_DataPumpJobOperator):
         from airflow_provider_datapump.copy_check import compare_copy, nothing_to_compare
         from airflow_provider_datapump.jobs import parse_log
 
-        request = (self.rendered_body or {}) if isinstance(self.rendered_body, Mapping) else {}
+        # Airflow renders (and so builds the body) before execute_complete too; built here when not.
+        request = self.rendered_body if isinstance(self.rendered_body, Mapping) else self.build_body()
         source = self._source()
         if source is not None and isinstance(source.get("objects"), list):
             objects = [o for o in source["objects"] if isinstance(o, Mapping)]

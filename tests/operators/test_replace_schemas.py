@@ -210,6 +210,24 @@ def test_a_schema_in_use_by_a_running_import_is_not_dropped(ords_conn, drops):
     assert creates(ords_conn) == [] and drops == []
 
 
+def test_without_sql_for_running_jobs_the_ords_job_list_is_read(ords_conn, drops):
+    from airflow_provider_datapump.exceptions import DataPumpSqlUnavailableError
+
+    source = exported(ords_conn)
+    ords_conn.set_scenario(duration=30)
+    running = importer(from_job=source, remap_schemas=REMAP, wait_for_completion=False).execute(context())
+    ords_conn.advance_clock(1)
+    op = importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"])
+
+    def unavailable():
+        raise DataPumpSqlUnavailableError("REST-Enabled SQL is not active")
+
+    op.hook.running_jobs = unavailable
+    with pytest.raises(DataPumpError, match=f"{running['job_name']} \\(an import of the same dump set\\)"):
+        op.execute(context())
+    assert drops == [] and len(creates(ords_conn)) == 1  # the running import only (exported() cleared the log)
+
+
 def test_a_schema_owning_a_running_job_is_not_dropped(ords_conn, drops):
     ords_conn.set_scenario(duration=0)
     op = importer(file_name="X.DMP", schemas=["TESTUSER1"], remap_schemas=REMAP, replace_schemas=["TESTUSER2"])
@@ -222,51 +240,49 @@ def test_a_schema_owning_a_running_job_is_not_dropped(ords_conn, drops):
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="reattach needs task_state_store (Airflow 3.3)")
-def test_a_retry_that_reattaches_never_drops_again(ords_conn, monkeypatch, drops):
+class WorkerDied(BaseException):
+    """Stands for SIGKILL of the worker: nothing after it runs."""
+
+
+def first_try_dies_mid_import(monkeypatch, ctx, **kwargs) -> None:
     import airflow_provider_datapump.hooks.waits as waits
-
-    source = exported(ords_conn)
-    ords_conn.set_scenario(duration=1.0)
-    store = StateStore()
-
-    class WorkerDied(BaseException):
-        pass
 
     def die(_):
         raise WorkerDied()
 
     with monkeypatch.context() as patch, pytest.raises(WorkerDied):
         patch.setattr(waits.time, "sleep", die)
-        importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"]).execute(context(store))
+        importer(**kwargs).execute(ctx)
+
+
+def test_a_retry_that_reattaches_never_drops_again(ords_conn, monkeypatch, drops):
+    source = exported(ords_conn)
+    night = {"from_job": source, "remap_schemas": REMAP, "replace_schemas": ["TESTUSER2"]}
+    importer(**night).execute(context())  # night 1 creates TESTUSER2
+    ords_conn.advance_clock(1)
+    ords_conn.set_scenario(duration=1.0)
+    store = StateStore()
+    first_try_dies_mid_import(monkeypatch, context(store), **night)
+    assert drops == ["TESTUSER2"]
     ords_conn.clear_requests()
-    result = importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"]).execute(context(store))
-    assert result["outcome"] == "succeeded"
-    assert creates(ords_conn) == [] and drops == []
+    result = importer(**night).execute(context(store))
+    assert result["outcome"] == "succeeded" and result["copy_verified"]["verified"]
+    assert creates(ords_conn) == [] and drops == ["TESTUSER2"]  # the retry dropped nothing
     # The result still says what the try that started the job replaced.
-    assert result["replaced_schemas"] == [{"schema": "TESTUSER2", "dropped": False, "objects": 0}]
+    assert result["replaced_schemas"] == [{"schema": "TESTUSER2", "dropped": True, "objects": 2}]
 
 
 def test_below_3_3_a_retry_does_not_drop_what_the_first_try_still_imports(ords_conn, monkeypatch, drops):
     """No task_state_store: the retry cannot reattach, so it would submit again; the in-use rule sees
     the first try's import (same dump set) and refuses before dropping anything."""
-    import airflow_provider_datapump.hooks.waits as waits
-
     source = exported(ords_conn)
     ords_conn.set_scenario(duration=30)
-
-    class WorkerDied(BaseException):
-        pass
-
-    def die(_):
-        raise WorkerDied()
-
-    with monkeypatch.context() as patch, pytest.raises(WorkerDied):
-        patch.setattr(waits.time, "sleep", die)
-        importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"]).execute({"ti": None})
+    night = {"from_job": source, "remap_schemas": REMAP, "replace_schemas": ["TESTUSER2"]}
+    first_try_dies_mid_import(monkeypatch, {"ti": None}, **night)
     ords_conn.advance_clock(1)
     ords_conn.clear_requests()
     with pytest.raises(DataPumpError, match="an import of the same dump set"):
-        importer(from_job=source, remap_schemas=REMAP, replace_schemas=["TESTUSER2"]).execute({"ti": None})
+        importer(**night).execute({"ti": None})
     assert creates(ords_conn) == [] and drops == []
 
 
@@ -385,3 +401,24 @@ def test_two_databases_two_nights_replace_the_schema_the_export_read(tmp_path, m
             test.advance_clock(1)
         assert landed == [20, 25]
         assert "dropped schema TESTUSER1 (2 objects)" in capsys.readouterr().out
+
+
+def test_a_deferred_import_reports_what_it_replaced(ords_conn):
+    """Airflow builds the operator anew for execute_complete: the drops reach it through next_kwargs."""
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from tests.helpers import run_trigger
+
+    source = exported(ords_conn)
+    night = {"from_job": source, "remap_schemas": REMAP, "replace_schemas": ["TESTUSER2"]}
+    importer(**night).execute(context())
+    ords_conn.advance_clock(1)
+    ords_conn.set_scenario(duration=0.5)
+    with pytest.raises(TaskDeferred) as deferred:
+        importer(**night, deferrable=True).execute(context())
+    assert deferred.value.kwargs == {"carried": {"replaced_schemas": [{"schema": "TESTUSER2", "dropped": True, "objects": 2}]}}
+    event = run_trigger(deferred.value.trigger)
+    result = importer(**night, deferrable=True).execute_complete(context(), event.payload, **deferred.value.kwargs)
+    assert result["replaced_schemas"] == [{"schema": "TESTUSER2", "dropped": True, "objects": 2}]
+    assert result["copy_verified"]["verified"] is True
+    json.dumps(result)
