@@ -80,8 +80,25 @@ def _tail(path: Path, lines: int = 60) -> str:
         return f"(could not read {path}: {err})"
 
 
+def _step_log(logs: Path, step: str) -> Path:
+    return logs / f"{step.replace(' ', '-')}.log"
+
+
+# What the import says about its drop and its copy check: the lines a DBA reads in the task log.
+TOLD = ("replace_schemas:", "Copy verified", "Copy not verified", "did not land what the export took")
+
+
+def _told(log: Path) -> list[str]:
+    """The lines of a step's log that say what was dropped and whether the copy was verified."""
+    lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+    said = [line.split("] ", 1)[-1].split(" [airflow.task", 1)[0] for line in lines if any(t in line for t in TOLD)]
+    for line in said:
+        print(f"      {line}")
+    return said
+
+
 def _run(step: str, args: list[str], env: dict[str, str], logs: Path) -> bool:
-    log = logs / f"{step.replace(' ', '-')}.log"
+    log = _step_log(logs, step)
     started = time.monotonic()
     print(f"  {step:<52} ", end="", flush=True)
     with log.open("wb") as out:
@@ -182,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     problems: list[str] = []
     emulator_args = {"duration": args.job_seconds, "object_store_dir": str(bucket)}
-    with run_emulator(data_dir=str(work / "prod-data"), **emulator_args) as prod, \
-            run_emulator(data_dir=str(work / "test-data"), **emulator_args) as test:
+    with run_emulator(data_dir=str(work / "prod-data"), db_unique_name="PROD", **emulator_args) as prod, \
+            run_emulator(data_dir=str(work / "test-data"), db_unique_name="TEST", **emulator_args) as test:
         print(f"  prod emulator on {prod.url}, test emulator on {test.url}, sharing the bucket {bucket}")
         print(f"  (each job runs {args.job_seconds:g}s, so the tasks defer)")
         env = _airflow_env(home, backups, prod.airflow_connection(), test.airflow_connection())
@@ -204,11 +221,18 @@ def main(argv: list[str] | None = None) -> int:
                     _set_rows(prod, SOURCE_SCHEMA, EDITED_TABLE, rows)
                     print(f"  prod: {SOURCE_SCHEMA}.{EDITED_TABLE} now has {rows} rows (PATCH /_emulator/catalog)")
                 source = _tables(prod, SOURCE_SCHEMA)
-                if step(f"dags test {REFRESH} {night}", [airflow, "dags", "test", REFRESH, night]):
-                    landed[night] = (source, _tables(test, TARGET_SCHEMA))
-                else:
-                    landed[night] = (source, {})
-            step(f"dags test {DRILL} {NIGHTS[-1]}", [airflow, "dags", "test", DRILL, NIGHTS[-1]])
+                name = f"dags test {REFRESH} {night}"
+                step(name, [airflow, "dags", "test", REFRESH, night])
+                landed[night] = (source, _tables(test, TARGET_SCHEMA))
+                said = _told(_step_log(logs, name))
+                if not any(line.startswith("Copy verified") for line in said):
+                    problems.append(f"night {night}: the import's log does not say the copy was verified")
+                if n and not any(f"dropped schema {TARGET_SCHEMA}" in line for line in said):
+                    problems.append(f"night {night}: the import's log does not say it dropped {TARGET_SCHEMA}")
+            name = f"dags test {DRILL} {NIGHTS[-1]}"
+            step(name, [airflow, "dags", "test", DRILL, NIGHTS[-1]])
+            if not any(line.startswith("Copy verified") for line in _told(_step_log(logs, name))):
+                problems.append("the restore drill's log does not say the copy was verified")
 
             _print_jobs("prod", prod)
             _print_jobs("test", test)
@@ -225,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nRestore drill: {len(drill_imports)} import(s) into {SCRATCH_SCHEMA} on test, "
                   f"outcome {[j.get('outcome') for j in drill_imports]}; "
                   f"{SCRATCH_SCHEMA} {'still there' if _tables(test, SCRATCH_SCHEMA) else 'dropped afterwards'}")
-            if not any(j.get("outcome") == "succeeded" for j in drill_imports):
+            if not any(j.get("outcome") == "success" for j in drill_imports):  # the emulator's word
                 problems.append("the restore drill's import did not succeed on test")
 
             expected = _shape(prod_before)

@@ -634,7 +634,9 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             # so that everything else is checked now. This name is never sent. With credential_name
             # the export wrote to object storage, so what it will give is an https:// URI.
             if args["file_name"] is None:
-                args["file_name"] = _PARSE_TIME_OBJECT_URI if args.get("credential_name") else _PARSE_TIME_FILE_NAME
+                args["file_name"] = (
+                    _PARSE_TIME_OBJECT_URI if args.get("credential_name") else _PARSE_TIME_FILE_NAME
+                )
         return args
 
     # ---------------------------------------------------------------- replace_schemas

@@ -195,4 +195,5 @@ def test_the_restore_drill_restores_into_a_scratch_schema_on_test_and_drops_it(n
     assert restore.file_name.startswith("https://") and "%U" in restore.file_name
     (scratch,) = restore.remap_schemas.values()
     assert list(restore.replace_schemas) == [scratch]
+    assert restore.upstream_task_ids == {"find_export"}  # the export it is checked against, found on prod
     assert dag.task_dict["drop_scratch"].upstream_task_ids == {"restore"}
