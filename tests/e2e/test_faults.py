@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from airflow_provider_datapump._compat import FEATURES
+from airflow_provider_datapump._compat import AIRFLOW_VERSION, FEATURES
 from tests.airflow_stack import (
     DROP_USER,
     EMULATOR_PASSWORD,
@@ -553,7 +553,8 @@ def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, sc
                        timeout=RUN_BUDGET, interval=0.5)
     else:
         # Below 3.3 the retry cannot know the job; it must find TESTUSER2 still written and not drop.
-        stack.wait_for("try 2 to refuse", lambda: stack.task_instance(dag_id, run_id, task_id)["state"] == "failed",
+        # (Airflow 3.0.6 gives a SIGKILLed try no retry at all: the task ends failed at once.)
+        stack.wait_for("the task to end failed", lambda: stack.task_instance(dag_id, run_id, task_id)["state"] == "failed",
                        timeout=RUN_BUDGET, interval=0.5)
     figures["kill_to_retry_seconds"] = round(time.monotonic() - killed_at, 1)
     assert {j["job_name"]: j for j in stack.emulator("jobs", "test")}[job["job_name"]]["running"], "the import ended with its task"
@@ -576,9 +577,13 @@ def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, sc
     else:
         # Below 3.3 the retry cannot reattach: it finds the import still writing TESTUSER2 and refuses
         # to drop it, which fails the task (the README's known limit); the first import still lands.
-        assert state == "failed" and ti["try_number"] == 2, (state, ti)
-        assert "not dropping a schema a Data Pump job is still using" in log_text(
-            stack.task_log_dir(dag_id, run_id, task_id) / "attempt=2.log"), retry_log()[-3000:]
+        assert state == "failed", (state, ti)
+        if ti["try_number"] == 2:
+            assert "not dropping a schema a Data Pump job is still using" in log_text(
+                stack.task_log_dir(dag_id, run_id, task_id) / "attempt=2.log"), retry_log()[-3000:]
+        else:  # Airflow ended the killed try failed without the retry the task has (3.0.6 does)
+            assert ti["try_number"] == 1 and "Process terminated by signal" in stack.task_log(dag_id, run_id, task_id, 1)
+            print(f"\nAirflow {AIRFLOW_VERSION} gave the SIGKILLed try no retry; nothing was dropped a second time")
     # Whatever the retry did, the first import finished into the schema it had dropped and recreated.
     assert {n: t["rows"] for n, t in tables.items()} == {"EMP": 14, "DEPT": 4}, tables
     assert len(sql_requests(requests_since(stack, since, "test"), DROP_USER)) == 1
