@@ -552,10 +552,14 @@ def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, sc
         stack.wait_for("try 2 to adopt the import", lambda: "A previous try started" in retry_log(),
                        timeout=RUN_BUDGET, interval=0.5)
     else:
-        # Below 3.3 the retry cannot know the job; it must find TESTUSER2 still written and not drop.
-        # (Airflow 3.0.6 gives a SIGKILLed try no retry at all: the task ends failed at once.)
-        stack.wait_for("the task to end failed", lambda: stack.task_instance(dag_id, run_id, task_id)["state"] == "failed",
-                       timeout=RUN_BUDGET, interval=0.5)
+        # Below 3.3 the retry cannot know the job; it must find TESTUSER2 still written and neither drop
+        # it nor import into it beside the first import. (Airflow 3.0.6 gives a SIGKILLed try no retry at
+        # all: the task ends failed at once.)
+        stack.wait_for("the task to end failed, or its retry to start a second import", lambda: (
+            stack.task_instance(dag_id, run_id, task_id)["state"] == "failed" or len(creates_since(stack, since, "test")) > 1),
+            timeout=RUN_BUDGET, interval=0.5)
+        assert len(creates_since(stack, since, "test")) == 1, (
+            f"the retry started a second import into TESTUSER2 while the first still wrote it:\n{retry_log()[-3000:]}")
     figures["kill_to_retry_seconds"] = round(time.monotonic() - killed_at, 1)
     assert {j["job_name"]: j for j in stack.emulator("jobs", "test")}[job["job_name"]]["running"], "the import ended with its task"
     drops_while_running = sql_requests(requests_since(stack, since, "test"), DROP_USER)
