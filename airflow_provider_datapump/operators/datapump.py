@@ -721,15 +721,20 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
         names = self._replace_names()
         hook = self.hook
+        source = self._source()
+        shared = self._shared_with_export(names, source)
         try:
             mine = hook.database_identity()
         except Exception as err:
+            if shared:
+                raise refuse(
+                    f"{', '.join(shared)}: the from_job export read it, and this database's identity could "
+                    f"not be read ({err}), so this import cannot prove the two databases differ"
+                ) from None
             raise refuse(f"cannot check or drop schemas without SQL: {err}") from None
         session_user = str(mine.get("session_user") or "").upper()
         if session_user in names:
             raise refuse(f"{session_user} is the user this connection signs in as")
-        source = self._source()
-        shared = self._shared_with_export(names, source)
         if shared and source is not None:
             check_database_identities(shared, mine, self._export_identity(shared, source))
         infos = {name: hook.user_info(name) for name in names}

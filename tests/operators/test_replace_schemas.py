@@ -148,6 +148,17 @@ def test_identity_unreadable_on_a_shared_name_is_refused(ords_conn, monkeypatch)
     source = {**source, "ords_conn_id": "ords_prod", "self_url": "https://prod.example.com/ords/x/_/db-api/stable/"}
     ords_conn.set_scenario(rest_enabled_sql=False)
     op = importer(from_job=source, replace_schemas=["TESTUSER1"])
+    with pytest.raises(DataPumpValidationError) as err:
+        op.execute(context())
+    assert "TESTUSER1: the from_job export read it" in str(err.value)
+    assert "cannot prove the two databases differ" in str(err.value)
+    assert "restEnabledSql.active" in str(err.value) and "oracle_conn_id" in str(err.value)  # both ways
+    assert creates(ords_conn) == []
+
+
+def test_without_sql_nothing_is_dropped(ords_conn):
+    ords_conn.set_scenario(rest_enabled_sql=False)
+    op = importer(file_name="X.DMP", schemas=["TESTUSER1"], remap_schemas=REMAP, replace_schemas=["TESTUSER2"])
     with pytest.raises(DataPumpValidationError, match="cannot check or drop schemas without SQL"):
         op.execute(context())
     assert creates(ords_conn) == []
