@@ -39,6 +39,43 @@ def ords_conn(datapump_emulator, monkeypatch):
     return datapump_emulator
 
 
+class EmulatorPair:
+    """Production and test: two emulators on their own ports that share one object-store folder."""
+
+    def __init__(self, prod, test, object_store):
+        self.prod, self.test, self.object_store = prod, test, object_store
+
+    def set_rows(self, schema: str, table: str, rows: int, on: str = "prod") -> dict:
+        """A table's row count changes on one database (the emulator's catalog control, over HTTP)."""
+        import httpx
+
+        handle = getattr(self, on)
+        return httpx.patch(f"{handle.url}/_emulator/catalog/{schema}/{table}", json={"rows": rows},
+                           timeout=10).raise_for_status().json()
+
+
+@pytest.fixture(scope="session")
+def emulator_pair_servers(tmp_path_factory):
+    """Two emulators for the session, started with the same object-store folder."""
+    from airflow_provider_datapump.emulator.server import run_emulator
+
+    bucket = tmp_path_factory.mktemp("object-store")
+    with run_emulator(data_dir=tmp_path_factory.mktemp("prod-db"), object_store_dir=str(bucket), db_unique_name="PROD") as prod, \
+            run_emulator(data_dir=tmp_path_factory.mktemp("test-db"), object_store_dir=str(bucket), db_unique_name="TEST") as test:
+        yield EmulatorPair(prod, test, bucket)
+
+
+@pytest.fixture
+def ords_pair(emulator_pair_servers, monkeypatch):
+    """ords_prod (and ords_default) and ords_test pointing at two fresh emulators sharing a bucket."""
+    pair = emulator_pair_servers
+    for handle in (pair.prod, pair.test):
+        handle.reset()
+    for conn_id, handle in (("ORDS_DEFAULT", pair.prod), ("ORDS_PROD", pair.prod), ("ORDS_TEST", pair.test)):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps(handle.airflow_connection()))
+    return pair
+
+
 @pytest.fixture
 def fast_hook(ords_conn):
     """A hook with short retry waits, so fault tests finish in seconds."""
@@ -58,11 +95,11 @@ STATIC_SECRETS = (PASSWORD, CLIENT_SECRET, WRONG_PASSWORD, UI_PASSWORD)
 
 
 def _issued_tokens(item) -> list[str]:
-    server = item.funcargs.get("datapump_emulator") or item.funcargs.get("ords_conn")
-    if server is None:
-        return []
-    tokens = getattr(server.state, "_tokens", {}) or {}
-    return list(tokens)
+    servers = [item.funcargs.get("datapump_emulator") or item.funcargs.get("ords_conn")]
+    pair = item.funcargs.get("ords_pair")
+    if pair is not None:
+        servers += [pair.prod, pair.test]
+    return [t for server in servers if server is not None for t in (getattr(server.state, "_tokens", {}) or {})]
 
 
 @pytest.hookimpl(hookwrapper=True)

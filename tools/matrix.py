@@ -36,10 +36,14 @@ OUT = ROOT / ".artifacts" / "matrix"
 #   or a real scheduler). Both are needed: cadwyn 5.x imports fastapi internals gone from newer
 #   fastapi (ImportError at api-server start), and newer cadwyn needs newer fastapi.
 #   Measured good: cadwyn 5.3.3 and 5.4.6 with fastapi 0.115.12.
+# - cryptography<51 on 3.0 and 3.1: their get_fernet sets ``is_encrypted`` on a MultiFernet, which
+#   cryptography 51 (a Rust class) refuses ("'MultiFernet' object has no attribute 'is_encrypted'"),
+#   so no task can read a connection once airflow.cfg has a fernet_key (measured on 3.0.6 with 51.0.1:
+#   every e2e task failed "The conn_id `ords_default` isn't defined"). 3.2 wraps it in _RealFernet.
 CELLS: dict[str, list[str]] = {
     "3.0": ["apache-airflow==3.0.6", "apache-airflow-providers-common-compat==1.23.0", "universal-pathlib<0.3",
-            "pyjwt<2.11", "cadwyn<5.5", "fastapi<0.116"],
-    "3.1": ["apache-airflow==3.1.8"],
+            "pyjwt<2.11", "cadwyn<5.5", "fastapi<0.116", "cryptography<51"],
+    "3.1": ["apache-airflow==3.1.8", "cryptography<51"],
     # fastapi<0.156.1: from 0.156.1 fastapi builds the body model of PATCH /task-instances/{id}/state
     # so that pydantic reads its callable discriminator as a field name, and the execution API fails at
     # import ("Model 'TITerminalStatePayload' needs a discriminator field"), so dag.test() runs no

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,24 @@ from .request_log import RequestLog
 from .responses import problem_response
 
 __all__ = ["OrdsMiddleware"]
+
+# REST-Enabled SQL: the request log keeps the statement each request ran (never its binds), so a test
+# can count what reached a database (a DROP USER, a STOP_JOB block). Bodies beyond this are not kept.
+_SQL_SUFFIX = "/_/sql"
+_SQL_BODY_LIMIT = 64 * 1024
+
+
+def _statement(body: bytes, content_type: str) -> str | None:
+    """The statement text of a ``_/sql`` request body (JSON ``statementText`` or application/sql)."""
+    text = body.decode("utf-8", errors="replace")
+    if content_type.startswith("application/sql"):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    statement = parsed.get("statementText") if isinstance(parsed, dict) else None
+    return statement if isinstance(statement, str) else None
 
 
 class _Dropped(OSError):
@@ -54,6 +73,8 @@ class OrdsMiddleware:
         caller = req_state.setdefault("caller", Caller())
         faults = self.faults.take(method, path)
         status_holder: dict[str, Any] = {"status": None, "bytes": 0}
+        if method == "POST" and path.endswith(_SQL_SUFFIX):
+            receive = self._keeping_body(scope, receive, status_holder)
         seq = self.request_log.begin()
         try:
             delay = sum(f["seconds"] for f in faults if f["kind"] == "delay")
@@ -109,5 +130,26 @@ class OrdsMiddleware:
                     "dropped_keys": list(req_state.get("dropped_keys", [])),
                     "faults": [f["kind"] for f in faults],
                     "duration": round(time.time() - started, 6),
+                    **({"statement": status_holder["statement"]} if "statement" in status_holder else {}),
                 },
             )
+
+    @staticmethod
+    def _keeping_body(
+        scope: dict[str, Any], receive: Callable[..., Any], holder: dict[str, Any]
+    ) -> Callable[..., Any]:
+        """``receive`` that also keeps a ``_/sql`` body's statement in ``holder`` once it is read whole."""
+        content_type = next(
+            (v.decode("latin-1").lower() for k, v in scope.get("headers", ()) if k == b"content-type"), ""
+        )
+        chunks: list[bytes] = []
+
+        async def receiving() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request" and sum(map(len, chunks)) < _SQL_BODY_LIMIT:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    holder["statement"] = _statement(b"".join(chunks), content_type)
+            return message
+
+        return receiving

@@ -631,8 +631,12 @@ class DataPumpImportOperator(_DataPumpJobOperator):
                     "from_job", f"was not rendered into an export result: {str(self.from_job)[:80]!r}"
                 )
             # At parse time from_job is still an XComArg: stand in for the file name it will give,
-            # so that everything else is checked now. This name is never sent.
-            args["file_name"] = args["file_name"] or _PARSE_TIME_FILE_NAME
+            # so that everything else is checked now. This name is never sent. With credential_name
+            # the export wrote to object storage, so what it will give is an https:// URI.
+            if args["file_name"] is None:
+                args["file_name"] = (
+                    _PARSE_TIME_OBJECT_URI if args.get("credential_name") else _PARSE_TIME_FILE_NAME
+                )
         return args
 
     # ---------------------------------------------------------------- replace_schemas
@@ -991,6 +995,7 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
 
 _PARSE_TIME_FILE_NAME = "FROM_JOB_AT_RUN_TIME.DMP"
+_PARSE_TIME_OBJECT_URI = "https://objectstorage.invalid/from_job/o/FROM_JOB_AT_RUN_TIME_%U.DMP"
 
 
 def _job_dict(value: Any) -> dict[str, Any]:

@@ -1,6 +1,9 @@
 """Faults in a real deployment (issue 8, part 3): kill the triggerer, kill a worker, take ORDS away
 for 30 s, and fail a job with ORA errors, each under a real Airflow (api-server, scheduler,
 dag-processor and triggerer as separate processes, LocalExecutor) against the emulator process.
+Issue 26 adds a second emulator (the test database, sharing the first's object-store folder): a task
+marked failed stops its job through REST-Enabled SQL, and a worker killed mid-import with
+``replace_schemas`` is retried without a second drop.
 
 One deployment serves every scenario: starting Airflow costs 20-60 s on this machine and the
 scenarios do not disturb each other (each has its own DAG, and faults and queued scenarios are
@@ -23,19 +26,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from airflow_provider_datapump._compat import FEATURES
+from airflow_provider_datapump._compat import AIRFLOW_VERSION, FEATURES
 from tests.airflow_stack import (
+    DROP_USER,
     EMULATOR_PASSWORD,
     EMULATOR_USER,
+    STOP_JOB,
     AirflowStack,
     assert_retry_was_airflows_stale_success_race,
     is_create,
+    sql_requests,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 DAGS = Path(__file__).parent / "dags"
-DAG_IDS = ("fault_triggerer_kill", "fault_worker_kill", "fault_ords_outage", "fault_ora_errors", "dp_mapped_exports")
+DAG_IDS = ("fault_triggerer_kill", "fault_worker_kill", "fault_ords_outage", "fault_ora_errors", "dp_mapped_exports",
+           "fault_kill_stops_job", "fault_refresh_worker_kill")
 # Ten mapped exports side by side (issue 15); the same DAG dag.test() runs in tests/operators.
 MAPPED_DAG = Path(__file__).parent.parent / "dags" / "dp_mapped_exports.py"
 STARTUP_BUDGET = 180
@@ -60,6 +67,7 @@ def stack(tmp_path_factory):
         work,
         [*sorted(DAGS.glob("fault_*.py")), MAPPED_DAG],
         job_seconds=JOB_SECONDS,
+        second_emulator=True,  # ords_test, for the issue 26 scenarios; the others use ords_default (prod)
         extra_env={
             "DATAPUMP_FAULT_BACKUP_URL": f"file://{work}/backups/",
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_CHECK_THRESHOLD),
@@ -101,21 +109,21 @@ def scenario(stack, request):
 # ---------------------------------------------------------------- evidence helpers
 
 
-def requests_since(stack: AirflowStack, since: float) -> list[dict]:
-    return [r for r in stack.emulator("requests") if r["timestamp"] >= since]
+def requests_since(stack: AirflowStack, since: float, on: str = "prod") -> list[dict]:
+    return [r for r in stack.emulator("requests", on) if r["timestamp"] >= since]
 
 
-def creates_since(stack: AirflowStack, since: float) -> list[dict]:
+def creates_since(stack: AirflowStack, since: float, on: str = "prod") -> list[dict]:
     """Creates that created a job (201); one refused for a second already taken (ORA-31634) did not."""
-    return [r for r in requests_since(stack, since) if is_create(r) and r["status"] == 201]
+    return [r for r in requests_since(stack, since, on) if is_create(r) and r["status"] == 201]
 
 
-def jobs_since(stack: AirflowStack, since: float) -> list[dict]:
-    return [j for j in stack.emulator("jobs") if not j["foreign"] and j["created"] >= since - 1]
+def jobs_since(stack: AirflowStack, since: float, on: str = "prod") -> list[dict]:
+    return [j for j in stack.emulator("jobs", on) if not j["foreign"] and j["created"] >= since - 1]
 
 
-def job_for_schema(stack: AirflowStack, since: float, schema: str) -> dict | None:
-    return next((j for j in jobs_since(stack, since) if j["schemas"] == [schema]), None)
+def job_for_schema(stack: AirflowStack, since: float, schema: str, on: str = "prod") -> dict | None:
+    return next((j for j in jobs_since(stack, since, on) if j["schemas"] == [schema]), None)
 
 
 def events(path: Path) -> list[str]:
@@ -172,6 +180,16 @@ def assert_first_try_or_race(stack: AirflowStack, dag_id: str, run_id: str, task
         assert try_number == 2, f"{task_id} needed {try_number} tries"
         resubmitted = assert_retry_was_airflows_stale_success_race(stack, dag_id, run_id, task_id, reattach_marker)
     return try_number, resubmitted
+
+
+def sigkill_first_try(stack: AirflowStack, dag_id: str, run_id: str, task_id: str) -> float:
+    """SIGKILL the task process of a task's running first try (an OOM kill); returns when, monotonic."""
+    ti = stack.task_instance(dag_id, run_id, task_id)
+    assert ti["state"] == "running" and ti["try_number"] == 1, ti
+    procs = stack.task_processes(ti["id"])
+    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
+    os.kill(procs["task"][0], signal.SIGKILL)
+    return time.monotonic()
 
 
 def assert_no_leaks(stack: AirflowStack) -> None:
@@ -254,12 +272,7 @@ def test_killed_worker_retry_reattaches_to_the_running_export(stack, scenario):
     # store; a kill before that would (by design of ResumableJobMixin) submit again.
     stack.wait_for("try 1 to poll the job", lambda: "is EXECUTING" in stack.task_log(dag_id, run_id, task_id, 1),
                    timeout=RUN_BUDGET, interval=0.5)
-    ti = stack.task_instance(dag_id, run_id, task_id)
-    assert ti["state"] == "running" and ti["try_number"] == 1, ti
-    procs = stack.task_processes(ti["id"])
-    assert len(procs["task"]) == 1 and len(procs["supervisor"]) == 1, procs
-    os.kill(procs["task"][0], signal.SIGKILL)
-    killed_at = time.monotonic()
+    killed_at = sigkill_first_try(stack, dag_id, run_id, task_id)
 
     stack.wait_for("try 2 to adopt the job", lambda: "A previous try started" in stack.task_log(dag_id, run_id, task_id, 2),
                    timeout=RUN_BUDGET, interval=0.5)
@@ -449,4 +462,135 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack,
     assert all(n == 1 for n in per_schema.values()), per_schema
     figures["name_clashes"] = len([r for r in requests_since(stack, since) if is_create(r) and r["status"] == 400])
     assert figures["late_creates"] == 3 and figures["other_client_creates"] >= 3
+    assert_no_leaks(stack)
+
+
+# ---------------------------------------------------------------- issue 26: the Oracle side through ORDS
+
+
+def test_tasks_marked_failed_stop_their_jobs_through_rest_enabled_sql(stack, scenario):
+    """Two exports on ords_test, which has no oracle_conn_id: one deferred (its trigger waits in the
+    triggerer), one watched by its task process. A user marks both failed. Each job must end STOPPED
+    in the emulator, stopped by an ATTACH + STOP_JOB block sent to ORDS's REST-Enabled SQL (``_/sql``).
+    Airflow calls a trigger's on_kill from 3.3 only: below it the deferred export's job runs on (the
+    README's known limit), and only the running export is checked."""
+    since, figures = scenario
+    dag_id = "fault_kill_stops_job"
+    deferred_stops = FEATURES["trigger_on_kill"].available()
+    run_id = stack.trigger(dag_id)
+    jobs = stack.wait_for("both exports' jobs on the test database", lambda: (
+        {"export_deferred": a, "export_running": b}
+        if (a := job_for_schema(stack, since, "TESTUSER1", "test")) and (b := job_for_schema(stack, since, "TESTUSER3", "test"))
+        else None), timeout=RUN_BUDGET)
+
+    def both_polling():
+        deferred = stack.task_instance(dag_id, run_id, "export_deferred")["state"] == "deferred" and any(
+            "is EXECUTING" in p.read_text(errors="replace") for p in trigger_logs(stack, dag_id, run_id, "export_deferred").values())
+        return deferred and "is EXECUTING" in stack.task_log(dag_id, run_id, "export_running", 1)
+
+    stack.wait_for("the trigger and the running task to poll their jobs", both_polling, timeout=RUN_BUDGET)
+    killed = time.time()
+    for task_id in jobs:
+        stack.mark_failed(dag_id, run_id, task_id)
+    expected = [t for t in jobs if deferred_stops or t == "export_running"]
+
+    def stopped():
+        now = {j["job_name"]: j for j in stack.emulator("jobs", "test")}
+        return all(not now[jobs[t]["job_name"]]["running"] and now[jobs[t]["job_name"]]["outcome"] == "stopped"
+                   for t in expected)
+
+    stack.wait_for(f"{expected} to end STOPPED", stopped, timeout=90, interval=0.5)
+    figures["kill_to_stopped_seconds"] = round(time.time() - killed, 1)
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    figures["run_state"] = state
+    assert state == "failed"
+
+    stops = [r for r in sql_requests(requests_since(stack, killed, "test"), STOP_JOB) if r["status"] == 200]
+    figures["stop_job_requests"] = len(stops)
+    assert len(stops) >= len(expected), f"expected a STOP_JOB block per stopped job on _/sql, got {stops}"
+    assert sql_requests(requests_since(stack, since, "prod"), STOP_JOB) == [], "a stop reached production"
+    running_log = stack.task_log(dag_id, run_id, "export_running", 1)
+    job = jobs["export_running"]
+    assert f"Data Pump job {job['owner_name']},{job['job_name']} stopped" in running_log, running_log[-3000:]
+    assert "keeps running" not in running_log, running_log[-3000:]
+    if not deferred_stops:
+        still = {j["job_name"]: j for j in stack.emulator("jobs", "test")}[jobs["export_deferred"]["job_name"]]
+        assert still["running"], "below 3.3 nothing should have stopped the deferred export's job"
+        stack.patch_job(still["owner_name"], still["job_name"], on="test", finish_now=True)
+    assert len(creates_since(stack, since, "test")) == 2
+    assert_no_leaks(stack)
+
+
+def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, scenario):
+    """The refresh's import (replace_schemas=["TESTUSER2"], not deferrable) drops TESTUSER2 on the test
+    database, starts its job, and its task process is SIGKILLed while the job runs (no on_kill: the job
+    runs on). The retry must not send a second DROP USER while that import still writes TESTUSER2: on
+    Airflow 3.3 it reattaches to the running job; below 3.3 it cannot reattach and must refuse the drop.
+    The run ends with TESTUSER2 holding the rows production exported."""
+    since, figures = scenario
+    dag_id, task_id = "fault_refresh_worker_kill", "import"
+    # Last night's copy: TESTUSER2 exists on the test database, so the first try really drops it.
+    catalog = stack.control("GET", "catalog", on="test")
+    catalog["schemas"]["TESTUSER2"] = {"tables": {"EMP": {"tablespace": "USERS", "rows": 3, "bytes": 65536}}}
+    stack.control("PUT", "catalog", catalog, on="test")
+    run_id = stack.trigger(dag_id)
+    export = stack.wait_for("the export's job on production", lambda: job_for_schema(stack, since, "TESTUSER1"),
+                            timeout=RUN_BUDGET)
+    stack.patch_job(export["owner_name"], export["job_name"], finish_now=True)
+    job = stack.wait_for("the import's job on the test database", lambda: next(
+        (j for j in jobs_since(stack, since, "test") if j["operation"] == "IMPORT"), None), timeout=RUN_BUDGET)
+    stack.wait_for("try 1 to poll the import", lambda: "is EXECUTING" in stack.task_log(dag_id, run_id, task_id, 1),
+                   timeout=RUN_BUDGET, interval=0.5)
+    drops_before_kill = sql_requests(requests_since(stack, since, "test"), DROP_USER)
+    assert len(drops_before_kill) == 1, drops_before_kill
+    killed_at = sigkill_first_try(stack, dag_id, run_id, task_id)
+
+    def retry_log() -> str:
+        return stack.task_log(dag_id, run_id, task_id, 2)
+
+    if FEATURES["reattach"].available():
+        stack.wait_for("try 2 to adopt the import", lambda: "A previous try started" in retry_log(),
+                       timeout=RUN_BUDGET, interval=0.5)
+    else:
+        # Below 3.3 the retry cannot know the job; it must find TESTUSER2 still written and neither drop
+        # it nor import into it beside the first import. (Airflow 3.0.6 gives a SIGKILLed try no retry at
+        # all: the task ends failed at once.)
+        stack.wait_for("the task to end failed, or its retry to start a second import", lambda: (
+            stack.task_instance(dag_id, run_id, task_id)["state"] == "failed" or len(creates_since(stack, since, "test")) > 1),
+            timeout=RUN_BUDGET, interval=0.5)
+        assert len(creates_since(stack, since, "test")) == 1, (
+            f"the retry started a second import into TESTUSER2 while the first still wrote it:\n{retry_log()[-3000:]}")
+    figures["kill_to_retry_seconds"] = round(time.monotonic() - killed_at, 1)
+    assert {j["job_name"]: j for j in stack.emulator("jobs", "test")}[job["job_name"]]["running"], "the import ended with its task"
+    drops_while_running = sql_requests(requests_since(stack, since, "test"), DROP_USER)
+    figures["drops_while_first_import_ran"] = len(drops_while_running)
+    assert len(drops_while_running) == 1, f"the retry dropped TESTUSER2 while the first import wrote it: {drops_while_running}"
+
+    stack.patch_job(job["owner_name"], job["job_name"], on="test", finish_now=True)
+    state = stack.wait_run(dag_id, run_id, timeout=RUN_BUDGET)
+    ti = stack.task_instance(dag_id, run_id, task_id)
+    figures.update(run_state=state, try_number=ti["try_number"])
+    tables = stack.emulator("catalog", "test")["schemas"].get("TESTUSER2", {}).get("tables", {})
+    figures["testuser2"] = {n: t["rows"] for n, t in tables.items()}
+    if FEATURES["reattach"].available():
+        assert state == "success" and ti["try_number"] == 2, (state, ti)
+        adopted = f"A previous try started {job['owner_name']},{job['job_name']}; it is running"
+        assert adopted in retry_log(), retry_log()[-3000:]
+        assert "Started Data Pump IMPORT job" not in retry_log(), "the retry submitted a new import"
+        assert len(creates_since(stack, since, "test")) == 1
+    else:
+        # Below 3.3 the retry cannot reattach: it finds the import still writing TESTUSER2 and refuses
+        # to drop it, which fails the task (the README's known limit); the first import still lands.
+        assert state == "failed", (state, ti)
+        if ti["try_number"] == 2:
+            assert "not dropping a schema a Data Pump job is still using" in log_text(
+                stack.task_log_dir(dag_id, run_id, task_id) / "attempt=2.log"), retry_log()[-3000:]
+        else:  # Airflow ended the killed try failed without the retry the task has (3.0.6 does)
+            assert ti["try_number"] == 1 and "Process terminated by signal" in stack.task_log(dag_id, run_id, task_id, 1)
+            print(f"\nAirflow {AIRFLOW_VERSION} gave the SIGKILLed try no retry; nothing was dropped a second time")
+    # Whatever the retry did, the first import finished into the schema it had dropped and recreated.
+    assert {n: t["rows"] for n, t in tables.items()} == {"EMP": 14, "DEPT": 4}, tables
+    assert len(sql_requests(requests_since(stack, since, "test"), DROP_USER)) == 1
+    assert sql_requests(requests_since(stack, since, "prod"), DROP_USER) == [], "a DROP USER reached production"
+    assert "TESTUSER1" in stack.emulator("catalog", "prod")["schemas"]
     assert_no_leaks(stack)

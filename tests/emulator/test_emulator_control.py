@@ -67,6 +67,18 @@ def test_request_log(client, ctl):
     assert ctl.get("/_emulator/requests").json() == []
 
 
+def test_request_log_keeps_the_statement_of_a_rest_enabled_sql_request_but_not_its_binds(ctl, emu):
+    """Tests count what reached a database (a DROP USER, a STOP_JOB block) from the request log."""
+    block = "BEGIN\n  EXECUTE IMMEDIATE 'DROP USER ' || DBMS_ASSERT.ENQUOTE_NAME(:username, FALSE) || ' CASCADE';\nEND;"
+    with httpx.Client(base_url=emu.base_url, auth=(USER, PASSWORD), timeout=10) as sql:
+        sql.post("_/sql", json={"statementText": block, "binds": [
+            {"name": "username", "data_type": "VARCHAR2", "value": "BIND_VALUE_NOT_LOGGED"}]})
+        sql.post("_/sql", content=b"SELECT 1 FROM dual", headers={"content-type": "application/sql"})
+    sql_entries = [e for e in ctl.get("/_emulator/requests").json() if e["path"].endswith("/_/sql")]
+    assert [e["statement"] for e in sql_entries] == [block, "SELECT 1 FROM dual"], sql_entries
+    assert "BIND_VALUE_NOT_LOGGED" not in json.dumps(sql_entries)
+
+
 def test_request_log_with_requests_in_flight(client, ctl, emu):
     """A request is logged when its response ends. Clearing forgets one that began before the
     clear, and wait_idle waits for the ones begun before it, over HTTP and on the handle."""

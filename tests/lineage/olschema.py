@@ -106,9 +106,13 @@ def complete_event(events: list[dict[str, Any]], task_id: str) -> dict[str, Any]
     return found[0]
 
 
-def assert_refresh_lineage(events: list[dict[str, Any]], namespace: str, service: str, secrets: tuple[str, ...]) -> dict[str, Any]:
+def assert_refresh_lineage(events: list[dict[str, Any]], namespace: str, service: str, secrets: tuple[str, ...],
+                           *, target: tuple[str, str] | None = None, rows: int = 14) -> dict[str, Any]:
     """The refresh DAG's events trace TESTUSER1.EMP -> dump file -> TESTUSER2.EMP with row counts,
-    are valid against the schemas, and carry no credential. Returns a summary for the test to print."""
+    are valid against the schemas, and carry no credential. Returns a summary for the test to print.
+
+    ``namespace``/``service`` name the database exported from; ``target`` the (namespace, service)
+    imported into when it is another database, the dump then being an object-store URI both name."""
     assert events, "no OpenLineage event was written"
     problems = {f"{e['eventType']} {e['job']['name']}": validate_event(e) for e in events}
     problems = {k: v for k, v in problems.items() if v}
@@ -117,21 +121,29 @@ def assert_refresh_lineage(events: list[dict[str, Any]], namespace: str, service
     leaked = [s for s in secrets if s in raw]
     assert not leaked, f"a credential appears in the OpenLineage events ({len(leaked)} hit(s))"
 
+    target_namespace, target_service = target or (namespace, service)
     export, load = complete_event(events, "export"), complete_event(events, "import")
     exported = {(i["namespace"], i["name"]): i["inputFacets"]["inputStatistics"]["rowCount"] for i in export["inputs"]}
     imported = {(o["namespace"], o["name"]): o["outputFacets"]["outputStatistics"]["rowCount"] for o in load["outputs"]}
-    src, dst = (namespace, f"{service}.TESTUSER1.EMP"), (namespace, f"{service}.TESTUSER2.EMP")
-    assert exported.get(src) == 14, f"the export's inputs do not carry TESTUSER1.EMP with 14 rows: {exported}"
-    assert imported.get(dst) == 14, f"the import's outputs do not carry TESTUSER2.EMP with 14 rows: {imported}"
-    # Every table exported arrives under the remapped schema with the same row count.
-    assert {n.replace(".TESTUSER1.", ".TESTUSER2."): r for (_, n), r in exported.items()} == {n: r for (_, n), r in imported.items()}
+    src, dst = (namespace, f"{service}.TESTUSER1.EMP"), (target_namespace, f"{target_service}.TESTUSER2.EMP")
+    assert exported.get(src) == rows, f"the export's inputs do not carry TESTUSER1.EMP with {rows} rows: {exported}"
+    assert imported.get(dst) == rows, f"the import's outputs do not carry TESTUSER2.EMP with {rows} rows: {imported}"
+    # Every table exported arrives under the remapped schema, in the target database, with the same row count.
+    assert {(target_namespace, n.replace(f"{service}.TESTUSER1.", f"{target_service}.TESTUSER2.")): r
+            for (_, n), r in exported.items()} == imported, (exported, imported)
     # The dump file links them: the export's output is the import's input.
     dumps_out = {(o["namespace"], o["name"]) for o in export["outputs"]}
     dumps_in = {(i["namespace"], i["name"]) for i in load["inputs"]}
     assert dumps_out and dumps_out == dumps_in, f"export wrote {dumps_out}, import read {dumps_in}"
-    assert all(n.startswith(f"{service}/DATA_PUMP_DIR/") and n.upper().endswith(".DMP") for _, n in dumps_out), dumps_out
+    if target is None:  # one database: the dump lives in its directory object
+        assert all(n.startswith(f"{service}/DATA_PUMP_DIR/") and n.upper().endswith(".DMP") for _, n in dumps_out), dumps_out
+    else:  # two databases: the dump is an object in the bucket both reach, named by its URI
+        assert all(ns.startswith("https://") and n.upper().endswith(".DMP") for ns, n in dumps_out), dumps_out
     emp = next(o for o in load["outputs"] if o["name"] == dst[1])
-    assert emp["facets"]["symlinks"]["identifiers"] == [{"namespace": namespace, "name": src[1], "type": "TABLE"}]
+    links = emp["facets"]["symlinks"]["identifiers"]
+    assert [(i["name"].rsplit(".", 2)[-2:], i["type"]) for i in links] == [(["TESTUSER1", "EMP"], "TABLE")], links
+    if target is None:
+        assert links == [{"namespace": namespace, "name": src[1], "type": "TABLE"}]
     for event, operation in ((export, "EXPORT"), (load, "IMPORT")):
         job = event["run"]["facets"]["dataPumpJob"]
         assert job["operation"] == operation and job["outcome"] == "succeeded" and job["ownerName"] and job["jobName"]

@@ -3,8 +3,14 @@ reads its configuration once per process, so each configuration needs a fresh on
 
 argv: [--block-openlineage] [--no-retries]. With the first, importing OpenLineage fails as if the extra
 were not installed; the second drops the example's retry (and its one-minute delay) for failure tests.
-Writes {"state": ..., "openlineage_modules": [...]} as JSON to the file named by DATAPUMP_LINEAGE_RESULT
-(stdout also carries Airflow's own output).
+
+DATAPUMP_REFRESH_NIGHTS, when set, is a JSON list of nights run one after the other in this process,
+each ``{"logical_date": ISO 8601, "before": [{"method": ..., "url": ..., "json": ...}, ...]}``: the
+requests in ``before`` (an emulator's controls, e.g. a table's new row count on production) are sent
+ahead of that night's run. Unset, one run with dag.test()'s default logical date.
+
+Writes {"state": <the last run's>, "states": [<each night's>], "openlineage_modules": [...]} as JSON to
+the file named by DATAPUMP_LINEAGE_RESULT (stdout also carries Airflow's own output).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
+import pendulum
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "datapump_refresh_test_from_prod.py"
 
@@ -47,11 +56,16 @@ def main() -> None:
     if "--no-retries" in sys.argv:
         for task in dag.tasks:
             task.retries = 0
-    run = dag.test()
+    states = []
+    for night in json.loads(os.environ.get("DATAPUMP_REFRESH_NIGHTS") or "[{}]"):
+        for request in night.get("before", ()):
+            httpx.request(request["method"], request["url"], json=request.get("json"), timeout=10).raise_for_status()
+        run = dag.test(logical_date=pendulum.parse(night["logical_date"])) if "logical_date" in night else dag.test()
+        states.append(str(run.state))
     loaded = sorted(m for m in sys.modules if m.split(".")[0] == "openlineage" or m.startswith("airflow.providers.openlineage.")
                     or m == "airflow_provider_datapump.lineage")
     loaded = [m for m in loaded if m != "airflow.providers.openlineage.get_provider_info"]
-    Path(os.environ["DATAPUMP_LINEAGE_RESULT"]).write_text(json.dumps({"state": str(run.state), "openlineage_modules": loaded}))
+    Path(os.environ["DATAPUMP_LINEAGE_RESULT"]).write_text(json.dumps({"state": states[-1], "states": states, "openlineage_modules": loaded}))
 
 
 if __name__ == "__main__":

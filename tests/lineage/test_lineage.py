@@ -19,50 +19,32 @@ import pytest
 from tests.conftest import STATIC_SECRETS
 from tests.helpers import wait_done
 from tests.lineage import olschema
+from tests.lineage.refresh import LISTENER, REPO, connection, run_refresh
 
-REPO = Path(__file__).resolve().parents[2]
-RUNNER = Path(__file__).parent / "run_refresh.py"
 NAMESPACE, SERVICE = "oracle://db.example.test:1521", "FREEPDB1"
-LISTENER = "db.example.test:1521/FREEPDB1"
-
-
-def _connection(emu, **extra) -> str:
-    conn = emu.airflow_connection()
-    conn["extra"] = {**(json.loads(conn["extra"]) if isinstance(conn.get("extra"), str) else conn.get("extra") or {}), **extra}
-    return json.dumps(conn)
-
-
-def _run_refresh(emu, events: Path, *args: str) -> dict:
-    result = events.parent / f"{events.name}.result.json"
-    env = {
-        "DATAPUMP_LINEAGE_RESULT": str(result),
-        **os.environ,
-        "AIRFLOW_CONN_ORDS_DEFAULT": _connection(emu, lineage_database=LISTENER),
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": olschema.file_transport(events),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
-    }
-    proc = subprocess.run([sys.executable, str(RUNNER), *args], env=env, capture_output=True, text=True, timeout=240, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(result.read_text())
+TARGET = ("oracle://test.example.test:1521", "TESTPDB")  # TEST_LISTENER's namespace and service
 
 
 # ---------------------------------------------------------------- dag.test() with the extra
 
 
-def test_refresh_example_emits_valid_events_that_trace_emp_through_the_dump(ords_conn, tmp_path):
-    ords_conn.set_scenario(duration=1)
-    out = _run_refresh(ords_conn, tmp_path)
-    assert out["state"] == "success", out
+def test_refresh_example_emits_valid_events_that_trace_emp_through_the_dump(ords_pair, tmp_path):
+    """From TESTUSER1.EMP on production, through the object both databases reach, to TESTUSER2.EMP on test."""
+    for handle in (ords_pair.prod, ords_pair.test):
+        handle.set_scenario(duration=1)
+    out = run_refresh(ords_pair, tmp_path)
+    assert out["state"] == "success", out["output"][-4000:]
     events = olschema.read_events(tmp_path)
-    summary = olschema.assert_refresh_lineage(events, NAMESPACE, SERVICE, STATIC_SECRETS)
-    assert ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
+    summary = olschema.assert_refresh_lineage(events, NAMESPACE, SERVICE, STATIC_SECRETS, target=TARGET)
+    assert ords_pair.test.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
+    assert "TESTUSER2" not in ords_pair.prod.catalog()["schemas"]
     print(f"\nlineage under dag.test(): {summary}")
 
 
-def test_a_failed_export_reports_the_final_line_and_ora_codes(ords_conn, tmp_path):
-    ords_conn.set_scenario(duration=0.5, outcome="errors", error_count=1, ora_codes=["ORA-39083"])
-    out = _run_refresh(ords_conn, tmp_path, "--no-retries")
-    assert out["state"] == "failed", out
+def test_a_failed_export_reports_the_final_line_and_ora_codes(ords_pair, tmp_path):
+    ords_pair.prod.set_scenario(duration=0.5, outcome="errors", error_count=1, ora_codes=["ORA-39083"])
+    out = run_refresh(ords_pair, tmp_path, "--no-retries")
+    assert out["state"] == "failed", out["output"][-4000:]
     events = olschema.read_events(tmp_path)
     fails = [e for e in events if e["eventType"] == "FAIL" and e["job"]["name"].endswith(".export")]
     assert len(fails) == 1, [(e["eventType"], e["job"]["name"]) for e in events]
@@ -73,17 +55,19 @@ def test_a_failed_export_reports_the_final_line_and_ora_codes(ords_conn, tmp_pat
     assert fails[0]["run"]["facets"]["dataPumpJob"]["operation"] == "EXPORT"
     assert not fails[0].get("inputs") and not fails[0].get("outputs")  # a failed job's log proves no copy
     assert not any(s in json.dumps(events) for s in STATIC_SECRETS)
+    assert not [j for j in ords_pair.test.jobs() if j["operation"] == "IMPORT"], "the import ran after a failed export"
 
 
 # ---------------------------------------------------------------- without the extra
 
 
-def test_without_openlineage_the_refresh_runs_and_nothing_is_imported(ords_conn, tmp_path):
-    ords_conn.set_scenario(duration=0.5)
-    out = _run_refresh(ords_conn, tmp_path, "--block-openlineage")
-    assert out == {"state": "success", "openlineage_modules": []}
+def test_without_openlineage_the_refresh_runs_and_nothing_is_imported(ords_pair, tmp_path):
+    for handle in (ords_pair.prod, ords_pair.test):
+        handle.set_scenario(duration=0.5)
+    out = run_refresh(ords_pair, tmp_path, "--block-openlineage")
+    assert (out["state"], out["openlineage_modules"]) == ("success", []), out["output"][-4000:]
     assert not list(tmp_path.iterdir()), "events were written with OpenLineage unimportable"
-    assert ords_conn.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
+    assert ords_pair.test.catalog()["schemas"]["TESTUSER2"]["tables"]["EMP"]["rows"] == 14
 
 
 def test_importing_and_parsing_the_operators_imports_no_openlineage():
@@ -169,7 +153,7 @@ def test_fetch_reports_the_server_dumps_in_and_their_verified_copies_out(fast_ho
 
     from airflow_provider_datapump.operators.fetch import DataPumpFetchFilesOperator
 
-    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", _connection(ords_conn, lineage_database=LISTENER))
+    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", connection(ords_conn, lineage_database=LISTENER))
     ords_conn.set_scenario(duration=0.05)
     job = wait_done(fast_hook, fast_hook.create_job(
         {"operation": "EXPORT", "job_mode": "SCHEMA", "schema_expressions": [{"expression": "IN ('TESTUSER1')"}]}))

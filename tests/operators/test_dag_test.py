@@ -11,8 +11,10 @@ import pytest
 from packaging.version import Version
 
 from airflow_provider_datapump._compat import AIRFLOW_VERSION
+from tests.airflow_stack import DROP_USER, is_create, sql_requests
 from tests.credentials import PASSWORD
 from tests.helpers import creates
+from tests.lineage.refresh import run_refresh
 
 DAGS = Path(__file__).parent.parent / "dags"
 
@@ -126,3 +128,34 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(migrat
     assert all(n == 1 for n in per_schema.values()), per_schema  # no second export behind a task's back
     assert len(theirs) >= 3 and not set(theirs) & {f"{j['owner_name']},{j['job_name']}" for j in ours}
     assert len([r for r in ords_conn.requests() if "late" in r["faults"]]) == 3
+
+
+def test_refresh_example_two_nights_from_prod_to_test(ords_pair, tmp_path):
+    """Issue 26 under dag.test(): the example refresh DAG on two nights, production and test being two
+    emulators that share an object-store folder. Between the nights production's EMP grows; night 2
+    must land night 2's rows, the drop goes to the test database only, and production is untouched."""
+    for handle in (ords_pair.prod, ords_pair.test):
+        handle.set_scenario(duration=0.5)
+    grow = {"method": "PATCH", "url": f"{ords_pair.prod.url}/_emulator/catalog/TESTUSER1/EMP", "json": {"rows": 23}}
+    (tmp_path / "events").mkdir()
+    out = run_refresh(ords_pair, tmp_path / "events", nights=[
+        {"logical_date": "2026-12-01T01:00:00+00:00"},
+        {"logical_date": "2026-12-02T01:00:00+00:00", "before": [grow]},
+    ])
+    assert out["states"] == ["success", "success"], out["output"][-4000:]
+    tables = ords_pair.test.catalog()["schemas"]["TESTUSER2"]["tables"]
+    assert {name: t["rows"] for name, t in tables.items()} == {"EMP": 23, "DEPT": 4}, tables
+
+    test_requests, prod_requests = ords_pair.test.requests(), ords_pair.prod.requests()
+    imports = [r for r in test_requests if is_create(r) and r["status"] == 201]
+    assert len(imports) == 2, imports
+    drops = sql_requests(test_requests, DROP_USER)
+    # Night 1 may try the drop (TESTUSER2 absent: ORA-01918, not an error) or skip it; night 2 must drop,
+    # after night 1's import and before its own.
+    night2 = [d for d in drops if imports[0]["timestamp"] < d["timestamp"] < imports[1]["timestamp"]]
+    assert len(night2) == 1 and len(drops) <= 2, drops
+    assert sql_requests(prod_requests, DROP_USER) == [], "a DROP USER reached production"
+    prod_tables = ords_pair.prod.catalog()["schemas"]
+    assert {n: t["rows"] for n, t in prod_tables["TESTUSER1"]["tables"].items()} == {"EMP": 23, "DEPT": 4}
+    assert "TESTUSER2" not in prod_tables
+    assert PASSWORD not in _without_airflows_mask_echo(out["output"])

@@ -1,9 +1,10 @@
 """Browser suite: Debian's chromium, driven by Playwright, against a real Airflow 3 on loopback.
 
-One deployment (the emulator and the four Airflow components, see ``tests/airflow_stack.py``) and
-one browser serve the whole suite: starting them costs most of its run time on a 2-core machine.
-Airflow uses simple auth with one known user, so the tests sign in through the real login page, and
-no ORDS connection exists until a test creates one in the UI.
+One deployment (two emulators standing for production and test, sharing an object-store folder, and
+the four Airflow components, see ``tests/airflow_stack.py``) and one browser serve the whole suite:
+starting them costs most of its run time on a 2-core machine. Airflow uses simple auth with one known
+user, so the tests sign in through the real login page, and no ORDS connection exists until a test
+creates one in the UI.
 
 Every browser wait is bounded (context defaults below; ``expect`` too); the deployment is stopped
 and the browser closed on every path; a failing test gets the page URL, a screenshot path and the
@@ -81,9 +82,12 @@ def airflow(chromium, tmp_path_factory):
         tmp_path_factory.mktemp("ui-airflow"),
         [DAG_FILE],
         job_seconds=JOB_SECONDS,
-        ords_connection_env=False,  # an env-var connection would shadow the one the UI creates
+        ords_connection_env=False,  # an env-var connection would shadow the ones the UI creates
+        second_emulator=True,  # the refresh example exports on ords_prod and imports on ords_test
         users={UI_USER: UI_PASSWORD},
-        extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},
+        # The refresh example runs at 02:00 every day; unpaused, the scheduler would start a run of its
+        # own beside the one the test triggers. Runs triggered by hand still run.
+        extra_env={"AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
     )
     with stack:
         stack.start()

@@ -12,7 +12,7 @@ import pytest
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_FILES = sorted(p for p in EXAMPLE_DAGS.glob("*.py") if not p.name.startswith("_"))
 PARSE_BUDGET_SECONDS = 5.0
-EXPECTED_DAG_IDS = {"datapump_nightly_export", "datapump_refresh_test_from_prod"}
+EXPECTED_DAG_IDS = {"datapump_nightly_export", "datapump_refresh_test_from_prod", "datapump_restore_drill"}
 
 
 class _NetworkAtParseTime(AssertionError):
@@ -35,8 +35,9 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", refuse("socket.connect_ex"))
     monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    # A connection env var that would be used if a DAG reached for it at parse time.
-    monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", '{"conn_type": "ords", "host": "http://192.0.2.1:9/ords/x"}')
+    # Connection env vars that would be used if a DAG reached for them at parse time.
+    for conn_id in ("ORDS_DEFAULT", "ORDS_PROD", "ORDS_TEST"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", '{"conn_type": "ords", "host": "http://192.0.2.1:9/ords/x"}')
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     monkeypatch.setenv("DATAPUMP_BACKUP_URL", "file:///nonexistent-datapump-backups/")
     return attempts
@@ -168,3 +169,31 @@ def test_every_scheduled_asset_is_the_one_some_example_dag_publishes(no_network)
                     f"that name has uri {sorted(published.get(name, ()))}"
                 )
     assert not problems, problems
+
+
+def test_the_refresh_goes_from_prod_to_test_through_object_storage(no_network):
+    """The refresh DAG exports on ords_prod straight to an object-store URI for the night and imports
+    on ords_test from the same URI; only the test side may drop, and only the import's own target."""
+    bag, _ = _parse(EXAMPLE_DAGS / "datapump_refresh_test_from_prod.py")
+    dag = bag.dags["datapump_refresh_test_from_prod"]
+    assert set(dag.task_dict) == {"export", "import"}  # no hand-written verify task: the import checks the copy
+    export, load = dag.task_dict["export"], dag.task_dict["import"]
+    assert (export.ords_conn_id, load.ords_conn_id) == ("ords_prod", "ords_test")
+    assert export.credential_name and load.credential_name == export.credential_name
+    assert export.file_name.startswith("https://") and "%U" in export.file_name
+    assert "ds_nodash" in export.file_name  # a folder per night
+    assert load.file_name is None  # the URI comes from the export's result (from_job)
+    assert load.remap_schemas == {"TESTUSER1": "TESTUSER2"} and list(load.replace_schemas) == ["TESTUSER2"]
+    assert not getattr(export, "replace_schemas", None)
+
+
+def test_the_restore_drill_restores_into_a_scratch_schema_on_test_and_drops_it(no_network):
+    bag, _ = _parse(EXAMPLE_DAGS / "datapump_restore_drill.py")
+    dag = bag.dags["datapump_restore_drill"]
+    restore = dag.task_dict["restore"]
+    assert restore.ords_conn_id == "ords_test" and restore.credential_name
+    assert restore.file_name.startswith("https://") and "%U" in restore.file_name
+    (scratch,) = restore.remap_schemas.values()
+    assert list(restore.replace_schemas) == [scratch]
+    assert restore.upstream_task_ids == {"find_export"}  # the export it is checked against, found on prod
+    assert dag.task_dict["drop_scratch"].upstream_task_ids == {"restore"}

@@ -26,3 +26,27 @@ def test_each_operator_takes_and_templates_every_payload_argument(operator):
     # ...and hands each of them to build_payload under its own name.
     task = operator(task_id="t", schemas="HR", datapump_dir="DATA_PUMP_DIR", file_name="X.DMP")
     assert set(task._payload_args()) >= set(PAYLOAD_ARGUMENTS)
+
+
+def test_import_from_an_object_store_export_parses_with_credential_name():
+    """from_job=export.output with credential_name is checked at parse time against a stand-in
+    https:// URI, not refused for lacking one (the export gives the real URI at run time)."""
+    from airflow.sdk import DAG
+
+    with DAG("refresh", schedule=None):
+        exp = DataPumpExportOperator(
+            task_id="export", schemas=["TESTUSER1"], credential_name="OBJ_STORE_CRED",
+            file_name="https://objectstorage.example.com/n/ns/b/dp/o/testuser1_%U.dmp",
+        )
+        imp = DataPumpImportOperator(
+            task_id="import", from_job=exp.output, credential_name="OBJ_STORE_CRED",
+            remap_schemas={"TESTUSER1": "TESTUSER2"},
+        )
+    body = imp.build_body(parse_time=True)
+    assert body["credential_name"] == "OBJ_STORE_CRED"
+    assert body["file_name"].startswith("https://")
+    # Without credential_name the stand-in stays a plain file name in a directory object.
+    with DAG("local", schedule=None):
+        exp = DataPumpExportOperator(task_id="export", schemas=["TESTUSER1"])
+        imp = DataPumpImportOperator(task_id="import", from_job=exp.output)
+    assert not imp.build_body(parse_time=True)["file_name"].startswith("https://")
