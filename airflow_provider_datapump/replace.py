@@ -197,8 +197,15 @@ _QUOTED_OWNER = re.compile(r'"([A-Z][A-Z0-9_$#]{0,127})"\."')
 _USER_OBJECT = re.compile(r'USER:"([A-Z][A-Z0-9_$#]{0,127})"')
 
 
-def schemas_named_in_log(text: str) -> set[str]:
-    """Schemas an import's log names (``"S"."T"`` objects, ``USER:"S"``): what it writes so far."""
+def schemas_named_in_log(text: str, job: tuple[str, str] | None = None) -> set[str]:
+    """Schemas an import's log names (``"S"."T"`` objects, ``USER:"S"``): what it writes so far.
+
+    ``job`` is the importing job's ``(owner, name)``: its log names its own control table
+    (``Starting "OWNER"."JOB"``, ``Master table "OWNER"."JOB" ...``), which says nothing of where it
+    writes. Counted, a young import's log would look as if it wrote only its owner.
+    """
+    if job is not None:
+        text = text.replace(f'"{job[0]}"."{job[1]}"', "")
     return set(_QUOTED_OWNER.findall(text)) | set(_USER_OBJECT.findall(text))
 
 

@@ -861,7 +861,7 @@ class DataPumpImportOperator(_DataPumpJobOperator):
                 err,
             )
             return None
-        return schemas_named_in_log(text) or None
+        return schemas_named_in_log(text, (str(job["owner_name"]), str(job["job_name"]))) or None
 
     # ---------------------------------------------------------------- verify_copy
 

@@ -114,6 +114,19 @@ def test_schemas_named_in_log():
     assert schemas_named_in_log("Starting job") == set()
 
 
+def test_a_young_imports_own_control_table_is_not_a_target():
+    # What a running import's log holds before it writes anything: only its own job names a schema.
+    # Counted, the import looked as if it wrote DBAPI_USER alone, and a retry below Airflow 3.3
+    # started a second import into the schema the first was still recreating.
+    young = (
+        'Master table "DBAPI_USER"."DATAPUMP_REST_IMPORT_1" successfully loaded/unloaded\n'
+        'Starting "DBAPI_USER"."DATAPUMP_REST_IMPORT_1":\n'
+    )
+    assert schemas_named_in_log(young, ("DBAPI_USER", "DATAPUMP_REST_IMPORT_1")) == set()
+    later = young + '. . imported "TESTUSER2"."EMP" 8 KB 14 rows\n'
+    assert schemas_named_in_log(later, ("DBAPI_USER", "DATAPUMP_REST_IMPORT_1")) == {"TESTUSER2"}
+
+
 def row(schema, name, rows, partition=None):
     return {"schema": schema, "name": name, "partition": partition, "rows": rows}
 
