@@ -355,9 +355,13 @@ def import_lineage(
     dump_files: Sequence[str],
     directory: str | None,
     remaps: Sequence[Mapping[str, str]] = (),
+    source_identity: DatabaseIdentity | None = None,
 ) -> OperatorLineage:
     """Inputs: the dump files read. Outputs: each table the log says was imported, under its
-    remapped schema, with a symlink facet naming the source table the remap copied it from."""
+    remapped schema, with a symlink facet naming the source table the remap copied it from.
+
+    ``source_identity`` is the database the export read (another one in a refresh from production);
+    the symlink names the source table there. None: the same database as the import."""
     from airflow.providers.common.compat.openlineage.facet import (
         Identifier,
         InputDataset,
@@ -373,6 +377,7 @@ def import_lineage(
     inputs = [
         InputDataset(namespace=ns, name=name) for ns, name in dump_datasets(identity, dump_files, directory)
     ]
+    origin = source_identity or identity
     outputs = []
     for (schema, table), (rows, size) in _tables(result.get("objects") or ()).items():
         facets: dict[str, Any] = {}
@@ -380,7 +385,7 @@ def import_lineage(
         if source and source != schema.upper():
             facets["symlinks"] = SymlinksDatasetFacet(
                 identifiers=[
-                    Identifier(namespace=identity.namespace, name=identity.table(source, table), type="TABLE")
+                    Identifier(namespace=origin.namespace, name=origin.table(source, table), type="TABLE")
                 ]
             )
         outputs.append(

@@ -957,7 +957,20 @@ class DataPumpImportOperator(_DataPumpJobOperator):
             dump_files=dumps,
             directory=body.get("datapump_dir"),
             remaps=body.get("remap_schemas") or (),
+            source_identity=self._source_identity(lineage, source),
         )
+
+    def _source_identity(self, lineage: Any, source: Mapping[str, Any] | None) -> Any:
+        """The database the from_job export read, when it ran on another connection; else None."""
+        conn_id = (source or {}).get("ords_conn_id")
+        if not isinstance(conn_id, str) or not conn_id or conn_id == self.ords_conn_id:
+            return None
+        oracle = (source or {}).get("oracle_conn_id")
+        try:
+            return lineage.database_identity(conn_id, oracle if isinstance(oracle, str) else None)
+        except Exception as err:  # lineage never fails the task; the symlink then names this database
+            self.log.warning("OpenLineage: cannot name the export's database (%s): %s", conn_id, err)
+            return None
 
     def _inherit_selection(self, args: dict[str, Any], source: Mapping[str, Any]) -> None:
         """With no selection of its own, import what the export exported.
