@@ -469,30 +469,38 @@ def test_mapped_exports_beside_another_client_each_end_with_their_own_job(stack,
 
 
 def test_tasks_marked_failed_stop_their_jobs_through_rest_enabled_sql(stack, scenario):
-    """Two exports on ords_test, which has no oracle_conn_id: one deferred (its trigger waits in the
-    triggerer), one watched by its task process. A user marks both failed. Each job must end STOPPED
-    in the emulator, stopped by an ATTACH + STOP_JOB block sent to ORDS's REST-Enabled SQL (``_/sql``).
-    Airflow calls a trigger's on_kill from 3.3 only: below it the deferred export's job runs on (the
-    README's known limit), and only the running export is checked."""
+    """Two imports on ords_test, which has no oracle_conn_id, of a dump set production exported to the
+    shared object store: one deferred (its trigger waits in the triggerer), one watched by its task
+    process. A user marks both failed. Each import's job must end STOPPED in the test emulator, stopped
+    by an ATTACH + STOP_JOB block sent to ORDS's REST-Enabled SQL (``_/sql``). Airflow calls a trigger's
+    on_kill from 3.3 only: below it the deferred import's job runs on (the README's known limit), and
+    only the running import is checked."""
     since, figures = scenario
     dag_id = "fault_kill_stops_job"
     deferred_stops = FEATURES["trigger_on_kill"].available()
     run_id = stack.trigger(dag_id)
-    jobs = stack.wait_for("both exports' jobs on the test database", lambda: (
-        {"export_deferred": a, "export_running": b}
-        if (a := job_for_schema(stack, since, "TESTUSER1", "test")) and (b := job_for_schema(stack, since, "TESTUSER3", "test"))
-        else None), timeout=RUN_BUDGET)
+    export = stack.wait_for("the export's job on production", lambda: job_for_schema(stack, since, "TESTUSER1"),
+                            timeout=RUN_BUDGET)
+    stack.patch_job(export["owner_name"], export["job_name"], finish_now=True)
+
+    def imports():
+        found = {t: next((j for j in jobs_since(stack, since, "test")
+                          if j["operation"] == "IMPORT" and j["remap_schemas"].get("TESTUSER1") == target), None)
+                 for t, target in (("import_deferred", "KILL_DEFERRED"), ("import_running", "KILL_RUNNING"))}
+        return found if all(found.values()) else None
+
+    jobs = stack.wait_for("both imports' jobs on the test database", imports, timeout=RUN_BUDGET)
 
     def both_polling():
-        deferred = stack.task_instance(dag_id, run_id, "export_deferred")["state"] == "deferred" and any(
-            "is EXECUTING" in p.read_text(errors="replace") for p in trigger_logs(stack, dag_id, run_id, "export_deferred").values())
-        return deferred and "is EXECUTING" in stack.task_log(dag_id, run_id, "export_running", 1)
+        deferred = stack.task_instance(dag_id, run_id, "import_deferred")["state"] == "deferred" and any(
+            "is EXECUTING" in p.read_text(errors="replace") for p in trigger_logs(stack, dag_id, run_id, "import_deferred").values())
+        return deferred and "is EXECUTING" in stack.task_log(dag_id, run_id, "import_running", 1)
 
-    stack.wait_for("the trigger and the running task to poll their jobs", both_polling, timeout=RUN_BUDGET)
+    stack.wait_for("the trigger and the running task to poll their imports", both_polling, timeout=RUN_BUDGET)
     killed = time.time()
     for task_id in jobs:
         stack.mark_failed(dag_id, run_id, task_id)
-    expected = [t for t in jobs if deferred_stops or t == "export_running"]
+    expected = [t for t in jobs if deferred_stops or t == "import_running"]
 
     def stopped():
         now = {j["job_name"]: j for j in stack.emulator("jobs", "test")}
@@ -509,13 +517,13 @@ def test_tasks_marked_failed_stop_their_jobs_through_rest_enabled_sql(stack, sce
     figures["stop_job_requests"] = len(stops)
     assert len(stops) >= len(expected), f"expected a STOP_JOB block per stopped job on _/sql, got {stops}"
     assert sql_requests(requests_since(stack, since, "prod"), STOP_JOB) == [], "a stop reached production"
-    running_log = stack.task_log(dag_id, run_id, "export_running", 1)
-    job = jobs["export_running"]
+    running_log = stack.task_log(dag_id, run_id, "import_running", 1)
+    job = jobs["import_running"]
     assert f"Data Pump job {job['owner_name']},{job['job_name']} stopped" in running_log, running_log[-3000:]
     assert "keeps running" not in running_log, running_log[-3000:]
     if not deferred_stops:
-        still = {j["job_name"]: j for j in stack.emulator("jobs", "test")}[jobs["export_deferred"]["job_name"]]
-        assert still["running"], "below 3.3 nothing should have stopped the deferred export's job"
+        still = {j["job_name"]: j for j in stack.emulator("jobs", "test")}[jobs["import_deferred"]["job_name"]]
+        assert still["running"], "below 3.3 nothing should have stopped the deferred import's job"
         stack.patch_job(still["owner_name"], still["job_name"], on="test", finish_now=True)
     assert len(creates_since(stack, since, "test")) == 2
     assert_no_leaks(stack)
