@@ -126,6 +126,13 @@ def job_for_schema(stack: AirflowStack, since: float, schema: str, on: str = "pr
     return next((j for j in jobs_since(stack, since, on) if j["schemas"] == [schema]), None)
 
 
+def export_writing(stack: AirflowStack, since: float, uri_part: str) -> dict | None:
+    """The export on prod whose object-store dump set names ``uri_part``: a scenario's own export, never
+    another scenario's export of the same schema created within the second before ``since``."""
+    return next((j for j in jobs_since(stack, since) if j["operation"] == "EXPORT" and j["object_store"]
+                 and any(uri_part in f for f in j["dump_files"])), None)
+
+
 def events(path: Path) -> list[str]:
     """The messages of a structured (JSON lines) Airflow task or trigger log."""
     out = []
@@ -479,7 +486,7 @@ def test_tasks_marked_failed_stop_their_jobs_through_rest_enabled_sql(stack, sce
     dag_id = "fault_kill_stops_job"
     deferred_stops = FEATURES["trigger_on_kill"].available()
     run_id = stack.trigger(dag_id)
-    export = stack.wait_for("the export's job on production", lambda: job_for_schema(stack, since, "TESTUSER1"),
+    export = stack.wait_for("the export's job on production", lambda: export_writing(stack, since, "/kill_stops_job/"),
                             timeout=RUN_BUDGET)
     stack.patch_job(export["owner_name"], export["job_name"], finish_now=True)
 
@@ -542,7 +549,7 @@ def test_killed_worker_mid_import_retry_does_not_drop_the_schema_again(stack, sc
     catalog["schemas"]["TESTUSER2"] = {"tables": {"EMP": {"tablespace": "USERS", "rows": 3, "bytes": 65536}}}
     stack.control("PUT", "catalog", catalog, on="test")
     run_id = stack.trigger(dag_id)
-    export = stack.wait_for("the export's job on production", lambda: job_for_schema(stack, since, "TESTUSER1"),
+    export = stack.wait_for("the export's job on production", lambda: export_writing(stack, since, "/worker_kill/"),
                             timeout=RUN_BUDGET)
     stack.patch_job(export["owner_name"], export["job_name"], finish_now=True)
     job = stack.wait_for("the import's job on the test database", lambda: next(
