@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_datapump.exceptions import DataPumpValidationError
+from airflow_provider_datapump.hooks.ords.settings import origin
 from airflow_provider_datapump.payloads import identifier
 from airflow_provider_datapump.selection import listed_names
 
@@ -169,16 +170,14 @@ def database_key(url: Any) -> tuple[str, str, int, str] | None:
     Takes a connection's base URL (up to the alias) or a job's URL (``.../_/db-api/...``)."""
     if not isinstance(url, str):
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    scheme, host, port = origin(url)
+    if scheme not in ("http", "https") or not host:
         return None
-    path = parts.path.split("/_/", 1)[0].strip("/")
+    path = urlsplit(url).path.split("/_/", 1)[0].strip("/")
     segments = [s for s in path.split("/") if s]
     if not segments:
         return None
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, parts.hostname.lower(), port, "/".join(s.lower() for s in segments[:-1])
+    return scheme, host, port, "/".join(s.lower() for s in segments[:-1])
 
 
 def check_database_identities(

@@ -937,9 +937,7 @@ class DataPumpImportOperator(_DataPumpJobOperator):
 
     def _lineage(self, lineage: Any, result: dict[str, Any], identity: Any) -> Any:
         body = self.rendered_body or {}
-        source = (
-            _job_dict(self.from_job) if isinstance(self.from_job, (Mapping, str)) and self.from_job else None
-        )
+        source = self._source()
         source_dumps = [
             f["name"]
             for f in (source or {}).get("files") or ()
