@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 PORT ?= 8080
 
-.PHONY: venv browser stores redis test test-scale test-fast test-matrix test-oldest docs lint stress bench bench-objstore emulator demo clean
+.PHONY: venv browser stores redis test test-profile test-scale test-fast test-matrix test-oldest docs lint stress bench bench-objstore emulator demo clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,14 @@ redis:
 TEST_SCALE_EXPORTS ?= 12
 test: venv browser stores redis lint
 	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PY) -m pytest --durations=20 $(PYTEST_ARGS)
+
+# Where make test's time goes (#29): the same run with tools/pytest_profile.py loaded, then a table
+# per directory and the slowest tests, in wall time, CPU (own and reaped children's), Airflow
+# processes started, database migrations and seconds slept on a clock.
+test-profile: venv browser stores redis
+	rm -f .artifacts/test-profile.jsonl
+	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PY) -m pytest -p tools.pytest_profile -q $(PYTEST_ARGS) || true
+	$(PY) tools/test_profile_report.py .artifacts/test-profile.jsonl
 
 # Format, lint and types on the package, with the settings in pyproject.toml; make test runs it first.
 lint: venv
