@@ -67,9 +67,13 @@ redis:
 # make test runs the Celery scale-out test at a smoke width (TEST_SCALE_EXPORTS, 12) so that CI's
 # two runs fit 30 minutes; make test-scale runs it at the issue's 50.
 # The 20 slowest tests close every run, so that a slow test cannot creep in unseen (#29).
+# The suite runs on TEST_WORKERS processes (pytest-xdist; tests/conftest.py says how work is split),
+# two for this machine's two cores. TEST_WORKERS=0, or PYTEST_ARGS="-p no:xdist", runs it serially.
 TEST_SCALE_EXPORTS ?= 12
+TEST_WORKERS ?= 2
+XDIST = $(if $(findstring no:xdist,$(PYTEST_ARGS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 test: venv browser stores redis lint
-	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PY) -m pytest --durations=20 $(PYTEST_ARGS)
+	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PY) -m pytest $(XDIST) --durations=20 $(PYTEST_ARGS)
 
 # Where make test's time goes (#29): the same run with tools/pytest_profile.py loaded, then a table
 # per directory and the slowest tests, in wall time, CPU (own and reaped children's), Airflow

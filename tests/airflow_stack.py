@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import airflow_db
 from tests.credentials import PASSWORD, USER
 
 REPO = Path(__file__).resolve().parents[1]
@@ -261,11 +262,11 @@ class AirflowStack:
         for which, url in self.emulator_urls.items():
             self.wait_for(f"the {which} emulator", lambda u=url: httpx.get(f"{u}/_emulator/health", timeout=2).is_success,
                           timeout=30, interval=0.3)
-        migrate = subprocess.run(self.airflow("db", "migrate"), env=self.env, cwd=str(self.work),
-                                 capture_output=True, text=True, timeout=180)
-        (self.outputs / "db-migrate.log").write_text(migrate.stdout + migrate.stderr)
-        if migrate.returncode != 0:
-            raise StackError(f"airflow db migrate failed:\n{tail(self.outputs / 'db-migrate.log')}")
+        try:
+            airflow_db.migrate(self.home, self.env)
+        except subprocess.CalledProcessError as exc:
+            (self.outputs / "db-migrate.log").write_text(f"{exc.stdout or ''}{exc.stderr or ''}")
+            raise StackError(f"airflow db migrate failed:\n{tail(self.outputs / 'db-migrate.log')}") from exc
         for name in self.components if components is None else components:
             self.start_component(name)
         return self

@@ -6,9 +6,17 @@ import json
 import os
 import tempfile
 
-# Before anything imports Airflow: keep its state out of the user's home and the repo.
+# Before anything imports Airflow: keep its state out of the user's home and the repo. An xdist
+# worker inherits the controller's environment, so a home this file made there is replaced by one of
+# the worker's own: two workers on one SQLite database would see each other's runs.
 _HOME = tempfile.mkdtemp(prefix="dp-airflow-home-")
+if os.environ.get("AIRFLOW_HOME") and os.environ.get("AIRFLOW_HOME") == os.environ.get("DATAPUMP_TEST_AIRFLOW_HOME"):
+    os.environ["AIRFLOW_HOME"] = _HOME
 os.environ.setdefault("AIRFLOW_HOME", _HOME)
+os.environ["DATAPUMP_TEST_AIRFLOW_HOME"] = _HOME if os.environ["AIRFLOW_HOME"] == _HOME else ""
+# One migrated metadata database per run, copied where one is needed (tests/airflow_db.py); made by
+# the first process (the xdist controller, or the only one), inherited by the workers.
+os.environ.setdefault("DATAPUMP_AIRFLOW_DB_TEMPLATE_DIR", tempfile.mkdtemp(prefix="dp-airflow-db-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 # dag.test() syncs DAGs from the configured bundle, which Airflow caches on first use.
@@ -120,3 +128,45 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "prints_secrets: the test prints credentials on purpose (exempt from the scan)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parallel runs (#29). make test runs on both cores with pytest-xdist, `--dist loadgroup`: a module
+# is one unit of work, so its module-scoped fixtures (an Airflow stack, a store server, a migrated
+# database) are set up once, on one worker; the browser suite shares one session deployment, so it
+# is one unit. Units go out in this order: the ones measured slowest first (make test-profile), so
+# that a long one does not start last and end the run alone. Without xdist none of this matters.
+# ---------------------------------------------------------------------------------------------
+
+# Modules run one after another as one unit. The browser suite shares one session deployment. The
+# real-scheduler modules each start a whole Airflow (four or more processes): two at once on two
+# cores starve each other's scheduler and triggerer, so they take one lane while the other worker
+# runs the rest of the suite.
+SHARED_UNITS = {"tests/ui/": "airflow-stacks", "tests/e2e/": "airflow-stacks"}
+SLOWEST_FIRST = (
+    "airflow-stacks",
+    "tests/bench/test_bench_smoke.py",
+    "tests/lineage/test_lineage.py",
+    "tests/operators/test_dag_test.py",
+    "tests/operators/test_operators.py",
+    "tests/packaging/test_wheel.py",
+    "tests/hooks/test_identity.py",
+    "tests/operators/test_fetch_objstore.py",
+    "tests/unit/test_provider_info.py",
+    "tests/triggers/test_watcher.py",
+)
+
+
+def _unit(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return next((unit for prefix, unit in SHARED_UNITS.items() if module.startswith(prefix)), module)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_unit(item.nodeid)))
+    if not hasattr(config, "workerinput"):
+        return  # a serial run keeps pytest's order
+    # A stable sort: within a unit and among the rest, collection order stands.
+    items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))

@@ -16,12 +16,15 @@ import json
 import os
 import resource
 import subprocess
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 _counts = {"airflow_procs": 0, "db_migrate": 0, "sleep_s": 0.0, "sleeps": 0, "procs": 0}
+_sleep_sites: Counter[str] = Counter()  # seconds slept, by the test-side line that slept
 _real_sleep = time.sleep
 _real_popen_init = subprocess.Popen.__init__
 
@@ -29,6 +32,11 @@ _real_popen_init = subprocess.Popen.__init__
 def _sleep(seconds):
     _counts["sleep_s"] += float(seconds)
     _counts["sleeps"] += 1
+    frame = sys._getframe(1)
+    while frame and "site-packages" in frame.f_code.co_filename:
+        frame = frame.f_back  # name the suite's line, not the library's
+    if frame:
+        _sleep_sites[f"{os.path.relpath(frame.f_code.co_filename)}:{frame.f_lineno}"] += float(seconds)
     return _real_sleep(seconds)
 
 
@@ -61,6 +69,9 @@ def pytest_unconfigure(config):
     subprocess.Popen.__init__ = _real_popen_init
     f = getattr(config, "_dp_profile", None)
     if f:
+        for site, seconds in _sleep_sites.items():
+            f.write(json.dumps({"sleep_site": site, "seconds": round(seconds, 3),
+                                "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")}) + "\n")
         f.close()
 
 

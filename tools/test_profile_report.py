@@ -16,8 +16,12 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args()
     per_test: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    sleep_sites: dict[str, float] = defaultdict(float)
     for line in open(args.path):
         r = json.loads(line)
+        if "sleep_site" in r:
+            sleep_sites[r["sleep_site"]] += r["seconds"]
+            continue
         t = per_test[r["test"]]
         for k, v in r.items():
             if isinstance(v, (int, float)):
@@ -40,6 +44,10 @@ def main() -> None:
     for name, t in sorted(per_test.items(), key=lambda kv: -kv[1]["wall"])[: args.top]:
         print(f"{t['wall']:7.1f} s  cpu {t['cpu']:6.1f}  child {t['child_cpu']:6.1f}  "
               f"(setup {t['setup_wall']:.1f}, teardown {t['teardown_wall']:.1f})  {name}")
+
+    print("\nwhere the test processes slept (seconds; a poll's interval counts too)")
+    for site, seconds in sorted(sleep_sites.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"{seconds:8.1f}  {site}")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
 from airflow_provider_datapump._compat import AIRFLOW_VERSION
+from tests import airflow_db
 from tests.airflow_stack import DROP_USER, is_create, sql_requests
 from tests.credentials import PASSWORD
 from tests.helpers import creates
@@ -21,8 +20,7 @@ DAGS = Path(__file__).parent.parent / "dags"
 
 @pytest.fixture(scope="module")
 def migrated_db():
-    env = dict(os.environ)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
+    airflow_db.migrate(os.environ["AIRFLOW_HOME"])
 
 
 def _run(monkeypatch):
