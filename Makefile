@@ -106,7 +106,7 @@ test-fast: venv stores
 # The scale-out test runs at make test's width (TEST_SCALE_EXPORTS).
 MATRIX ?= 3.0 3.1 3.2 3.3
 test-matrix: stores redis
-	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PYTHON) tools/matrix.py --cells $(MATRIX) --marker "not ui" -- $(PYTEST_ARGS)
+	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PYTHON) tools/matrix.py --cells $(MATRIX) --marker "not ui" -- $(XDIST) $(PYTEST_ARGS)
 
 # CI's run on the oldest Airflow (3.0.6, common-compat 1.23.0), after make test on the newest.
 # It installs the 3.0 cell of tools/matrix.py, with that cell's pins: what Airflow's own 3.0
@@ -125,7 +125,7 @@ OLDEST_SKIPS ?= --ignore=tests/emulator --ignore=tests/fuzz --ignore=tests/bench
 	--ignore=tests/operators/test_fetch_objstore.py --ignore=tests/unit/test_storage_policy.py \
 	--ignore=tests/packaging/test_wheel.py
 test-oldest:
-	$(PYTHON) tools/matrix.py --cells 3.0 --extras test-core --marker "not ui" -- $(OLDEST_SKIPS) $(PYTEST_ARGS)
+	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PYTHON) tools/matrix.py --cells 3.0 --extras test-core --marker "not ui" -- $(XDIST) $(OLDEST_SKIPS) $(PYTEST_ARGS)
 
 # The documentation site (mkdocs --strict: a warning fails the build) into site/.
 docs: venv

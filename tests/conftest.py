@@ -128,6 +128,8 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "prints_secrets: the test prints credentials on purpose (exempt from the scan)")
+    # Registered here too, so that a run with `-p no:xdist` does not warn about the marks added below.
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs the tests of one group on one worker")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,10 +22,13 @@ def sensor(job, **kwargs):
 
 @pytest.mark.parametrize("form", ["ident", "url", "dict"])
 def test_poke_until_success(ords_conn, fast_hook, form):
-    job = start(ords_conn, fast_hook, duration=0.4)
+    # The job's end comes from the emulator's clock, not a race against a short real duration: under a
+    # loaded xdist run a 0.4 s job had ended before the first poke.
+    job = start(ords_conn, fast_hook, duration=3600)
     ref = {"ident": job.ident, "url": job.self_href, "dict": {"owner_name": job.owner_name, "job_name": job.job_name}}[form]
     s = sensor(ref)
     assert s.poke(context()) is False
+    ords_conn.advance_clock(3601)
     result = s.execute(context())
     assert result["outcome"] == "succeeded"
 
@@ -69,8 +72,11 @@ def test_deferrable_sensor_timeout(ords_conn, fast_hook):
 
 
 def test_logs_state_changes(ords_conn, fast_hook, capsys):
-    job = start(ords_conn, fast_hook, duration=0.3)
-    sensor(job.ident).execute(context())
+    job = start(ords_conn, fast_hook, duration=3600)
+    s = sensor(job.ident)
+    assert s.poke(context()) is False
+    ords_conn.advance_clock(3601)
+    s.execute(context())
     out = capsys.readouterr().out
     assert "is EXECUTING" in out and "is NOT RUNNING" in out and "successfully completed" in out
 

@@ -97,9 +97,12 @@ def airflow(chromium, tmp_path_factory):
         assert not leaks, f"a test credential reached Airflow's files: {leaks}"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it holds a running asyncio loop in
+# the main thread, and under xdist the worker that runs these tests goes on to other modules, whose
+# asyncio.run() then fails ("cannot be called from a running event loop": CI, 2026-12-07, 42 tests).
+@pytest.fixture(scope="module")
 def browser(chromium, tmp_path_factory):
-    """One Chromium with a fresh profile for the session; closed whatever happened."""
+    """One Chromium with a fresh profile for the module; closed whatever happened."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
