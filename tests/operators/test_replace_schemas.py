@@ -250,7 +250,6 @@ def test_a_schema_owning_a_running_job_is_not_dropped(ords_conn, drops):
     assert creates(ords_conn) == [] and drops == []
 
 
-@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="reattach needs task_state_store (Airflow 3.3)")
 class WorkerDied(BaseException):
     """Stands for SIGKILL of the worker: nothing after it runs."""
 
@@ -266,6 +265,7 @@ def first_try_dies_mid_import(monkeypatch, ctx, **kwargs) -> None:
         importer(**kwargs).execute(ctx)
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="reattach needs task_state_store (Airflow 3.3)")
 def test_a_retry_that_reattaches_never_drops_again(ords_conn, monkeypatch, drops):
     source = exported(ords_conn)
     night = {"from_job": source, "remap_schemas": REMAP, "replace_schemas": ["TESTUSER2"]}
