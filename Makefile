@@ -71,7 +71,7 @@ redis:
 # two for this machine's two cores. TEST_WORKERS=0, or PYTEST_ARGS="-p no:xdist", runs it serially.
 TEST_SCALE_EXPORTS ?= 12
 TEST_WORKERS ?= 2
-XDIST = $(if $(findstring no:xdist,$(PYTEST_ARGS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+XDIST = $(if $(findstring no:xdist,$(PYTEST_ARGS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 test: venv browser stores redis lint
 	DATAPUMP_SCALE_EXPORTS=$(TEST_SCALE_EXPORTS) $(PY) -m pytest $(XDIST) --durations=20 $(PYTEST_ARGS)
 

@@ -128,16 +128,14 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "prints_secrets: the test prints credentials on purpose (exempt from the scan)")
-    # Registered here too, so that a run with `-p no:xdist` does not warn about the marks added below.
-    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist runs the tests of one group on one worker")
 
 
 # ---------------------------------------------------------------------------------------------
-# Parallel runs (#29). make test runs on both cores with pytest-xdist, `--dist loadgroup`: a module
-# is one unit of work, so its module-scoped fixtures (an Airflow stack, a store server, a migrated
-# database) are set up once, on one worker; the browser suite shares one session deployment, so it
-# is one unit. Units go out in this order: the ones measured slowest first (make test-profile), so
-# that a long one does not start last and end the run alone. Without xdist none of this matters.
+# Parallel runs (#29). make test runs on both cores with pytest-xdist, `--dist loadscope`, with the
+# scheduler below: a module is one unit of work, so its module-scoped fixtures (an Airflow stack, a
+# store server, the bench smoke's scripts) are set up once, on one worker. Units go out in this
+# order: the ones measured slowest first (make test-profile), so that a long one does not start
+# last and end the run alone. Without xdist none of this matters.
 # ---------------------------------------------------------------------------------------------
 
 # Modules run one after another as one unit. The browser suite shares one session deployment. The
@@ -164,11 +162,25 @@ def _unit(nodeid: str) -> str:
     return next((unit for prefix, unit in SHARED_UNITS.items() if module.startswith(prefix)), module)
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """loadscope with this file's units. Not `--dist loadgroup` and xdist_group marks: xdist 3.8
+    applies a group by rewriting ``item._nodeid``, which pytest 9.2 no longer reads, so every test
+    became a unit of its own and a module's fixtures were set up on both workers."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return UnitScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_unit(item.nodeid)))
     if not hasattr(config, "workerinput"):
         return  # a serial run keeps pytest's order
-    # A stable sort: within a unit and among the rest, collection order stands.
+    # Each worker collects the same list, in this order, and the scheduler hands units out in it
+    # (--no-loadscope-reorder). A stable sort: within a unit and among the rest, collection order stands.
+    rank = {unit: i for i, unit in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
