@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -500,7 +501,10 @@ def validate_file_name(value: Any, *, with_credential: bool) -> str:
 
 
 def _object_store_uri(text: str) -> str:
-    bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ord(ch) == 127), None)
+    # Unicode counts too: NEL (U+0085) and the other C1 controls, line and paragraph separators and
+    # invisible format characters are whitespace or worse to a URI parser (found by the fuzzer).
+    bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ch.isspace()
+                or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")), None)
     if bad is not None:
         raise DataPumpValidationError(
             "file_name", f"contains {bad!r}, which has no place in an object-store URI"

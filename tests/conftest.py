@@ -162,6 +162,7 @@ def _unit(nodeid: str) -> str:
     return next((unit for prefix, unit in SHARED_UNITS.items() if module.startswith(prefix)), module)
 
 
+@pytest.hookimpl(optionalhook=True)  # `-p no:xdist` runs serially without the hook's spec
 def pytest_xdist_make_scheduler(config, log):
     """loadscope with this file's units. Not `--dist loadgroup` and xdist_group marks: xdist 3.8
     applies a group by rewriting ``item._nodeid``, which pytest 9.2 no longer reads, so every test

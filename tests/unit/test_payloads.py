@@ -129,7 +129,12 @@ def test_object_store_uri_needs_credential():
     rejects("file_name", file_name="https://bucket.example.com/o/x.dmp")
 
 
-@pytest.mark.parametrize("uri", ["http://insecure.example.com/o/x.dmp", "https://h/o/x'.dmp", "https://u:p@h/o/x.dmp", "X.DMP"])
+@pytest.mark.parametrize("uri", [
+    "http://insecure.example.com/o/x.dmp", "https://h/o/x'.dmp", "https://u:p@h/o/x.dmp", "X.DMP",
+    # Unicode whitespace and invisible characters (NEL found by the fuzzer, 2026-12-07).
+    "https://h/b/\x85/o/x.dmp", "https://h/o/x\u2028.dmp", "https://h/o/x\u00a0.dmp", "https://h/o/x\u200b.dmp",
+    "https://h/o/x\u202e.dmp",
+])
 def test_credential_requires_https_uri(uri):
     rejects("file_name", credential_name="CRED", file_name=uri)
 
