@@ -503,8 +503,17 @@ def validate_file_name(value: Any, *, with_credential: bool) -> str:
 def _object_store_uri(text: str) -> str:
     # Unicode counts too: NEL (U+0085) and the other C1 controls, line and paragraph separators and
     # invisible format characters are whitespace or worse to a URI parser (found by the fuzzer).
-    bad = next((ch for ch in text if ord(ch) < 33 or ch in "'\";\\<>`" or ch.isspace()
-                or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")), None)
+    bad = next(
+        (
+            ch
+            for ch in text
+            if ord(ch) < 33
+            or ch in "'\";\\<>`"
+            or ch.isspace()
+            or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs")
+        ),
+        None,
+    )
     if bad is not None:
         raise DataPumpValidationError(
             "file_name", f"contains {bad!r}, which has no place in an object-store URI"
