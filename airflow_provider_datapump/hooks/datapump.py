@@ -27,7 +27,12 @@ from airflow_provider_datapump.exceptions import (
 )
 from airflow_provider_datapump.hooks.ords import flows, identity
 from airflow_provider_datapump.hooks.ords.description import CACHE as DESCRIPTIONS
-from airflow_provider_datapump.hooks.ords.description import Described, OrdsDescription, describe_flow, plan_create
+from airflow_provider_datapump.hooks.ords.description import (
+    Described,
+    OrdsDescription,
+    describe_flow,
+    plan_create,
+)
 from airflow_provider_datapump.hooks.ords.flows import JobPage
 from airflow_provider_datapump.hooks.ords.identity import (
     LIST_MAX_PAGES,
@@ -253,7 +258,9 @@ class DataPumpHook(BaseHook):
             DESCRIPTIONS.put(settings, found)
         return found
 
-    def plan_create(self, payload: Mapping[str, Any], endpoint: str | None = None) -> tuple[str, dict[str, Any]]:
+    def plan_create(
+        self, payload: Mapping[str, Any], endpoint: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """(endpoint, body) a create of ``payload`` would send, by the server's description, or the
         table when it gave none (or the connection's ``ords_version`` overrides it). Sends no create:
         a task asks this before anything it does for the job (an import's schema drops).
@@ -443,7 +450,11 @@ class DataPumpHook(BaseHook):
         # The caller stores it with the job's identity, so a reattach can check it too.
         self.last_one_off_name = one_off
         return identity.create_flow(
-            self._create_context(links), body, endpoint, generated=one_off is not None, description=description
+            self._create_context(links),
+            body,
+            endpoint,
+            generated=one_off is not None,
+            description=description,
         )
 
     def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:

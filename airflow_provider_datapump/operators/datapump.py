@@ -208,9 +208,9 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
+        self._check_before_requests()
         # The server's word on each key and the endpoint, before anything is done for the job.
         self.hook.plan_create(self.rendered_body, self.endpoint)
-        self._check_before_requests()
         log_version_limits(
             self.log,
             reattach=self.wait_for_completion,

@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from airflow_provider_datapump.exceptions import DataPumpError, DataPumpUnreachableError, DataPumpValidationError
+from airflow_provider_datapump.exceptions import (
+    DataPumpError,
+    DataPumpUnreachableError,
+    DataPumpValidationError,
+)
 from airflow_provider_datapump.hooks.ords.instructions import Flow, Request
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, redact_url
 from airflow_provider_datapump.hooks.ords.settings import OrdsSettings, origin
@@ -90,7 +94,9 @@ class OrdsDescription:
         return endpoint in self.endpoints
 
     def summary(self) -> str:
-        names = ", ".join(f"POST {'jobs/' if e == 'jobs' else e}" for e in ("export", "import", "jobs") if self.offers(e))
+        names = ", ".join(
+            f"POST {'jobs/' if e == 'jobs' else e}" for e in ("export", "import", "jobs") if self.offers(e)
+        )
         return f"ORDS {self.version} describes its create endpoints: {names or 'none'}"
 
 
@@ -332,7 +338,9 @@ def plan_create(
     return body_for_description(body, endpoint, description)
 
 
-def declares(description: OrdsDescription | None, ords_version: str | None, endpoint: str, key: str) -> bool | None:
+def declares(
+    description: OrdsDescription | None, ords_version: str | None, endpoint: str, key: str
+) -> bool | None:
     """Whether the server (by its description) takes ``key`` on ``endpoint``; None when it is the
     table's call (no description, or the connection's ords_version overrides it)."""
     if ords_version or description is None:
@@ -356,7 +364,11 @@ def choose_endpoint(description: OrdsDescription, endpoint: Any, operation: str)
     chosen = validate_endpoint(endpoint, operation)
     if not description.offers(chosen):
         others = [e for e in (op, "jobs") if e != chosen and description.offers(e)]
-        hint = f"; leave endpoint unset to use POST {'jobs/' if others[0] == 'jobs' else others[0]}" if others else ""
+        hint = (
+            f"; leave endpoint unset to use POST {'jobs/' if others[0] == 'jobs' else others[0]}"
+            if others
+            else ""
+        )
         raise DataPumpValidationError(
             "endpoint", f"{release} does not declare POST {'jobs/' if chosen == 'jobs' else chosen}{hint}"
         )
@@ -392,10 +404,13 @@ def _check(field: str, value: Any, prop: Property, release: str) -> Any:
     if kind == "boolean" and value in (0, 1) and not isinstance(value, bool):
         value = bool(value)  # the provider's 0/1 switches (keep_master), where a server declares a boolean
     if kind in _TYPES:
-        ok = isinstance(value, _TYPES[kind]) and not (kind in ("integer", "number") and isinstance(value, bool))
+        ok = isinstance(value, _TYPES[kind]) and not (
+            kind in ("integer", "number") and isinstance(value, bool)
+        )
         if not ok:
             raise DataPumpValidationError(
-                field, f"must be of type {kind} as this ORDS ({release}) declares it, not {type(value).__name__}"
+                field,
+                f"must be of type {kind} as this ORDS ({release}) declares it, not {type(value).__name__}",
             )
     if prop.enum is not None and value not in prop.enum:
         shown = ", ".join(map(str, prop.enum))
@@ -408,7 +423,8 @@ def _check(field: str, value: Any, prop: Property, release: str) -> Any:
         for member in value:
             if member not in prop.properties:
                 raise DataPumpValidationError(
-                    f"{field}.{member}", f"this ORDS ({release}) does not declare it, so it would drop it silently"
+                    f"{field}.{member}",
+                    f"this ORDS ({release}) does not declare it, so it would drop it silently",
                 )
         return {k: _check(f"{field}.{k}", v, prop.properties[k], release) for k, v in value.items()}
     return value

@@ -20,7 +20,12 @@ from airflow_provider_datapump.exceptions import (
     DataPumpHTTPError,
     DataPumpValidationError,
 )
-from airflow_provider_datapump.hooks.ords.description import OrdsDescription, choose_endpoint, declares, plan_create
+from airflow_provider_datapump.hooks.ords.description import (
+    OrdsDescription,
+    choose_endpoint,
+    declares,
+    plan_create,
+)
 from airflow_provider_datapump.hooks.ords.errors import AmbiguousCreate
 from airflow_provider_datapump.hooks.ords.flows import LIST_MAX_PAGES, LIST_PAGE_SIZE, resolve_flow, walk_flow
 from airflow_provider_datapump.hooks.ords.instructions import Flow, Request, Sleep
@@ -165,7 +170,9 @@ def create_flow(
     (``description.plan_create``); a key neither allows is refused here, before any request."""
     links = ctx.links
     operation = body["operation"]
-    chosen, sent = plan_create(body, endpoint, ords_version=links.settings.ords_version, description=description)
+    chosen, sent = plan_create(
+        body, endpoint, ords_version=links.settings.ords_version, description=description
+    )
     url = links.settings.api_root + ("jobs/" if chosen == "jobs" else chosen)
     window = SearchWindow.around(operation, time.time())
     known, _ = yield from search_flow(ctx, window)
