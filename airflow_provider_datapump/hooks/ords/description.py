@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from airflow_provider_datapump.exceptions import (
+    TRANSIENT_STATUSES,
     DataPumpError,
     DataPumpUnreachableError,
     DataPumpValidationError,
@@ -106,7 +107,7 @@ class Described:
 
     description: OrdsDescription | None
     reason: str = ""
-    # Whether the server answered at all (a timeout is asked again sooner).
+    # Whether the server's answer stands (False: no answer, or an outage's; asked again sooner).
     answered: bool = True
     # The connection's ords_version, which overrides any description (none is then read).
     overridden: str | None = None
@@ -245,7 +246,11 @@ def describe_flow(links: LinkPolicy, log: Any) -> Flow[Described]:
             url = documented
         doc = yield Request("GET", url, accept=_MEDIA)
     except DataPumpError as err:
-        return Described(None, _reason(err), answered=not isinstance(err, DataPumpUnreachableError))
+        # No answer, or an outage's (429, 5xx): asked again sooner than a server that said "none".
+        passing = (
+            isinstance(err, DataPumpUnreachableError) or getattr(err, "status", None) in TRANSIENT_STATUSES
+        )
+        return Described(None, _reason(err), answered=not passing)
     try:
         return Described(parse_description(doc, redact_url(url) or ""))
     except DescriptionError as err:
