@@ -233,3 +233,15 @@ def test_the_test_button_reports_the_release_and_its_create_endpoints(ords_conn)
 def test_the_test_button_says_when_the_server_describes_nothing(ords_conn):
     ok, message = DataPumpHook().test_connection()
     assert ok and "ORDS gave no description of itself" in message and "19c to 26.3 applies" in message, message
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "next", "openapi": "release"}], indirect=True)
+def test_the_async_create_follows_the_description_too(ords_conn):
+    import asyncio
+
+    ords_conn.set_scenario(duration=0)
+    h = hook()
+    with pytest.raises(DataPumpValidationError, match="this ORDS \\(99.1.0\\) does not declare threads_max on export"):
+        asyncio.run(h.acreate_job({**EXPORT, "threads_max": 2}))
+    job = asyncio.run(h.acreate_job(EXPORT))
+    assert job.operation == "EXPORT" and [r["dropped_keys"] for r in creates(ords_conn)] == [[]]
