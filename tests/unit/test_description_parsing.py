@@ -75,10 +75,22 @@ def test_the_body_comes_from_request_body_refs_and_all_of_not_from_a_schema_name
     assert set(found.endpoints["import"]) == {"file_name", "table_exists_action"}
 
 
-def test_a_ref_loop_declares_nothing_instead_of_hanging():
+def test_a_ref_loop_describes_no_body_instead_of_hanging():
     components = {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}}
     found = parse_description(doc({"/database/datapump/export": post({"$ref": "#/components/schemas/A"})}, components=components))
-    assert found.endpoints["export"] == {}
+    assert found.offers("export") and found.endpoints["export"] is None
+
+
+def test_an_endpoint_whose_body_is_not_described_takes_the_tables_keys():
+    """A server may declare the endpoint with a free-form body (19c's pages showed "additional
+    properties allowed"): it exists, and which keys it takes is the table's to say."""
+    found = parse_description(doc({"/database/datapump/export": {"post": {}},
+                                   "/database/datapump/jobs/": post({"type": "object", "additionalProperties": True})}))
+    assert found.endpoints == {"export": None, "jobs": None}
+    body = {"operation": "EXPORT", "job_mode": "SCHEMA", "keep_master": 1}
+    assert body_for_description(body, None, found) == ("export", {"job_mode": "SCHEMA", "keep_master": 1})
+    with pytest.raises(DataPumpValidationError, match="export and import endpoints"):
+        body_for_description(body, "jobs", found)  # the table: keep_master is not a jobs/ key
 
 
 @pytest.mark.parametrize(

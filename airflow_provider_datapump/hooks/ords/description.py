@@ -85,10 +85,13 @@ class Property:
 
 @dataclass(frozen=True)
 class OrdsDescription:
-    """The create endpoints a server declares (endpoint -> its body's properties) and its release."""
+    """The create endpoints a server declares (endpoint -> its body's properties) and its release.
+
+    An endpoint whose body lists no properties (no ``requestBody``, a free-form object) maps to
+    None: the description says the endpoint exists but not what it takes, so the table says that."""
 
     version: str
-    endpoints: Mapping[str, Mapping[str, Property]]
+    endpoints: Mapping[str, Mapping[str, Property] | None]
     url: str = ""
 
     def offers(self, endpoint: str) -> bool:
@@ -135,7 +138,7 @@ def parse_description(doc: Any, url: str = "") -> OrdsDescription:
     info = doc.get("info")
     version = str(info.get("version") or "unknown") if isinstance(info, Mapping) else "unknown"
     base = _server_segments(doc)
-    endpoints: dict[str, dict[str, Property]] = {}
+    endpoints: dict[str, dict[str, Property] | None] = {}
     for key, item in paths.items():
         if not isinstance(key, str) or not isinstance(item, Mapping):
             continue
@@ -178,17 +181,17 @@ def _resolve(doc: Mapping[str, Any], node: Any) -> Any:
     return node
 
 
-def _body_properties(doc: Mapping[str, Any], post: Mapping[str, Any]) -> dict[str, Property]:
+def _body_properties(doc: Mapping[str, Any], post: Mapping[str, Any]) -> dict[str, Property] | None:
     body = _resolve(doc, post.get("requestBody"))
     content = body.get("content") if isinstance(body, Mapping) else None
     if not isinstance(content, Mapping):
-        return {}
+        return None
     media = content.get("application/json")
     if media is None:
         media = next((v for k, v in content.items() if "json" in str(k)), None)
     schema = _resolve(doc, media.get("schema")) if isinstance(media, Mapping) else None
     prop = _property(doc, schema, 0)
-    return dict(prop.properties or {})
+    return dict(prop.properties) if prop.properties else None
 
 
 def _property(doc: Mapping[str, Any], node: Any, depth: int) -> Property:
@@ -350,7 +353,8 @@ def declares(
     table's call (no description, or the connection's ords_version overrides it)."""
     if ords_version or description is None:
         return None
-    return key in description.endpoints.get(endpoint, {})
+    declared = description.endpoints.get(endpoint)
+    return None if declared is None else key in declared
 
 
 def choose_endpoint(description: OrdsDescription, endpoint: Any, operation: str) -> str:
@@ -387,6 +391,8 @@ def body_for_description(
     against the declared type and enum; any other key is refused, naming it and the release."""
     chosen = choose_endpoint(description, endpoint, body["operation"])
     declared = description.endpoints[chosen]
+    if declared is None:
+        return body_for_endpoint(body, chosen)
     where = "jobs/" if chosen == "jobs" else chosen
     out: dict[str, Any] = {}
     for key, value in body.items():
