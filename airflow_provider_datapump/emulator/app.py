@@ -375,7 +375,7 @@ def create_app(state: EmulatorState) -> FastAPI:
             "getMetadataOpenApi",
             {
                 "summary": "OpenAPI description of the Database API, as the modelled ORDS release serves it",
-                "responses": responses(200, {"type": "object"}),
+                "responses": responses(200, {"type": "object"}, ok_media=CATALOG_MEDIA_TYPE),
             },
         ),
     ]
