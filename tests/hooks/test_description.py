@@ -245,3 +245,29 @@ def test_the_async_create_follows_the_description_too(ords_conn):
         asyncio.run(h.acreate_job({**EXPORT, "threads_max": 2}))
     job = asyncio.run(h.acreate_job(EXPORT))
     assert job.operation == "EXPORT" and [r["dropped_keys"] for r in creates(ords_conn)] == [[]]
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_against_a_description_the_table_never_saw_exactly_its_keys_are_sent(ords_conn):
+    """The issue's Done-when: a server whose export declares a key no release has (compression)
+    and lacks ones every release has (datapump_dir, file_name): what it declares is sent (the
+    one-off dump name is not, having no file_name to go in), the rest is refused before any job."""
+    props = {"job_mode": {"type": "string", "enum": ["SCHEMA", "TABLE"]},
+             "schema_expressions": {"type": "array", "items": {"type": "object", "properties": {"expression": {"type": "string"}}}},
+             "compression": {"type": "string", "enum": ["ALL", "NONE"]}}
+    doc = {"openapi": "3.0.3", "info": {"version": "30.1.0"}, "servers": [{"url": "/ords/dbapi_user/_/db-api/stable/"}],
+           "paths": {"database/datapump/export": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+               "type": "object", "properties": props}}}}}}}}
+    ords_conn.set_scenario(openapi=doc, duration=0)
+    endpoint, sent = hook().plan_create({**EXPORT, "compression": "ALL"})
+    assert endpoint == "export" and set(sent) == {"job_mode", "schema_expressions", "compression"}
+    job = hook().create_job({**EXPORT, "compression": "ALL"})
+    assert job.operation == "EXPORT" and [r["dropped_keys"] for r in creates(ords_conn)] == [[]]
+    for extra, field in [({"datapump_dir": "DP_DIR"}, "datapump_dir"), ({"file_name": "A%U.DMP"}, "file_name"),
+                         ({"compression": "SOME"}, "compression")]:
+        with pytest.raises(DataPumpValidationError) as err:
+            hook().create_job({**EXPORT, **extra})
+        assert err.value.field == field and "30.1.0" in err.value.reason
+    with pytest.raises(DataPumpValidationError, match=r"declares no create endpoint for an import"):
+        hook().create_job({**IMPORT})
+    assert len(creates(ords_conn)) == 1
