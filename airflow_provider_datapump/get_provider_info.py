@@ -94,8 +94,9 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "ords_version": {
                         "label": "ORDS version (optional)",
-                        "description": "e.g. 24.4. When set, request keys that version does not document are "
-                        "refused instead of being dropped by ORDS without a word.",
+                        "description": "e.g. 24.4. Empty: the server's own OpenAPI description says which "
+                        "keys it takes. When set, it overrides that: request keys that version does not "
+                        "document are refused instead of being dropped by ORDS without a word.",
                         "schema": {
                             "type": ["string", "null"],
                             "pattern": "^$|^[0-9]{1,2}\\.[0-9]{1,2}",

@@ -31,6 +31,7 @@ __all__ = [
     "build_payload",
     "identifier",
     "in_list_expression",
+    "is_server_key",
     "normalize_remaps",
     "parse_ords_version",
     "parse_raw_payload",
@@ -79,20 +80,29 @@ PAYLOAD_ARGUMENTS = (
     "payload",
     "remap_schemas",
 )
-# Options people expect from expdp/impdp that the ORDS API does not have at all.
+# Options people expect from expdp/impdp that no documented ORDS release has. A server that
+# describes itself may declare one (a later release may add table_exists_action): these are refused
+# only when it does not, at execute time (hooks/ords/description.py), or by the table below.
 _NOT_IN_ORDS = {
-    "table_exists_action": "ORDS has no table_exists_action; Data Pump's default (SKIP) applies on import",
-    "remap_tablespaces": "ORDS only supports remap_schemas",
-    "remap_tables": "ORDS only supports remap_schemas",
+    "table_exists_action": "ORDS up to 26.3 has no table_exists_action; Data Pump's default (SKIP) applies on import",
+    "remap_tablespaces": "ORDS up to 26.3 only supports remap_schemas",
+    "remap_tables": "ORDS up to 26.3 only supports remap_schemas",
     "job_name": "ORDS names jobs itself (DATAPUMP_REST_EXPORT_<timestamp>)",
+    "logfile": "ORDS chooses the log file name",
+    "log_file": "ORDS chooses the log file name",
+}
+# Other tools' names for a key ORDS has under its own name: a mistake whatever the server, so
+# refused at parse time.
+_ALIASES = {
     "parallel": "the ORDS field is threads",
     "directory": "the ORDS field is datapump_dir",
     "dumpfile": "the ORDS field is file_name",
     "schemas": "use schema_expressions in a raw payload, or the operator's schemas= argument",
     "tables": "use name_expressions in a raw payload, or the operator's tables= argument",
-    "logfile": "ORDS chooses the log file name",
-    "log_file": "ORDS chooses the log file name",
 }
+# ORDS's request keys are snake_case (its Jackson mapping declares them so, and drops any other
+# spelling): a key of this shape may be one a newer server declares, any other is a typo.
+_SERVER_KEY = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*\Z")
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_$#]{0,127}\Z")
 # A plain Data Pump file template: no path, no quotes, substitution variables like %U allowed.
@@ -183,8 +193,12 @@ def parse_raw_payload(payload: Mapping[str, Any] | str) -> dict[str, Any]:
 
 
 def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a complete body (with ``operation``) and return it normalized, in a stable key order."""
-    unknown = [key for key in body if key not in FIELDS]
+    """Check a complete body (with ``operation``) and return it normalized, in a stable key order.
+
+    A key outside the provider's table (``FIELDS``) passes only when it is spelt as ORDS spells
+    keys (snake_case) and is no other tool's name for an ORDS key: whether the server takes it is
+    the server's to say, at execute time (``hooks/ords/description.py``), before the create."""
+    unknown = [key for key in body if key not in FIELDS and not is_server_key(key)]
     if unknown:
         key = str(unknown[0])
         # The key is echoed into task logs: a control character in it would forge log lines.
@@ -231,7 +245,16 @@ def validate_payload(body: Mapping[str, Any]) -> dict[str, Any]:
         out["threads"] = _threads(body["threads"])
     if body.get("keep_master") is not None:
         out["keep_master"] = _keep_master(body["keep_master"])
-    return {key: out[key] for key in FIELDS if key in out}
+    ordered = {key: out[key] for key in FIELDS if key in out}
+    # Keys for the server to judge, as given (it declares their type and values).
+    ordered.update((key, value) for key, value in body.items() if key not in FIELDS and value is not None)
+    return ordered
+
+
+def is_server_key(key: Any) -> bool:
+    """A key outside the provider's table that a server may declare: snake_case, and not another
+    tool's name for a key ORDS has (``parallel`` is ``threads``)."""
+    return isinstance(key, str) and len(key) <= 60 and bool(_SERVER_KEY.match(key)) and key not in _ALIASES
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,6 +372,8 @@ def body_for_endpoint(
     for key, value in body.items():
         if key == "operation" and chosen != "jobs":
             continue
+        if key not in FIELDS:
+            raise DataPumpValidationError(key, _undescribed_key_reason(key, chosen))
         if key not in allowed:
             hint = _FIELD_HINTS.get((chosen, key), "")
             raise DataPumpValidationError(
@@ -597,10 +622,26 @@ def _enum(field: str, value: Any, allowed: Sequence[str]) -> str:
     return text
 
 
+def _undescribed_key_reason(key: str, endpoint: str) -> str:
+    note = _NOT_IN_ORDS.get(key)
+    close = difflib.get_close_matches(key, ENDPOINT_FIELDS[endpoint], n=1, cutoff=0.7)
+    return (
+        f"is not a field of the ORDS {endpoint} endpoint in any release the provider's table knows (19c to "
+        "26.3), and the server did not declare it in a description of its own; ORDS would silently drop it"
+        + (f" ({note})" if note else "")
+        + (f"; did you mean {close[0]!r}?" if close and not note else "")
+    )
+
+
 def _unknown_key_reason(key: str) -> str:
     lowered = key.lower()
+    if lowered in _ALIASES:
+        return f"is not an ORDS Data Pump field ({_ALIASES[lowered]}); ORDS would silently drop it"
     if lowered in _NOT_IN_ORDS:
-        return f"is not an ORDS Data Pump field ({_NOT_IN_ORDS[lowered]}); ORDS would silently drop it"
+        return (
+            f"is not an ORDS Data Pump field ({_NOT_IN_ORDS[lowered]}); ORDS spells its keys in snake_case "
+            f"({lowered!r}) and would silently drop this one"
+        )
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
     close = difflib.get_close_matches(snake, FIELDS, n=1, cutoff=0.7)
     hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -254,10 +254,12 @@ class AirflowStack:
             name = "emulator" if which == "prod" else f"emulator-{which}"
             # Two databases: one bucket both reach, and each its own DB_UNIQUE_NAME.
             two = ["--object-store", str(self.object_store), "--db-unique-name", which.upper()] if self.object_store else []
+            # As in tests/conftest.py: an ORDS that describes nothing, unless the stack asks for one.
+            described = [] if "--openapi" in self.emulator_args else ["--openapi", "none"]
             self._spawn(name, [
                 sys.executable, "-m", "airflow_provider_datapump.emulator", "--host", "127.0.0.1",
                 "--port", url.rsplit(":", 1)[1], "--job-seconds", str(self.job_seconds), "--access-log",
-                *two, *self.emulator_args,
+                *two, *described, *self.emulator_args,
             ], env={**self.env, "AIRFLOW_HOME": str(self.work / f"{name}-home")})
         for which, url in self.emulator_urls.items():
             self.wait_for(f"the {which} emulator", lambda u=url: httpx.get(f"{u}/_emulator/health", timeout=2).is_success,

@@ -62,14 +62,46 @@ class EmulatorPair:
                            timeout=10).raise_for_status().json()
 
 
+# The suite's emulators play an ORDS that serves no description of itself (openapi "none"), so that
+# what the provider does from its own table holds as before; the tests of the self-description
+# (tests/hooks/test_description.py and the like) set "release", "next" or a document of their own.
+NO_DESCRIPTION = {"openapi": "none"}
+
+
+@pytest.fixture(scope="session")
+def datapump_emulator_server(tmp_path_factory):
+    """The plugin's session emulator, serving no description unless a test sets one."""
+    from airflow_provider_datapump.emulator.server import run_emulator
+
+    with run_emulator(data_dir=tmp_path_factory.mktemp("datapump_emulator"), **NO_DESCRIPTION) as handle:
+        yield handle
+
+
+@pytest.fixture(autouse=True)
+def _no_description_from_another_test():
+    """The provider keeps a server's description per connection for minutes; tests swap the server
+    behind one URL (another release, another description), so each test starts with none kept."""
+    import sys
+
+    module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
+    if module is not None:
+        module.CACHE.clear()
+    yield
+    module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
+    if module is not None:
+        module.CACHE.clear()
+
+
 @pytest.fixture(scope="session")
 def emulator_pair_servers(tmp_path_factory):
     """Two emulators for the session, started with the same object-store folder."""
     from airflow_provider_datapump.emulator.server import run_emulator
 
     bucket = tmp_path_factory.mktemp("object-store")
-    with run_emulator(data_dir=tmp_path_factory.mktemp("prod-db"), object_store_dir=str(bucket), db_unique_name="PROD") as prod, \
-            run_emulator(data_dir=tmp_path_factory.mktemp("test-db"), object_store_dir=str(bucket), db_unique_name="TEST") as test:
+    with run_emulator(data_dir=tmp_path_factory.mktemp("prod-db"), object_store_dir=str(bucket), db_unique_name="PROD",
+                      **NO_DESCRIPTION) as prod, \
+            run_emulator(data_dir=tmp_path_factory.mktemp("test-db"), object_store_dir=str(bucket), db_unique_name="TEST",
+                         **NO_DESCRIPTION) as test:
         yield EmulatorPair(prod, test, bucket)
 
 

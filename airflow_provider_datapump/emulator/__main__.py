@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .auth import DEFAULT_CLIENTS, DEFAULT_USERS
 from .settings import OUTCOMES
-from .versions import DEFAULT_ORDS_VERSION, ORDS_VERSIONS
+from .versions import DEFAULT_ORDS_VERSION, MODELLED_VERSIONS
 
 __all__ = ["main"]
 
@@ -26,9 +27,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", help="JSON file with the schemas and tables to start with")
     p.add_argument(
         "--ords-version",
-        choices=ORDS_VERSIONS,
+        choices=MODELLED_VERSIONS,
         default=None,
-        help=f"ORDS release whose endpoints and request keys to model (default {DEFAULT_ORDS_VERSION})",
+        help=f"ORDS release whose endpoints and request keys to model (default {DEFAULT_ORDS_VERSION}; "
+        "'next' is a release newer than any documented one, whose import declares table_exists_action)",
+    )
+    p.add_argument(
+        "--openapi",
+        metavar="FILE|none",
+        default=None,
+        help="serve this OpenAPI file as the server's description (its declared create keys are then the "
+        "keys used), or 'none' for an ORDS that describes nothing (default: the release's own description)",
     )
     p.add_argument("--job-seconds", type=float, default=None, help="how long each job runs (default 1.0)")
     p.add_argument("--outcome", choices=OUTCOMES, default=None, help="how jobs end (default success)")
@@ -95,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option, (key, value) in flags.items():
         if getattr(args, option):
             settings[key] = value
+    if args.openapi == "none":
+        settings["openapi"] = "none"
+    elif args.openapi:
+        try:
+            with open(args.openapi, encoding="utf-8") as fh:
+                settings["openapi"] = json.load(fh)
+        except (OSError, ValueError) as exc:
+            print(f"datapump-emulator: cannot read --openapi {args.openapi}: {exc}", file=sys.stderr)
+            return 2
     try:
         state = EmulatorState(data_dir=args.data_dir, catalog=args.catalog, **settings)
     except Exception as exc:

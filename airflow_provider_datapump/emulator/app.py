@@ -7,6 +7,7 @@ surface (``control``) lives under ``/_emulator/`` and is left out of the OpenAPI
 """
 
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -20,6 +21,7 @@ from starlette.responses import Response
 
 from .auth import Caller, Principal
 from .control import add_control_routes
+from .description import CATALOG_MEDIA_TYPE
 from .errors import BadRequest, EmulatorError, InternalError, NotFound
 from .middleware import OrdsMiddleware
 from .openapi import COMMON_PROPS, JOB_ITEM, LINKS, REMAP, request_body, responses
@@ -225,7 +227,9 @@ def create_app(state: EmulatorState) -> FastAPI:
 
     async def metadata_openapi(request: Request, ctx: Ctx) -> Response:
         authenticate(request, ctx.alias)
-        return json_response(app.openapi())
+        doc = backend.describe(ctx.prefix)
+        # The catalog's link announces this media type; that the document is served with it is inferred.
+        return Response(json.dumps(doc).encode(), media_type=CATALOG_MEDIA_TYPE)
 
     async def oauth_token(request: Request, target: tuple[str | None, str]) -> Response:
         _pool, alias = target
@@ -370,8 +374,8 @@ def create_app(state: EmulatorState) -> FastAPI:
             "GET",
             "getMetadataOpenApi",
             {
-                "summary": "OpenAPI description of the emulated surface",
-                "responses": responses(200, {"type": "object"}),
+                "summary": "OpenAPI description of the Database API, as the modelled ORDS release serves it",
+                "responses": responses(200, {"type": "object"}, ok_media=CATALOG_MEDIA_TYPE),
             },
         ),
     ]

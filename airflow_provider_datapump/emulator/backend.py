@@ -16,6 +16,7 @@ from typing import Any
 
 from .auth import Principal
 from .catalog import ORACLE_MAINTAINED_USERS, Catalog, CatalogError, Table, is_identifier
+from .description import CATALOG_MEDIA_TYPE, create_keys, release_description
 from .dumpfiles import DumpFormatError, read_dump_header
 from .errors import BadRequest, Conflict, MethodNotAllowed, NameClash, NotAcceptable, NotFound
 from .files import FileStore
@@ -24,7 +25,6 @@ from .listing import page, parse_q
 from .naming import (
     DEFAULT_DIRECTORY,
     api_prefix,
-    collection_url,
     default_dump_template,
     expand,
     has_substitution,
@@ -35,7 +35,6 @@ from .negotiation import accepts, parse_range
 from .payload import CreateRequest, dropped_keys, parse_create, request_object
 from .selection import select
 from .sql.ora import OracleError, ora
-from .versions import endpoint_keys
 
 __all__ = ["DataPumpBackend", "FileAnswer", "coerce_catalog"]
 
@@ -112,8 +111,9 @@ class DataPumpBackend:
     # ------------------------------------------------------------------ create
 
     def check_endpoint(self, endpoint: str) -> None:
-        """405 for a create endpoint the modelled ORDS version does not have (jobs/ on 25.x+)."""
-        if endpoint_keys(self.settings["ords_version"], endpoint) is None:
+        """405 for a create endpoint the modelled ORDS version (or the served description) does not
+        have (jobs/ on 25.x+)."""
+        if create_keys(self.settings, endpoint) is None:
             raise MethodNotAllowed(
                 f"The POST method is not allowed on this resource (ORDS {self.settings['ords_version']})",
                 headers={"Allow": "GET"},
@@ -272,6 +272,7 @@ class DataPumpBackend:
                 job.dump_has_users = head.get("job_mode") in ("SCHEMA", "FULL")
                 job.can_create_users = self.settings["can_create_users"]
                 job.source_job = head.get("job_name")
+                job.table_exists_action = req.table_exists_action
                 export_log, log_dir = head.get("log_file"), head.get("log_directory")
                 if isinstance(export_log, str) and isinstance(log_dir, str) and is_identifier(log_dir):
                     path = os.path.join(self.files.data_dir, log_dir, export_log)
@@ -361,21 +362,34 @@ class DataPumpBackend:
                 answer.headers["Content-Range"] = f"bytes {answer.start}-{answer.end}/{size}"
         return answer
 
-    @staticmethod
-    def metadata_catalog(prefix: str) -> dict[str, Any]:
+    def metadata_catalog(self, prefix: str) -> dict[str, Any]:
+        """The catalog root, shaped as a real ORDS answered it (oracle-database-operator's
+        testapi.log): one item whose ``canonical`` link is the OpenAPI document."""
+        self._check_described()
         base = f"{prefix}/metadata-catalog/"
         return {
             "items": [
                 {
-                    "name": "database/datapump",
-                    "links": [{"rel": "describes", "href": collection_url(prefix)}],
+                    "name": "default",
+                    "links": [
+                        {"rel": "canonical", "href": base + "openapi.json", "mediaType": CATALOG_MEDIA_TYPE}
+                    ],
                 }
             ],
-            "links": [
-                {"rel": "self", "href": base},
-                {"rel": "alternate", "href": base + "openapi.json", "mediaType": "application/openapi+json"},
-            ],
+            "links": [{"rel": "self", "href": base}, {"rel": "describes", "href": f"{prefix}/"}],
         }
+
+    def describe(self, prefix: str) -> dict[str, Any]:
+        """The OpenAPI description: the modelled release's, or the one the ``openapi`` setting holds."""
+        self._check_described()
+        doc = self.settings["openapi"]
+        if isinstance(doc, dict):
+            return doc
+        return release_description(self.settings["ords_version"], prefix)
+
+    def _check_described(self) -> None:
+        if self.settings["openapi"] == "none":
+            raise NotFound("The requested resource could not be found")
 
     # ------------------------------------------------------------------ the database behind ORDS
 

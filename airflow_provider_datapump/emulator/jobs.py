@@ -82,6 +82,8 @@ class Job:
     remaps: dict[str, str] = field(default_factory=dict)
     natural_errors: list[str] = field(default_factory=list)
     source_job: str | None = None
+    # Data Pump's TABLE_EXISTS_ACTION for an import (SKIP unless the server declared the key).
+    table_exists_action: str = "SKIP"
     finalized: bool = False
     final_outcome: str | None = None
     error_lines: list[str] = field(default_factory=list)
@@ -409,13 +411,27 @@ class Job:
                 errors.append(f"ORA-01918: user '{target}' does not exist")
                 continue
             existing = catalog.schemas[target]
-            if t.name in existing:
-                # Data Pump's default TABLE_EXISTS_ACTION is SKIP; ORDS exposes no way to change it.
+            action = self.table_exists_action
+            if t.name in existing and action == "SKIP":
+                # Data Pump's default; no documented ORDS release exposes another.
                 errors.append(
                     f'ORA-39151: Table "{target}"."{t.name}" exists. All dependent metadata and data '
                     "will be skipped due to table_exists_action of skip"
                 )
                 continue
-            existing[t.name] = Table(target, t.name, t.tablespace, t.rows, t.bytes)
+            if t.name in existing and action == "APPEND":
+                # Rows are added to the table as it is; its metadata stays.
+                kept = existing[t.name]
+                existing[t.name] = Table(
+                    target, t.name, kept.tablespace, kept.rows + t.rows, kept.bytes + t.bytes
+                )
+            else:
+                # New, REPLACE (dropped and created from the dump) or TRUNCATE (emptied, then loaded).
+                space = (
+                    existing[t.name].tablespace
+                    if t.name in existing and action == "TRUNCATE"
+                    else t.tablespace
+                )
+                existing[t.name] = Table(target, t.name, space, t.rows, t.bytes)
             lines.append(table_line("imported", target, t.name, t.bytes, t.rows))
         return errors, lines

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 __all__ = [
     "MAX_THREADS",
+    "JOB_MODES",
     "DEFAULT_DIRECTORY",
     "local_time",
     "job_name",
@@ -26,6 +27,9 @@ __all__ = [
 # %U yields two digits. The client checks the same bound (payloads.py); it is repeated here on
 # purpose so that the emulator answers as ORDS would without importing the client.
 MAX_THREADS = 99
+# Data Pump's job modes. The client validates against its own copy (payloads.JOB_MODES);
+# the emulator keeps this one so that it never imports the client it is testing.
+JOB_MODES = ("FULL", "SCHEMA", "TABLE", "TABLESPACE")
 # ORDS' default directory object; the client repeats it for its own defaults, independently.
 DEFAULT_DIRECTORY = "DATA_PUMP_DIR"
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .naming import DEFAULT_DIRECTORY, MAX_THREADS
-from .payload import JOB_MODES
+from .naming import DEFAULT_DIRECTORY, JOB_MODES, MAX_THREADS
 
 __all__ = ["COMMON_PROPS", "REMAP", "LINKS", "JOB_ITEM", "request_body", "responses"]
 

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import is_identifier
+from .description import create_keys
 from .errors import BadRequest
 from .expressions import ExpressionError, Predicate, parse_expression
-from .naming import DEFAULT_DIRECTORY, MAX_THREADS
+from .naming import DEFAULT_DIRECTORY, JOB_MODES, MAX_THREADS
 from .settings import OPERATIONS
-from .versions import endpoint_keys
+from .versions import TABLE_EXISTS_ACTIONS
 
 __all__ = ["CreateRequest", "JOB_MODES", "request_object", "known_keys", "parse_create", "dropped_keys"]
 
-# Data Pump's job modes. The client validates against its own copy (payloads.JOB_MODES);
-# the emulator keeps this one so that it never imports the client it is testing.
-JOB_MODES = ("FULL", "SCHEMA", "TABLE", "TABLESPACE")
 
 _FILE_FORBIDDEN_RE = re.compile(r"['\";/\\\x00-\x1f\x7f]")
 _URI_FORBIDDEN_RE = re.compile(r"['\";\\\s\x00-\x1f\x7f]")
@@ -49,6 +47,8 @@ class CreateRequest:
     remaps: dict[str, str]
     threads: int
     keep_master: int
+    # Data Pump's TABLE_EXISTS_ACTION; only a server that declares the key lets it through.
+    table_exists_action: str = "SKIP"
 
 
 def request_object(body: Any, endpoint: str) -> dict[str, Any]:
@@ -62,9 +62,9 @@ def request_object(body: Any, endpoint: str) -> dict[str, Any]:
     return body
 
 
-def known_keys(payload: dict[str, Any], endpoint: str, version: str) -> tuple[str, ...]:
-    """Keys this endpoint of this version uses for this payload; every other key is dropped silently."""
-    known = endpoint_keys(version, endpoint) or ()
+def known_keys(payload: dict[str, Any], endpoint: str, settings: dict[str, Any]) -> tuple[str, ...]:
+    """Keys this endpoint of this server uses for this payload; every other key is dropped silently."""
+    known = create_keys(settings, endpoint) or ()
     if endpoint == "jobs":
         op = payload.get("operation")
         op = op.upper() if isinstance(op, str) else op
@@ -82,7 +82,7 @@ def dropped_keys(payload: dict[str, Any], endpoint: str, settings: dict[str, Any
     try:
         return parse_create(payload, endpoint, settings)[1]
     except BadRequest:
-        known = known_keys(payload, endpoint, settings["ords_version"])
+        known = known_keys(payload, endpoint, settings)
         return [k for k in payload if k not in known]
 
 
@@ -192,7 +192,7 @@ def parse_create(
     payload: dict[str, Any], endpoint: str, settings: dict[str, Any]
 ) -> tuple[CreateRequest, list[str]]:
     """The request Data Pump receives, and the keys (and nested keys) ORDS dropped on the way."""
-    known = known_keys(payload, endpoint, settings["ords_version"])
+    known = known_keys(payload, endpoint, settings)
     dropped = [k for k in payload if k not in known]
     payload = {k: v for k, v in payload.items() if k in known}
 
@@ -252,6 +252,15 @@ def parse_create(
     if not isinstance(keep, int) or keep not in (0, 1):
         raise BadRequest("keep_master must be 0 or 1")
 
+    action = payload.get("table_exists_action", "SKIP")
+    if not isinstance(action, str) or action.upper() not in TABLE_EXISTS_ACTIONS:
+        raise BadRequest(
+            "ORA-39001: invalid argument value\n"
+            f"ORA-39053: parameter or attribute TABLE_EXISTS_ACTION must be one of {', '.join(TABLE_EXISTS_ACTIONS)}"
+        )
+    if operation == "EXPORT":
+        action = "SKIP"  # an export reads tables; the key means nothing to it
+
     req = CreateRequest(
         operation=operation,
         job_mode=job_mode,
@@ -265,5 +274,6 @@ def parse_create(
         remaps=remaps,
         threads=threads,
         keep_master=keep,
+        table_exists_action=action.upper(),
     )
     return req, dropped

@@ -14,7 +14,7 @@ from typing import Any
 from .catalog import is_identifier
 from .errors import BadRequest
 from .naming import MAX_THREADS
-from .versions import DEFAULT_ORDS_VERSION, ORDS_VERSIONS
+from .versions import DEFAULT_ORDS_VERSION, MODELLED_VERSIONS
 
 __all__ = [
     "OPERATIONS",
@@ -55,6 +55,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # SYS_CONTEXT('USERENV', 'DB_UNIQUE_NAME' | 'CON_NAME'); None: named after the data directory.
     "db_unique_name": None,
     "con_name": None,
+    # What GET …/metadata-catalog/ and …/openapi.json serve: "release" (the modelled release's
+    # description), "none" (404, an ORDS that describes nothing), or a description (an OpenAPI
+    # object) whose declared create keys the emulator then uses instead of the release's.
+    "openapi": "release",
 }
 # The knobs a queued scenario or PATCH /_emulator/jobs/... sets for one job.
 JOB_SCENARIO_KEYS = ("duration", "outcome", "error_count", "ora_codes", "dump_size")
@@ -63,7 +67,7 @@ _ORA_CODE_RE = re.compile(r"^ORA-\d{5}$")
 
 # Settings that take one of a few words.
 _ENUM_SETTINGS: dict[str, tuple[str, ...]] = {
-    "ords_version": ORDS_VERSIONS,
+    "ords_version": MODELLED_VERSIONS,
     "q_support": Q_SUPPORT,
     "offset_support": LIST_SUPPORT,
 }
@@ -148,6 +152,16 @@ def validate_settings(values: dict[str, Any], *, allowed: tuple[str, ...]) -> di
             ):
                 raise BadRequest("directories must be null (any) or a list of directory names")
             out[key] = None if value is None else [v.upper() for v in value]
+        elif key == "openapi":
+            if value in ("release", "none"):
+                out[key] = value
+                continue
+            # An OpenAPI object; description.declared_keys reads what it declares.
+            if not isinstance(value, dict) or not isinstance(value.get("paths"), dict):
+                raise BadRequest(
+                    'openapi must be "release", "none" or an OpenAPI description with a "paths" object'
+                )
+            out[key] = value
         elif key == "operation":
             if value is not None and (not isinstance(value, str) or value.upper() not in OPERATIONS):
                 raise BadRequest("operation must be EXPORT, IMPORT or null")

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-__all__ = ["ORDS_VERSIONS", "DEFAULT_ORDS_VERSION", "endpoint_keys"]
+__all__ = [
+    "ORDS_VERSIONS",
+    "DEFAULT_ORDS_VERSION",
+    "NEXT_RELEASE",
+    "MODELLED_VERSIONS",
+    "RELEASE_NUMBERS",
+    "TABLE_EXISTS_ACTIONS",
+    "endpoint_keys",
+]
 
 # The ORDS releases whose Data Pump reference the emulator models (see the README's table).
 ORDS_VERSIONS = ("21.2", "24.4", "25.4", "26.3")
 DEFAULT_ORDS_VERSION = "26.3"
+# Not a real release: one newer than every documented one, whose import declares a key no
+# documented release has (table_exists_action), so tests can show a client following the server's
+# own description rather than a table written from the reference pages. Kept out of ORDS_VERSIONS
+# so that "every documented version" stays what Oracle documents.
+NEXT_RELEASE = "next"
+MODELLED_VERSIONS = (*ORDS_VERSIONS, NEXT_RELEASE)
+# ``info.version`` of each release's description (the full release number ORDS reports).
+RELEASE_NUMBERS = {
+    "21.2": "21.2.0",
+    "24.4": "24.4.0",
+    "25.4": "25.4.0",
+    "26.3": "26.3.0",
+    NEXT_RELEASE: "99.1.0",
+}
+# Data Pump's TABLE_EXISTS_ACTION values (utilities guide), which the "next" release exposes.
+TABLE_EXISTS_ACTIONS = ("SKIP", "APPEND", "TRUNCATE", "REPLACE")
 
 _JOBS_21 = (
     "operation",
@@ -54,6 +78,11 @@ _ENDPOINT_KEYS["25.4"] = _ENDPOINT_KEYS["26.3"] = {
     "jobs": None,
     "export": (*_ENDPOINT_KEYS["24.4"]["export"], "keep_master"),  # type: ignore[misc]
     "import": (*_ENDPOINT_KEYS["24.4"]["import"], "keep_master"),  # type: ignore[misc]
+}
+_ENDPOINT_KEYS[NEXT_RELEASE] = {
+    "jobs": None,
+    "export": _ENDPOINT_KEYS["26.3"]["export"],
+    "import": (*_ENDPOINT_KEYS["26.3"]["import"], "table_exists_action"),  # type: ignore[misc]
 }
 
 

@@ -26,6 +26,13 @@ from airflow_provider_datapump.exceptions import (
     DataPumpSqlUnavailableError,
 )
 from airflow_provider_datapump.hooks.ords import flows, identity
+from airflow_provider_datapump.hooks.ords.description import CACHE as DESCRIPTIONS
+from airflow_provider_datapump.hooks.ords.description import (
+    Described,
+    OrdsDescription,
+    describe_flow,
+    plan_create,
+)
 from airflow_provider_datapump.hooks.ords.flows import JobPage
 from airflow_provider_datapump.hooks.ords.identity import (
     LIST_MAX_PAGES,
@@ -49,6 +56,7 @@ from airflow_provider_datapump.hooks.ords.transport import (
 )
 from airflow_provider_datapump.hooks.sql import operations as sql_ops
 from airflow_provider_datapump.jobs import DataPumpJob, JobResult, Outcome, classify, parse_log
+from airflow_provider_datapump.payloads import validate_payload
 
 if TYPE_CHECKING:
     from airflow_provider_datapump.hooks.sql.runners import RestSqlRunner, SqlRunner
@@ -117,6 +125,7 @@ class DataPumpHook(BaseHook):
         self._async_settings: OrdsSettings | None = None
         self._async_links: LinkPolicy | None = None
         self._warned_tls_off = False
+        self._said_what_decides = False
 
     # ---------------------------------------------------------------------------- settings
 
@@ -221,7 +230,66 @@ class DataPumpHook(BaseHook):
         the one-off name, or what it processed matches the request). When that cannot be told yet,
         DataPumpAmbiguousJobError names the candidates, and ``settle_create`` decides later.
         """
-        return self._run(self._create(self.links, payload, endpoint))
+        validate_payload(payload)  # an invalid body is refused before any request, the description's too
+        found = self.describe()
+        return self._run(self._create(self.links, payload, endpoint, self._described(found)))
+
+    def describe(self, *, fresh: bool = False) -> Described:
+        """The server's description of itself (``hooks/ords/description.py``), read at most once per
+        connection and process within ``DESCRIPTION_TTL``; ``fresh`` reads it again. Never raises:
+        a server that describes nothing gives ``Described(None, reason)``."""
+        settings = self.settings
+        if settings.ords_version:
+            return Described(None, overridden=settings.ords_version)
+        with DESCRIPTIONS.lock(settings):
+            found = None if fresh else DESCRIPTIONS.get(settings)
+            if found is None:
+                found = self._run(describe_flow(self.links, self.log))
+                DESCRIPTIONS.put(settings, found)
+        return found
+
+    async def adescribe(self, *, fresh: bool = False) -> Described:
+        settings = await self.asettings()
+        if settings.ords_version:
+            return Described(None, overridden=settings.ords_version)
+        found = None if fresh else DESCRIPTIONS.get(settings)
+        if found is None:
+            found = await self._arun(describe_flow(await self._alinks(), self.log))
+            DESCRIPTIONS.put(settings, found)
+        return found
+
+    def plan_create(
+        self, payload: Mapping[str, Any], endpoint: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """(endpoint, body) a create of ``payload`` would send, by the server's description, or the
+        table when it gave none (or the connection's ``ords_version`` overrides it). Sends no create:
+        a task asks this before anything it does for the job (an import's schema drops).
+
+        :raises DataPumpValidationError: a key the server does not take, naming it and its release.
+        """
+        validate_payload(payload)
+        description = self._described(self.describe())
+        body, _ = identity.prepare_create(payload, self.links, description, endpoint)
+        return plan_create(body, endpoint, ords_version=self.settings.ords_version, description=description)
+
+    def _described(self, found: Described) -> OrdsDescription | None:
+        """The description a create follows; without one, one line (once per hook) says what applies instead."""
+        if self._said_what_decides:
+            return found.description
+        self._said_what_decides = True
+        if found.overridden:
+            self.log.info(
+                "The connection's ords_version %s decides the create endpoint and keys (the provider's table "
+                "for that release); the server's own description is not read",
+                found.overridden,
+            )
+        elif found.description is None:
+            self.log.info(
+                "ORDS gave no description of itself (%s): the provider's table of what ORDS documents "
+                "for 19c to 26.3 decides the create endpoint and keys",
+                found.reason,
+            )
+        return found.description
 
     def settle_create(self, pending: Mapping[str, Any]) -> DataPumpJob | None:
         """Decide a create that DataPumpAmbiguousJobError left open: the job that is ours, or None
@@ -336,7 +404,9 @@ class DataPumpHook(BaseHook):
     # ---------------------------------------------------------------------------- public API (async)
 
     async def acreate_job(self, payload: Mapping[str, Any], endpoint: str | None = None) -> DataPumpJob:
-        return await self._arun(self._create(await self._alinks(), payload, endpoint))
+        validate_payload(payload)
+        found = await self.adescribe()
+        return await self._arun(self._create(await self._alinks(), payload, endpoint, self._described(found)))
 
     async def asettle_create(self, pending: Mapping[str, Any]) -> DataPumpJob | None:
         return await self._arun(identity.settle_flow(self._create_context(await self._alinks()), pending))
@@ -370,13 +440,21 @@ class DataPumpHook(BaseHook):
         return await self._arun(flows.download_flow(await self._alinks(), job, file_name, sink))
 
     def _create(
-        self, links: LinkPolicy, payload: Mapping[str, Any], endpoint: str | None
+        self,
+        links: LinkPolicy,
+        payload: Mapping[str, Any],
+        endpoint: str | None,
+        description: OrdsDescription | None = None,
     ) -> Flow[DataPumpJob]:
-        body, one_off = identity.prepare_create(payload, links)
+        body, one_off = identity.prepare_create(payload, links, description, endpoint)
         # The caller stores it with the job's identity, so a reattach can check it too.
         self.last_one_off_name = one_off
         return identity.create_flow(
-            self._create_context(links), body, endpoint, generated=one_off is not None
+            self._create_context(links),
+            body,
+            endpoint,
+            generated=one_off is not None,
+            description=description,
         )
 
     def _after_vanished(self, result: JobResult, extras: Mapping[str, Any]) -> JobResult:
@@ -425,6 +503,19 @@ class DataPumpHook(BaseHook):
         try:
             page = self.list_jobs(limit=1)
             message = f"ORDS Data Pump API reachable at {self.settings.base_url} ({page.count} job(s) on the first page)"
+            # Read even when ords_version overrides it: the button says what the server offers.
+            found = self._run(describe_flow(self.links, self.log))
+            if not self.settings.ords_version:
+                DESCRIPTIONS.put(self.settings, found)
+            if found.description is not None:
+                message += f"; {found.description.summary()}"
+                if self.settings.ords_version:
+                    message += f" (the connection's ords_version {self.settings.ords_version} overrides it)"
+            else:
+                message += (
+                    f"; ORDS gave no description of itself ({found.reason}), so the provider's table of "
+                    "ORDS 19c to 26.3 applies"
+                )
             try:
                 sql_ops.ping(self.sql)
             except DataPumpSqlUnavailableError as err:

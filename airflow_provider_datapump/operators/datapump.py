@@ -17,7 +17,6 @@ from airflow_provider_datapump.exceptions import (
 )
 from airflow_provider_datapump.payloads import (
     PAYLOAD_ARGUMENTS,
-    body_for_endpoint,
     build_payload,
     validate_endpoint,
 )
@@ -175,10 +174,12 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         return {name: getattr(self, name) for name in PAYLOAD_ARGUMENTS}
 
     def build_body(self, parse_time: bool = False) -> dict[str, Any]:
-        """The validated ORDS body; raises DataPumpValidationError naming the field."""
-        body = build_payload(self.operation, **self._payload_args(parse_time))
-        body_for_endpoint(body, self.endpoint)  # a key this endpoint would drop fails now, by name
-        return body
+        """The validated ORDS body; raises DataPumpValidationError naming the field.
+
+        Which keys the endpoint takes is the server's to say (its description, read at execute
+        time), so that is settled by ``execute`` before any other request; what needs no server
+        (spelling, types and values of the keys ORDS documents) fails here, at parse time too."""
+        return build_payload(self.operation, **self._payload_args(parse_time))
 
     def _extras(self, body: Mapping[str, Any]) -> dict[str, Any]:
         # JSON: these also travel to the trigger. ``request`` lets the result say what ran against
@@ -208,6 +209,8 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
     def execute(self, context: Context) -> Any:
         self.rendered_body = self.build_body()  # before any request: nothing invalid is ever sent
         self._check_before_requests()
+        # The server's word on each key and the endpoint, before anything is done for the job.
+        self.hook.plan_create(self.rendered_body, self.endpoint)
         log_version_limits(
             self.log,
             reattach=self.wait_for_completion,

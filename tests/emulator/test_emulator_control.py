@@ -163,6 +163,7 @@ def test_openapi_describes_the_ords_surface_only(ctl):
 
 
 def test_metadata_catalog(client, emu):
+    emu.set_scenario(openapi="release")
     base = emu.base_url + "/_/db-api/stable/metadata-catalog/"
     assert client.get(base).status_code == 200
     assert "paths" in client.get(base + "openapi.json").json()

@@ -62,7 +62,7 @@ def test_emulator_http_surface(request, datapump_emulator_server):
     emu.reset()
     # 24.4 is the profile where every operation the document declares exists (POST jobs/ is 405
     # from 25.4 on), so the handlers behind all of them are reached.
-    emu.set_scenario(ords_version="24.4")
+    emu.set_scenario(ords_version="24.4", openapi="release")  # the metadata catalog and its description too
     schema = schemathesis.openapi.from_url(f"{emu.url}/openapi.json")
     emu_user, emu_password = emu.user, emu.password
     # Mostly the configured alias, so that requests get past the alias lookup into the handlers;

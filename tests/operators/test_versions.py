@@ -45,8 +45,11 @@ def test_export_then_import_of_part_of_it_loads_exactly_that_part(ords_conn):
 
 
 def test_a_filter_for_an_import_is_refused_before_anything_is_sent(ords_conn):
+    # Whether an endpoint takes a key is the server's to say (issue 27), so this is settled at execute
+    # time: by the table here, where the server describes nothing; still before any create.
+    task = DataPumpImportOperator(task_id="import", file_name="X%U.DMP", filter="EMP", **FAST)
     with pytest.raises(DataPumpValidationError) as err:
-        DataPumpImportOperator(task_id="import", file_name="X%U.DMP", filter="EMP", **FAST)
+        task.execute(context())
     assert err.value.field == "filter" and "import endpoint" in err.value.reason
     assert creates(ords_conn) == []
 

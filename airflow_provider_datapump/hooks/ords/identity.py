@@ -20,12 +20,18 @@ from airflow_provider_datapump.exceptions import (
     DataPumpHTTPError,
     DataPumpValidationError,
 )
+from airflow_provider_datapump.hooks.ords.description import (
+    OrdsDescription,
+    choose_endpoint,
+    declares,
+    plan_create,
+)
 from airflow_provider_datapump.hooks.ords.errors import AmbiguousCreate
 from airflow_provider_datapump.hooks.ords.flows import LIST_MAX_PAGES, LIST_PAGE_SIZE, resolve_flow, walk_flow
 from airflow_provider_datapump.hooks.ords.instructions import Flow, Request, Sleep
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, RetryPolicy
 from airflow_provider_datapump.jobs import DataPumpJob, Outcome
-from airflow_provider_datapump.payloads import body_for_endpoint, parse_ords_version, validate_payload
+from airflow_provider_datapump.payloads import parse_ords_version, validate_payload
 from airflow_provider_datapump.selection import file_template_regex
 
 __all__ = [
@@ -122,16 +128,26 @@ def dump_set_evidence(template: str, dumps: Sequence[str]) -> tuple[str, str]:
     return "undecided", "its dump set has ORDS's default names (or none), which prove nothing"
 
 
-def prepare_create(payload: Mapping[str, Any], links: LinkPolicy) -> tuple[dict[str, Any], str | None]:
+def prepare_create(
+    payload: Mapping[str, Any],
+    links: LinkPolicy,
+    description: OrdsDescription | None = None,
+    endpoint: str | None = None,
+) -> tuple[dict[str, Any], str | None]:
     """(the body to send, the one-off dump name it was given or None). Raises before anything is sent."""
     body = validate_payload(payload)  # never send what we would reject
-    # The export endpoint documents file_name from ORDS 21.3; an older one would drop it.
-    version = parse_ords_version(links.settings.ords_version)
-    if (
-        body["operation"] == "EXPORT"
-        and body.get("file_name") is None
-        and (version is None or version >= (21, 3))
-    ):
+    ords_version = links.settings.ords_version
+    if body["operation"] == "EXPORT" and body.get("file_name") is None:
+        # A server that describes itself says whether its export takes file_name; by the table,
+        # the export endpoint documents it from ORDS 21.3, and an older one would drop it.
+        said = None
+        if description is not None and not ords_version:
+            said = declares(description, None, choose_endpoint(description, endpoint, "EXPORT"), "file_name")
+        version = parse_ords_version(ords_version)
+        named = said if said is not None else (version is None or version >= (21, 3))
+    else:
+        named = False
+    if named:
         # A name no other submission uses: when the create's answer is lost, the dump set of a
         # new job proves whether it is ours (see identify_flow). ORDS's own default name is
         # EXPDAT%U-<timestamp>.DMP, the same for every job created in one second.
@@ -141,12 +157,22 @@ def prepare_create(payload: Mapping[str, Any], links: LinkPolicy) -> tuple[dict[
 
 
 def create_flow(
-    ctx: CreateContext, body: Mapping[str, Any], endpoint: str | None, *, generated: bool
+    ctx: CreateContext,
+    body: Mapping[str, Any],
+    endpoint: str | None,
+    *,
+    generated: bool,
+    description: OrdsDescription | None = None,
 ) -> Flow[DataPumpJob]:
-    """Submit ``body`` (from ``prepare_create``; ``generated``: it carries a one-off dump name)."""
+    """Submit ``body`` (from ``prepare_create``; ``generated``: it carries a one-off dump name).
+
+    What is sent, and where, is the server's ``description`` when it gave one, else the table
+    (``description.plan_create``); a key neither allows is refused here, before any request."""
     links = ctx.links
     operation = body["operation"]
-    chosen, sent = body_for_endpoint(body, endpoint, links.settings.ords_version)
+    chosen, sent = plan_create(
+        body, endpoint, ords_version=links.settings.ords_version, description=description
+    )
     url = links.settings.api_root + ("jobs/" if chosen == "jobs" else chosen)
     window = SearchWindow.around(operation, time.time())
     known, _ = yield from search_flow(ctx, window)

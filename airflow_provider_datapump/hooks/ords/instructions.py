@@ -42,12 +42,16 @@ class Request:
     ok: frozenset[int] = frozenset({200})
     # Read a text file (a log) instead of JSON.
     text: bool = False
+    # The media types asked for, where a JSON answer has its own (an OpenAPI document).
+    accept: str | None = None
 
     @property
     def headers(self) -> dict[str, str] | None:
         # Oracle documents logs as text/plain; a server that negotiates strictly refuses a log
         # asked for as application/json (the client's default) with 406.
-        return {"Accept": "text/plain, */*;q=0.5"} if self.text else None
+        if self.text:
+            return {"Accept": "text/plain, */*;q=0.5"}
+        return {"Accept": self.accept} if self.accept else None
 
 
 @dataclass(frozen=True)
