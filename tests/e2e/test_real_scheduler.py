@@ -174,7 +174,8 @@ def test_refresh_dag_on_two_nights_from_prod_to_test_under_the_real_scheduler(de
                       .get("airflow", {}).get("dagRun", {}).get("run_id", run_id) == run_id]
             summaries.append(olschema.assert_refresh_lineage(
                 events, "oracle://prod.example.test:1521", "PROD", (EMULATOR_PASSWORD, *STATIC_SECRETS),
-                target=("oracle://test.example.test:1521", "TEST"), rows=rows))
+                target=("oracle://test.example.test:1521", "TEST"), rows=rows,
+                tries={task: tis[task]["try_number"] for task in ("export", "import")}))
 
         # ---- production is untouched: no DROP ever reached it, and its source schema is whole.
         prod_drops = sql_requests(stack.emulator("requests", "prod"), DROP_USER)
