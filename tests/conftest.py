@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 
 # Before anything imports Airflow: keep its state out of the user's home and the repo. An xdist
@@ -80,6 +82,7 @@ def datapump_emulator_server(tmp_path_factory):
 # The worker's description files of this test process (the provider's default is shared by every
 # process of the OS user on this machine, other runs of the suite included).
 _DESCRIPTION_FILES = tempfile.mkdtemp(prefix="dp-descriptions-")
+atexit.register(shutil.rmtree, _DESCRIPTION_FILES, True)
 
 
 @pytest.fixture(autouse=True)
