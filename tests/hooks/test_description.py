@@ -1,5 +1,5 @@
 """The server describes itself (issue 27): the provider reads ORDS's OpenAPI description once per
-connection and process, and that description, not the provider's table, decides the create
+connection and worker (in the process, and a file its other task processes read), and that description, not the provider's table, decides the create
 endpoint and which keys are sent. Real HTTP against the emulator, which serves a description per
 release it models, none, or one a test hands it."""
 
