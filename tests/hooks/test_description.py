@@ -303,12 +303,17 @@ def run_task_tries(count: int) -> list[tuple]:
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
     procs = [ctx.Process(target=_task_try, args=(results,)) for _ in range(count)]
-    for p in procs:
-        p.start()
-    said = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(30)
-    assert [p.exitcode for p in procs] == [0] * count
+    try:
+        for p in procs:
+            p.start()
+        said = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert [p.exitcode for p in procs] == [0] * count
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
     return said
 
 
@@ -488,8 +493,8 @@ def test_the_worker_file_holds_no_credential(ords_conn, monkeypatch, auth):
 
 
 def test_the_worker_file_is_per_server_and_gives_back_what_was_read(tmp_path):
-    """Two connections (another id, user or auth) to one server share its file; another alias or
-    API version does not. Every modelled release's description comes back from it as it was read."""
+    """Two connections (another id, user or auth) to one server share its file; another alias, API
+    version, scheme or TLS verification does not. Every modelled release's description comes back from it as it was read."""
     from airflow_provider_datapump.emulator.versions import ORDS_VERSIONS
     from airflow_provider_datapump.hooks.ords.description import Described, DescriptionCache, parse_description
     from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
@@ -500,7 +505,8 @@ def test_the_worker_file_is_per_server_and_gives_back_what_was_read(tmp_path):
                                          auth_type="oauth2", login="c", password="x2"))
     assert len({key(here), key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/scott")),
                 key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/hr", api_version="latest")),
-                key(OrdsSettings(conn_id="a", base_url="http://db.example.com/ords/hr"))}) == 4
+                key(OrdsSettings(conn_id="a", base_url="http://db.example.com/ords/hr")),
+                key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/hr", verify=False))}) == 5
     for version in (*ORDS_VERSIONS, "next"):
         read = parse_description(release_description(version, "/ords/hr/_/db-api/stable"), "https://db.example.com/x")
         DescriptionCache(directory=str(tmp_path / "d")).put(here, Described(read))

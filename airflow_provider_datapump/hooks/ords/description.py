@@ -338,8 +338,8 @@ class DescriptionCache:
 
     In the process, per connection: what was read, or why nothing was (a failure too, for a
     shorter time when nothing answered). Under it, in a file on the worker's disk (``directory``),
-    per server (origin, ORDS path and API version; never a credential): only a description that
-    was read. A failure is not shared: a 401 is that connection's credentials, a timeout or a 5xx
+    per server (origin, ORDS path, API version, TLS verification; never a credential): only a
+    description that was read. A failure is not shared: a 401 is that connection's credentials, a timeout or a 5xx
     that moment's, and a server that describes nothing costs each task one small GET; so one
     connection's wrong password never pins the table for another's, and a server that starts
     describing itself is seen by the next task. A file that is corrupt, too old, not the user's
@@ -359,10 +359,13 @@ class DescriptionCache:
 
     @staticmethod
     def file_key(settings: OrdsSettings) -> str:
-        """The name of a server's file: a hash of what identifies its description, nothing else."""
+        """The name of a server's file: a hash of what identifies its description, nothing else.
+
+        How TLS was verified is part of it: what a connection with ``verify`` off read is never
+        what a verifying one takes."""
         scheme, host, port = settings.origin
         path = urlsplit(settings.base_url).path
-        ident = json.dumps([_FILE_FORMAT, scheme, host, port, path, settings.api_version])
+        ident = json.dumps([_FILE_FORMAT, scheme, host, port, path, settings.api_version, settings.verify])
         return hashlib.sha256(ident.encode()).hexdigest()
 
     def get(self, settings: OrdsSettings) -> Described | None:
