@@ -154,8 +154,8 @@ HINTS: tuple[Hint, ...] = (
     Hint(
         "ORA-65100",
         "missing or invalid path prefix",
-        "Directory {directory} points outside the pluggable database's PATH_PREFIX ({path}): in a PDB "
-        "created with a PATH_PREFIX, a DATA_PUMP_DIR inherited from the CDB cannot be used.",
+        "Directory {directory} points to {path}, which is not under the pluggable database's PATH_PREFIX: "
+        "in a PDB created with a PATH_PREFIX, a DATA_PUMP_DIR whose path the CDB set cannot be used.",
         "As a DBA in the PDB: SELECT property_value FROM database_properties WHERE property_name = "
         "'PATH_PREFIX'; CREATE OR REPLACE DIRECTORY {directory} AS '<a folder under that prefix>'; "
         "GRANT READ, WRITE ON DIRECTORY {directory} TO {user}; or use another directory under it in datapump_dir.",
@@ -252,8 +252,8 @@ HINTS: tuple[Hint, ...] = (
     Hint(
         "ORA-01555",
         "snapshot too old",
-        "The export of {schema_list} reads every table as of its start, and undo it needed was "
-        "overwritten before it got there: the export ran longer than the database keeps undo.",
+        "The export of {schema_list} reads each table as it was when it began unloading it, and undo "
+        "it needed was overwritten before it finished: a table took longer than the database keeps undo.",
         "Raise UNDO_RETENTION beyond the export's run time (and the undo tablespace with it, or "
         "RETENTION GUARANTEE), run it when fewer changes happen, or make it shorter (threads, smaller "
         "selections); then run the task again.",
@@ -325,7 +325,7 @@ class Facts:
 
     def values(self) -> dict[str, str]:
         op = (self.operation or "").upper()
-        directory = self.directory or "DATA_PUMP_DIR"  # ORDS's default when datapump_dir is not sent
+        directory = self.directory or "<the directory object>"
         user = self.user or "the connection's database user"
         values: dict[str, str] = {
             "user": user,
@@ -447,10 +447,13 @@ def facts_from(
                 s for s in re.findall(r"'([^']+)'", str(expr.get("expression", ""))) if s not in schemas
             ]
     file = request.get("file_name") or result.get("dump_file_template")
+    directory = request.get("datapump_dir") or result.get("datapump_dir")
+    if not directory and request:
+        directory = "DATA_PUMP_DIR"  # what ORDS uses when the request names no directory
     return Facts(
         operation=str(request.get("operation") or result.get("operation") or "") or None,
         user=user or result.get("owner_name"),
-        directory=request.get("datapump_dir") or result.get("datapump_dir"),
+        directory=directory,
         file=str(file) if file else None,
         credential=request.get("credential_name"),
         schemas=tuple(schemas),

@@ -77,3 +77,15 @@ def test_the_docs_table_has_one_row_per_code_with_its_sources():
         assert (hint.error_reference in row) == ("Oracle error reference" in hint.sources)
         assert "](https://" in row
         assert row.count(" | ") == 4  # five cells: no stray pipe from the text
+
+
+def test_the_readmes_example_is_what_the_code_writes():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- --8<-- [start:troubleshooting] -->", 1)[1].split("<!-- --8<-- [end:troubleshooting] -->")[0]
+    (example,) = re.findall(r"^```text\n(.*?)^```", section, re.S | re.M)
+    shown = example.split("What the ORA codes mean (airflow_provider_datapump.hints):\n", 1)[1]
+    hint = shown.strip().removesuffix("...")
+    facts = facts_from(None, {"operation": "IMPORT", "datapump_dir": "DP_STAGE", "file_name": "NIGHTLY_%U.DMP"},
+                       user="DP_IMPORT")
+    written = hint_block(example.split("What the ORA codes mean")[0].splitlines(), facts)
+    assert hint in written, (hint, written)
