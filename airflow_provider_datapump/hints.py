@@ -78,7 +78,10 @@ HINTS: tuple[Hint, ...] = (
         "The export's dump file {file} already exists: Data Pump never overwrites a dump file.",
         "Make file_name unique per run (a folder or name per night, e.g. {{{{ ds_nodash }}}}), or delete "
         "{file} first. Leave file_name unset to get a one-off name.",
-        ("Oracle error reference", "README, Known limits: a rerun night's dump set (ORA-31641)"),
+        (
+            "Oracle error reference",
+            "this project's refresh runbook, section 7 (Data Pump does not overwrite a dump file)",
+        ),
     ),
     Hint(
         "ORA-39143",
@@ -173,7 +176,10 @@ HINTS: tuple[Hint, ...] = (
         "table_exists_action; Data Pump's default is SKIP).",
         "Drop the target schema just before the import: replace_schemas=['{schema}']; or import into a "
         "new schema (remap_schemas). If skipping is what you want: allowed_ora_codes=['ORA-39151', 'ORA-31684'].",
-        ("Oracle error reference", "README, Import: an import is not idempotent"),
+        (
+            "Oracle error reference",
+            "this project's README, Import (an import is not idempotent: ORDS has no table_exists_action)",
+        ),
     ),
     Hint(
         "ORA-31684",
@@ -181,7 +187,10 @@ HINTS: tuple[Hint, ...] = (
         "{object} already exists in the target, so the import did not create it again.",
         "Drop the target schema just before the import: replace_schemas=['{schema}']; or, if the existing "
         "objects are what you want, allowed_ora_codes=['ORA-31684', 'ORA-39151'].",
-        ("Oracle error reference", "README, Import: an import is not idempotent"),
+        (
+            "Oracle error reference",
+            "this project's README, Import (an import is not idempotent: ORDS has no table_exists_action)",
+        ),
     ),
     Hint(
         "ORA-39083",
@@ -197,7 +206,7 @@ HINTS: tuple[Hint, ...] = (
         "Schema {schema} does not exist in the target, and this import does not create it (a TABLE-mode "
         "import, or a dump without its CREATE USER).",
         "Import in SCHEMA mode from a SCHEMA export (the dump then creates {schema}), or create {schema} first.",
-        ("Oracle error reference", "README, Import: a remap target in TABLE mode"),
+        ("Oracle error reference", "this project's README, Import (a remap target in a TABLE-mode import)"),
     ),
     Hint(
         "ORA-31631",
@@ -247,7 +256,7 @@ HINTS: tuple[Hint, ...] = (
         "is not in the target (yet). The data is in.",
         "Recompile in the target (EXEC UTL_RECOMP.RECOMP_SERIAL('{schema}')) and read DBA_ERRORS; "
         "to accept it: allowed_ora_codes=['ORA-39082'].",
-        ("Oracle error reference", "README, Export: allowed_ora_codes example"),
+        ("Oracle error reference",),
     ),
     Hint(
         "ORA-01555",
