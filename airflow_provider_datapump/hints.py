@@ -448,7 +448,7 @@ def facts_from(
     schemas: list[str] = []
     remaps = request.get("remap_schemas")
     if isinstance(remaps, list):
-        schemas += [str(r.get("new_value")) for r in remaps if isinstance(r, Mapping) and r.get("new_value")]
+        schemas += [str(r.get("target")) for r in remaps if isinstance(r, Mapping) and r.get("target")]
     schemas += [str(s) for s in result.get("schemas") or () if s not in schemas]
     for expr in request.get("schema_expressions") or ():
         if isinstance(expr, Mapping):

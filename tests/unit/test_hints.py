@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_datapump.emulator.ora_texts import ORA_TEXT
 from airflow_provider_datapump.hints import HINTS, Facts, facts_from, hint_block, hints_for, markdown_table
+from airflow_provider_datapump.payloads import build_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 # The codes issue #28 names; the table may hold more, never fewer.
@@ -52,13 +53,22 @@ def test_a_wrapper_is_shown_only_when_nothing_under_it_is_known():
     assert hint_block(["ORA-99999: not in the table"], facts) == ""
 
 
+def test_an_export_request_gives_its_schemas_and_ordss_default_directory():
+    facts = facts_from(None, build_payload("EXPORT", schemas=["HR", "SALES"]), user="DP_EXPORT")
+    assert facts.schemas == ("HR", "SALES") and facts.directory == "DATA_PUMP_DIR" and facts.operation == "EXPORT"
+    (line,) = hints_for(["ORA-31655: no data or metadata objects selected for job"], facts)
+    assert "matched nothing in HR, SALES" in line
+    # A job the task did not submit (the sensor): its directory is not guessed.
+    assert facts_from({"owner_name": "X", "operation": "EXPORT"}).directory is None
+
+
 def test_names_come_from_the_line_before_the_request():
-    facts = facts_from(
-        {"owner_name": "DP_IMPORT", "operation": "IMPORT", "schemas": ["TESTUSER2"]},
-        {"operation": "IMPORT", "datapump_dir": "DP_STAGE", "credential_name": "CRED",
-         "file_name": "https://objectstorage.example.com/n/ns/b/b/o/x_%U.dmp",
-         "remap_schemas": [{"old_value": "TESTUSER1", "new_value": "TESTUSER2"}]},
-    )  # fmt: skip
+    # The request as the operators send it (payloads.build_payload), not a hand-made dict.
+    body = build_payload("IMPORT", datapump_dir="DP_STAGE", credential_name="CRED",
+                         file_name="https://objectstorage.example.com/n/ns/b/b/o/x_%U.dmp",
+                         remap_schemas={"TESTUSER1": "TESTUSER2"})
+    facts = facts_from({"owner_name": "DP_IMPORT", "operation": "IMPORT"}, body)
+    assert facts.schemas == ("TESTUSER2",) and facts.directory == "DP_STAGE" and facts.credential == "CRED"
     (line,) = hints_for(["ORA-31631: privileges are required"], facts)
     assert "GRANT DATAPUMP_IMP_FULL_DATABASE TO DP_IMPORT" in line
     (line,) = hints_for(["ORA-20404: Object not found - https://objectstorage.example.com/n/ns/b/b/o/x_01.dmp"], facts)
