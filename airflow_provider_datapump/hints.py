@@ -209,6 +209,15 @@ HINTS: tuple[Hint, ...] = (
         ("Oracle error reference", "this project's README, Import (a remap target in a TABLE-mode import)"),
     ),
     Hint(
+        "ORA-01917",
+        "user or role does not exist",
+        "The dump grants a privilege to {grantee}, which does not exist in the target: the object was "
+        "created without that grant.",
+        "Create it in the target (as a DBA: CREATE ROLE {grantee}; or the user) and run the import again, "
+        "or grant by hand later; if the grant is not wanted there: allowed_ora_codes=['ORA-39083', 'ORA-01917'].",
+        ("Oracle error reference",),
+    ),
+    Hint(
         "ORA-31631",
         "privileges are required",
         "{user} lacks a privilege this job needs: exporting or importing a schema other than its own, "
@@ -351,6 +360,7 @@ class Facts:
             ),
             "object": "<the object>",
             "tablespace": "<the tablespace>",
+            "grantee": "<the user or role>",
             "path": "the directory's path",
         }
         values.update(self.extra)
@@ -367,6 +377,7 @@ _LINE_FACTS: dict[str, re.Pattern[str]] = {
     "ORA-39087": re.compile(r"directory name (?P<directory>[^\s]+) is invalid"),
     "ORA-65100": re.compile(r"path prefix\s*-\s*(?P<path>\S+)"),
     "ORA-01918": re.compile(r"user '(?P<schema>[^']+)'"),
+    "ORA-01917": re.compile(r"user or role '(?P<grantee>[^']+)'"),
     "ORA-39165": re.compile(r"Schema (?P<schema>\S+?)\.? was not found"),
     "ORA-20401": re.compile(r"URI\s*-\s*(?P<uri>\S+)"),
     "ORA-20404": re.compile(r"not found\s*-\s*(?P<uri>\S+)"),
@@ -471,22 +482,8 @@ def facts_from(
 
 def markdown_table() -> str:
     """The troubleshooting page's table, from HINTS (placeholders shown as <name>)."""
-    placeholders = {
-        key: f"<{key}>"
-        for key in (
-            "user",
-            "directory",
-            "file",
-            "credential",
-            "uri",
-            "schema",
-            "schema_list",
-            "role",
-            "object",
-            "tablespace",
-            "path",
-        )
-    }
+    # Every name a hint can use, as the reader fills it in.
+    placeholders = {key: f"<{key}>" for key in Facts().values()}
     placeholders["schema_list"] = "<the selected schemas>"
     placeholders["role"] = "DATAPUMP_EXP_FULL_DATABASE (export) or DATAPUMP_IMP_FULL_DATABASE (import)"
     placeholders["directory_sql"] = _DIRECTORY_SQL.format(directory="<directory>")

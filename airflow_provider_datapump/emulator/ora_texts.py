@@ -42,7 +42,8 @@ ORA_TEXT: dict[str, str] = {
     "ORA-31684": "Object type TABLE:{obj} already exists",
     "ORA-39151": "Table {obj} exists. All dependent metadata and data will be skipped due to table_exists_action of skip",
     "ORA-39082": 'Object type VIEW:"{schema}"."{table}_V" created with compilation warnings',
-    "ORA-01917": "user or role {obj} does not exist",
+    # A grant in the dump to a role the target lacks; the role's name is the harness's.
+    "ORA-01917": "user or role '{schema}_READER' does not exist",
     "ORA-01918": "user '{schema}' does not exist",
     "ORA-39165": "Schema {schema} was not found.",
     "ORA-31655": "no data or metadata objects selected for job",

@@ -69,6 +69,8 @@ def _check(message: str, code: str) -> None:
             expected = CREDENTIAL
         elif name == "tablespace":
             expected = "TEMP" if code == "ORA-01652" else "USERS"
+        elif name == "grantee":
+            expected = "TESTUSER1_READER"
         elif name == "directory_sql":
             expected = f"directory_name = '{DIRECTORY}'"
         else:
