@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["HINTS", "Facts", "Hint", "facts_from", "hint_block", "hints_for", "markdown_table"]
@@ -425,17 +425,8 @@ def hints_for(lines: Iterable[str], facts: Facts) -> list[str]:
     out = []
     for code in shown:
         hint = _BY_CODE[code]
-        values = Facts(
-            operation=facts.operation,
-            user=facts.user,
-            directory=facts.directory,
-            file=facts.file,
-            credential=facts.credential,
-            schemas=facts.schemas,
-            extra={**shared, **_line_facts(code, seen[code]), **dict(facts.extra)},
-        ).values()
-        if "uri" in shared and values["uri"] == "<the object URI>":
-            values["uri"] = shared["uri"]
+        # What this code's own line names wins over the other lines', and both over the request's.
+        values = replace(facts, extra={**shared, **_line_facts(code, seen[code]), **facts.extra}).values()
         cause = hint.cause.format_map(values)
         action = hint.action.format_map(values)
         out.append(f"{code} ({hint.message}): {cause} What to do: {action}")
