@@ -482,18 +482,15 @@ def markdown_table() -> str:
     def cell(text: str) -> str:
         return text.format_map(placeholders).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
-    rows = [
-        "| Code | Oracle's message | Likely cause | What to do | Sources |",
-        "|---|---|---|---|---|",
-    ]
+    rows = ["| Code and Oracle's message | Likely cause | What to do | Sources |", "|---|---|---|---|"]
     for h in HINTS:
         sources = ", ".join(
             f"[{s}]({h.error_reference})" if s == "Oracle error reference" else _link_issue(s)
             for s in h.sources
         )
-        kind = " (wrapper: shown when nothing below it is known)" if h.wrapper else ""
+        kind = " (a wrapper: shown when nothing under it is known)" if h.wrapper else ""
         rows.append(
-            f'| <span id="{h.code.lower()}">{h.code}</span> | {cell(h.message)}{kind} | {cell(h.cause)} '
+            f'| <span id="{h.code.lower()}">**{h.code}**</span><br>{cell(h.message)}{kind} | {cell(h.cause)} '
             f"| {cell(h.action)} | {sources} |"
         )
     return "\n".join(rows)

@@ -86,7 +86,7 @@ def test_the_docs_table_has_one_row_per_code_with_its_sources():
         # ORA-20xxx are DBMS_CLOUD's own (raise_application_error): Oracle's error reference has no page.
         assert (hint.error_reference in row) == ("Oracle error reference" in hint.sources)
         assert "](https://" in row
-        assert row.count(" | ") == 4  # five cells: no stray pipe from the text
+        assert row.count(" | ") == 3  # four cells: no stray pipe from the text
 
 
 def test_the_readmes_example_is_what_the_code_writes():
