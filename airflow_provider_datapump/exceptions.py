@@ -27,6 +27,16 @@ __all__ = [
 class DataPumpError(AirflowException):
     """Base class of every error this provider raises."""
 
+    # What the ORA codes in the message mean and what to do (airflow_provider_datapump.hints).
+    hint: str = ""
+
+    def add_hint(self, hint: str) -> None:
+        """Append ``hint`` to the message, keeping the exception's class (and so its retry rules)."""
+        if not hint or self.hint:
+            return
+        self.hint = hint
+        self.args = (f"{self.args[0]}\n{hint}" if self.args else hint, *self.args[1:])
+
 
 class DataPumpValidationError(DataPumpError, AirflowFailException, ValueError):
     """An argument or payload was judged invalid before anything was sent.

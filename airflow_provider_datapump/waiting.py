@@ -160,6 +160,13 @@ class JobWaiter:
         self.log.error("%s", message)
         raise DataPumpJobError(message, result)
 
+    def _hint(self, lines: list[str], result: Mapping[str, Any] | None = None) -> str:
+        """The known causes and actions for the ORA codes in ``lines``, with this task's real names."""
+        from airflow_provider_datapump.hints import facts_from, hint_block
+
+        request = getattr(self, "rendered_body", None)
+        return hint_block(lines, facts_from(result, request if isinstance(request, Mapping) else None))
+
     def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, verdict_from_xcom
 
@@ -185,6 +192,9 @@ class JobWaiter:
                 )
             return result
         message = failure_message(result, verdict)
+        hint = self._hint([e.line for e in verdict.errors] + [verdict.message], result)
+        if hint:
+            message += "\n" + hint
         if verdict.outcome is Outcome.SUCCEEDED_WITH_ERRORS and self.fail_on_errors:
             message += (
                 "\nTo accept these errors, list their codes in allowed_ora_codes or set fail_on_errors=False."

@@ -7,6 +7,7 @@ Point DATAPUMP_BACKUP_URL at a bucket for real use, for example
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 import os
 from datetime import timedelta
 
@@ -74,3 +75,4 @@ with DAG(
         return {"kept": [p.name for p in complete[:keep]], "removed": removed, "incomplete": [p.name for p in incomplete]}
 
     fetched >> apply_retention()
+# --8<-- [end:dag]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 
 # Before anything imports Airflow: keep its state out of the user's home and the repo. An xdist
@@ -77,18 +79,28 @@ def datapump_emulator_server(tmp_path_factory):
         yield handle
 
 
+# The worker's description files of this test process (the provider's default is shared by every
+# process of the OS user on this machine, other runs of the suite included).
+_DESCRIPTION_FILES = tempfile.mkdtemp(prefix="dp-descriptions-")
+atexit.register(shutil.rmtree, _DESCRIPTION_FILES, True)
+
+
 @pytest.fixture(autouse=True)
 def _no_description_from_another_test():
-    """The provider keeps a server's description per connection for minutes; tests swap the server
-    behind one URL (another release, another description), so each test starts with none kept."""
+    """The provider keeps a server's description for minutes, in the process and in a file on the
+    worker's disk; tests swap the server behind one URL (another release, another description), so
+    each test starts with none kept. The test modules import the hook when collected, so the
+    module is there before the first test."""
     import sys
 
     module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
     if module is not None:
+        module.CACHE.directory = _DESCRIPTION_FILES
         module.CACHE.clear()
     yield
     module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
     if module is not None:
+        module.CACHE.directory = _DESCRIPTION_FILES
         module.CACHE.clear()
 
 

@@ -32,6 +32,7 @@ from .naming import (
     log_name,
 )
 from .negotiation import accepts, parse_range
+from .ora_texts import REFUSED_DEFAULT_CODES, ora_line
 from .payload import CreateRequest, dropped_keys, parse_create, request_object
 from .selection import select
 from .sql.ora import OracleError, ora
@@ -243,6 +244,36 @@ class DataPumpBackend:
                 dump_names, dump_paths = self._dump_files(req, when, dir_path)
 
             scenario = self._next_scenario(operation)
+            if scenario["outcome"] == "refused":
+                # Harness: Data Pump refuses the job before it exists, with the scenario's ORA texts.
+                probe = Job(
+                    owner=owner,
+                    name=name,
+                    operation=operation,
+                    job_mode=req.job_mode,
+                    threads=req.threads,
+                    keep_master=req.keep_master,
+                    directory=directory,
+                    created=now,
+                    end=now,
+                    outcome="refused",
+                    error_count=0,
+                    ora_codes=None,
+                    dump_size=0,
+                    log=JobFile("", "", "log"),
+                    dump_names=dump_names,
+                    dump_paths=dump_paths,
+                    object_store=req.credential is not None,
+                    schemas=schemas,
+                    tables=tables,
+                    remaps=req.remaps,
+                    credential=req.credential,
+                    file_name=req.file_name,
+                )
+                codes = scenario["ora_codes"] or REFUSED_DEFAULT_CODES
+                raise BadRequest(
+                    "\n".join(ora_line(c, probe.ora_values(tables[0] if tables else None)) for c in codes)
+                )
             log = JobFile(log_name(operation, when), os.path.join(dir_path, log_name(operation, when)), "log")
             job = Job(
                 owner=owner,
@@ -266,6 +297,8 @@ class DataPumpBackend:
                 tables=tables,
                 remaps=req.remaps,
                 natural_errors=natural,
+                credential=req.credential,
+                file_name=req.file_name,
             )
             if operation == "IMPORT":
                 job.dump_prefix = head.get("export_prefix", "SCHEMA_EXPORT")

@@ -14,6 +14,7 @@ from .catalog import Catalog, Table
 from .dumpfiles import dp_elapsed, dp_timestamp, format_size, natural_dump_size, table_line
 from .files import FileStore
 from .naming import collection_url, job_url, local_time, url_segment
+from .ora_texts import ora_line
 
 __all__ = ["Job", "JobFile", "MEDIA_TYPES", "MODE_PREFIX"]
 
@@ -26,19 +27,6 @@ MODE_PREFIX = {
     "TABLESPACE": "TABLE_EXPORT",
 }
 
-_ORA_TEXT = {
-    "ORA-39083": "Object type TABLE:{obj} failed to create with error:",
-    "ORA-31684": "Object type TABLE:{obj} already exists",
-    "ORA-39151": "Table {obj} exists. All dependent metadata and data will be skipped due to table_exists_action of skip",
-    "ORA-39082": "Object type VIEW:{obj} created with compilation warnings",
-    "ORA-01917": "user or role {obj} does not exist",
-    "ORA-39002": "invalid operation",
-    "ORA-39070": "Unable to open the log file.",
-    "ORA-39126": "Worker unexpected fatal error in KUPW$WORKER.MAIN [TABLE_DATA:{obj}]",
-    "ORA-31626": "job does not exist",
-    "ORA-01555": 'snapshot too old: rollback segment number  with name "" too small',
-    "ORA-01652": "unable to extend temp segment by 128 in tablespace TEMP",
-}
 _DEFAULT_ERROR_CODES = ("ORA-39083",)
 _DEFAULT_FATAL_CODES = ("ORA-39126", "ORA-39002")
 
@@ -84,6 +72,9 @@ class Job:
     source_job: str | None = None
     # Data Pump's TABLE_EXISTS_ACTION for an import (SKIP unless the server declared the key).
     table_exists_action: str = "SKIP"
+    # The request's credential_name and file_name, for the names an ORA text carries.
+    credential: str | None = None
+    file_name: str | None = None
     finalized: bool = False
     final_outcome: str | None = None
     error_lines: list[str] = field(default_factory=list)
@@ -289,15 +280,40 @@ class Job:
             lines.append(f"Processing object type {p}/TABLE/TABLE_DATA")
         return lines
 
+    def ora_values(self, table: Table | None = None) -> dict[str, str]:
+        """The names an ORA text of this job carries (see ora_texts)."""
+        uri = next((n for n in self.dump_names if "://" in n), None) or (
+            self.file_name if self.file_name and "://" in self.file_name else None
+        )
+        if self.dump_paths and not self.object_store:
+            file_path = self.dump_paths[0]
+        elif self.file_name:
+            file_path = self.file_name if "://" in self.file_name else f"{self.directory}/{self.file_name}"
+        else:
+            file_path = self.dump_names[0] if self.dump_names else "EXPDAT01.DMP"
+        values = {
+            "directory": self.directory,
+            "file_path": file_path,
+            "uri": uri or "https://objectstorage.example.com/n/ns/b/bucket/o/EXPDAT01.DMP",
+            "user": self.owner,
+            "credential": self.credential or "",
+            "schema": (self.remaps.get(self.schemas[0], self.schemas[0]) if self.schemas else self.owner),
+        }
+        if table is not None:
+            schema = self.remaps.get(table.schema, table.schema)
+            values.update(
+                obj=f'"{schema}"."{table.name}"', schema=schema, table=table.name, tablespace=table.tablespace
+            )
+        else:
+            values["obj"] = f'"{self.owner}"."EMULATED_OBJECT"'
+        return values
+
     def _scenario_error_lines(self, count: int, codes: list[str] | tuple[str, ...]) -> list[str]:
-        objects = [f'"{t.schema}"."{t.name}"' for t in self.tables] or [f'"{self.owner}"."EMULATED_OBJECT"']
-        lines = []
-        for i in range(count):
-            code = codes[i % len(codes)]
-            obj = objects[i % len(objects)]
-            text = _ORA_TEXT.get(code, "emulated error on {obj}").format(obj=obj)
-            lines.append(f"{code}: {text}")
-        return lines
+        tables: list[Table | None] = list(self.tables) or [None]
+        lines = [
+            ora_line(codes[i % len(codes)], self.ora_values(tables[i % len(tables)])) for i in range(count)
+        ]
+        return [part for line in lines for part in line.split("\n")]
 
     # ------------------------------------------------------------------ the end
 

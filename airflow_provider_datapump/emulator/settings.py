@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 OPERATIONS = ("EXPORT", "IMPORT")
-OUTCOMES = ("success", "errors", "fatal", "crash", "stopped")
+# "refused": the create itself answers 400 with the ORA texts of ora_codes (ora_texts.py), no job.
+OUTCOMES = ("success", "errors", "fatal", "crash", "stopped", "refused")
 LIST_SUPPORT = ("honoured", "ignored")
 Q_SUPPORT = ("honoured", "ignored", "rejected")
 

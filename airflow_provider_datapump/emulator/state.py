@@ -191,6 +191,8 @@ class EmulatorState:
             if not isinstance(finish_now, bool):
                 raise BadRequest("finish_now must be true or false")
             values = validate_settings(changes, allowed=JOB_SCENARIO_KEYS)
+            if values.get("outcome") == "refused":
+                raise BadRequest("outcome refused applies to a create; this job exists already")
             if job.foreign is not None or job.finalized:
                 raise Conflict(f"job {owner},{name} is no longer running")
             job.retarget(values, finish_now=finish_now, now=now)

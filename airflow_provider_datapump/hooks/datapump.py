@@ -236,8 +236,9 @@ class DataPumpHook(BaseHook):
 
     def describe(self, *, fresh: bool = False) -> Described:
         """The server's description of itself (``hooks/ords/description.py``), read at most once per
-        connection and process within ``DESCRIPTION_TTL``; ``fresh`` reads it again. Never raises:
-        a server that describes nothing gives ``Described(None, reason)``."""
+        connection and worker within ``DESCRIPTION_TTL`` (kept in the process, and in a file that
+        the worker's other task processes read); ``fresh`` reads it again. Never raises: a server
+        that describes nothing gives ``Described(None, reason)``."""
         settings = self.settings
         if settings.ords_version:
             return Described(None, overridden=settings.ords_version)

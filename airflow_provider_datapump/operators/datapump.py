@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, 
 from airflow_provider_datapump._compat import log_version_limits
 from airflow_provider_datapump.exceptions import (
     DataPumpAmbiguousJobError,
+    DataPumpHTTPError,
     DataPumpJobError,
     DataPumpValidationError,
 )
@@ -276,9 +277,23 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
             if store is not None and getattr(self, "durable", True):
                 store.set(self.external_id_key, err.pending)
             raise
+        except DataPumpHTTPError as err:
+            # A create refused with Data Pump's ORA lines (a missing dump, a bad directory...).
+            err.add_hint(self._create_hint(err))
+            raise
         handle = self._adopt(job, context)
         self.log.info("Started Data Pump %s job %s: %s", self.operation, job.ident, handle["self_url"])
         return handle
+
+    def _create_hint(self, err: DataPumpHTTPError) -> str:
+        from airflow_provider_datapump.hints import facts_from, hint_block
+
+        settings = self.hook.settings
+        # With Basic auth the login is the database user the job runs as; an OAuth2 client id is not.
+        user = ((settings.login or "").upper() or None) if settings.auth_type == "basic" else None
+        return hint_block(
+            (err.ords_message or "").splitlines(), facts_from(None, self.rendered_body, user=user)
+        )
 
     def _adopt(self, job: Any, context: Context) -> dict[str, Any]:
         _, _, url = self.hook.locate(job)

@@ -31,6 +31,12 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert "ords-connection-form.png" in (site / "connections" / "index.html").read_text()
     assert (site / "images" / "ords-connection-form.png").is_file()
     assert "## 0.1.0" not in (site / "changelog" / "index.html").read_text()  # rendered, not raw
+    # The Troubleshooting table is rendered from hints.py at build time (tools/mkdocs_hints.py).
+    from airflow_provider_datapump.hints import HINTS
+
+    trouble = (site / "troubleshooting" / "index.html").read_text()
+    assert "hints-table" not in trouble
+    assert all(f'id="{h.code.lower()}"' in trouble for h in HINTS)
     shutil.rmtree(site)
 
 

@@ -246,6 +246,10 @@ def test_job_failing_with_ora_errors_fails_the_dag_and_fetch_writes_nothing(stac
             assert line in log, f"export[{map_index}]'s log lacks Data Pump's line {line!r}:\n{log[-3000:]}"
         ending = "completed with 2 error(s)" if map_index == 0 else "stopped due to fatal error"
         assert ending in log, f"export[{map_index}]'s log lacks {ending!r}"
+        # Under the ORA lines, what the known code means, with the job's own names (hints.py, #28).
+        hint = ("ORA-01917 (user or role does not exist): The dump grants a privilege to TESTUSER1_READER"
+                if map_index == 0 else "ORA-01652 (unable to extend temp segment): Tablespace TEMP ran out")
+        assert hint in log, f"export[{map_index}]'s log lacks the hint {hint!r}:\n{log[-3000:]}"
     figures["ora_lines_in_task_logs"] = sum(len(finished[j["job_name"]]["errors"]) for j in jobs)
 
     # Airflow's trigger rule keeps the fetch from running at all...

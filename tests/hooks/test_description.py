@@ -1,5 +1,5 @@
 """The server describes itself (issue 27): the provider reads ORDS's OpenAPI description once per
-connection and process, and that description, not the provider's table, decides the create
+connection and worker (in the process, and a file its other task processes read), and that description, not the provider's table, decides the create
 endpoint and which keys are sent. Real HTTP against the emulator, which serves a description per
 release it models, none, or one a test hands it."""
 
@@ -271,3 +271,243 @@ def test_against_a_description_the_table_never_saw_exactly_its_keys_are_sent(ord
     with pytest.raises(DataPumpValidationError, match=r"declares no create endpoint for an import"):
         hook().create_job({**IMPORT})
     assert len(creates(ords_conn)) == 1
+
+
+# ------------------------------------------------------------------ one read per worker, across processes
+#
+# Airflow 3 runs every task try in a process of its own, so the in-process cache alone would have
+# fifty mapped tasks on one worker read the description fifty times. The worker's file under it
+# is what these tests show. Eight processes stand in for fifty: each is forked from this one (a
+# fresh interpreter costs seconds of imports on this 2-core machine) and shares no memory with it
+# or the others after the fork; each checks it starts with nothing kept in memory.
+
+
+def _task_try(results) -> None:
+    """One task try in a process of its own: the create plan of an export, as the operator asks it."""
+    import os
+
+    from airflow_provider_datapump.hooks.ords import description
+
+    try:
+        kept = dict(description.CACHE._entries)
+        endpoint, _ = DataPumpHook(retry_attempts=2, retry_backoff=0.05, retry_max_backoff=0.1).plan_create(EXPORT)
+        results.put((os.getpid(), kept, endpoint))
+    except BaseException as err:  # noqa: BLE001 - said to the parent, which fails the test
+        results.put((os.getpid(), None, repr(err)))
+
+
+def run_task_tries(count: int) -> list[tuple]:
+    """``count`` task processes started together; what each said, once all have ended."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_task_try, args=(results,)) for _ in range(count)]
+    try:
+        for p in procs:
+            p.start()
+        said = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert [p.exitcode for p in procs] == [0] * count
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+    return said
+
+
+def files_dir():
+    from pathlib import Path
+
+    from airflow_provider_datapump.hooks.ords import description
+
+    return Path(description.CACHE.directory or description.default_directory())
+
+
+def the_file():
+    found = list(files_dir().glob("*.json"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_the_description_is_read_once_for_many_task_processes_on_one_worker(ords_conn):
+    import os
+
+    said = run_task_tries(1) + run_task_tries(7)
+    assert len({pid for pid, _, _ in said} | {os.getpid()}) == 9
+    assert [(kept, endpoint) for _, kept, endpoint in said] == [({}, "export")] * 8
+    assert description_reads(ords_conn) == ["metadata-catalog/", "metadata-catalog/openapi.json"]
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_task_processes_that_start_together_may_each_read_but_leave_one_whole_file(ords_conn):
+    """Nothing holds a lock across processes: first reads at once may each fetch (and each write),
+    but every one gets its description, no partial or stray file is left, and the next reads it."""
+    said = run_task_tries(8)
+    assert [(kept, endpoint) for _, kept, endpoint in said] == [({}, "export")] * 8
+    reads = len(description_reads(ords_conn))
+    assert 2 <= reads <= 16 and reads % 2 == 0
+    assert [p.name for p in files_dir().iterdir()] == [the_file().name]  # no .tmp left behind
+    assert run_task_tries(1)[0][2] == "export" and len(description_reads(ords_conn)) == reads
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_a_worker_file_past_its_time_is_read_again(ords_conn):
+    from airflow_provider_datapump.hooks.ords import description
+
+    DataPumpHook().plan_create(EXPORT)
+    path = the_file()
+    doc = json.loads(path.read_bytes())
+    # Another process (only the file is shared) finds it read 10 minutes and a second ago: read again.
+    path.write_text(json.dumps({**doc, "read_at": doc["read_at"] - description.DESCRIPTION_TTL - 1}))
+    description.CACHE.clear(files=False)
+    DataPumpHook().plan_create(EXPORT)
+    assert len(description_reads(ords_conn)) == 4
+    # That read was written: the next process reads nothing.
+    description.CACHE.clear(files=False)
+    DataPumpHook().plan_create(EXPORT)
+    assert len(description_reads(ords_conn)) == 4
+    # One read 9.5 minutes ago is kept in a process for what is left of its 10, not 10 more.
+    path.write_text(json.dumps({**json.loads(path.read_bytes()), "read_at": doc["read_at"] - 570}))
+    description.CACHE.clear(files=False)
+    DataPumpHook().plan_create(EXPORT)
+    assert len(description_reads(ords_conn)) == 4
+    (expires, _), = description.CACHE._entries.values()
+    import time
+
+    assert 0 < expires - time.monotonic() <= 30
+
+
+def _corrupt(path, how: str, elsewhere) -> None:
+    import os
+
+    doc = json.loads(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(path.read_bytes()[:40])
+    elif how == "not JSON":
+        path.write_bytes(b"\x00\xff\xfe not json")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "a property not an object":
+        doc["endpoints"]["export"]["job_mode"] = "string"
+        path.write_text(json.dumps(doc))
+    elif how == "an endpoint the provider does not create through":
+        doc["endpoints"]["drop_user"] = None
+        path.write_text(json.dumps(doc))
+    elif how == "another server's":
+        doc["key"] = "0" * 64
+        path.write_text(json.dumps(doc))
+    elif how == "read in the future":
+        doc["read_at"] += 3600
+        path.write_text(json.dumps(doc))
+    elif how == "writable by others":
+        os.chmod(path, 0o666)
+    elif how == "another user's":
+        os.chown(path, 65534, 65534)
+    elif how == "a symlink":
+        target = elsewhere / path.name  # a valid file, but reached through a link
+        path.rename(target)
+        path.symlink_to(target)
+    else:  # pragma: no cover
+        raise AssertionError(how)
+
+
+CORRUPTIONS = ["truncated", "not JSON", "empty", "a property not an object",
+               "an endpoint the provider does not create through", "another server's", "read in the future",
+               "writable by others", "another user's", "a symlink"]
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"ords_version": "next", "openapi": "release"}], indirect=True)
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_a_worker_file_that_cannot_be_trusted_is_ignored_and_read_again(ords_conn, how, tmp_path):
+    import os
+
+    from airflow_provider_datapump.hooks.ords import description
+
+    if how == "another user's" and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    DataPumpHook().plan_create(EXPORT)
+    _corrupt(the_file(), how, tmp_path)
+    description.CACHE.clear(files=False)
+    # The server's own description decides (it declares table_exists_action), read again.
+    endpoint, body = hook().plan_create({**IMPORT, "table_exists_action": "SKIP"})
+    assert endpoint == "import" and body["table_exists_action"] == "SKIP"
+    assert len(description_reads(ords_conn)) == 4
+    # The file is whole and ours again, and the next process takes it.
+    path = the_file()
+    assert not path.is_symlink() and path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o777 == 0o600
+    description.CACHE.clear(files=False)
+    assert hook().describe().description.version == "99.1.0" and len(description_reads(ords_conn)) == 4
+
+
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_a_directory_others_may_write_to_is_not_used(ords_conn):
+    import os
+
+    from airflow_provider_datapump.hooks.ords import description
+
+    DataPumpHook().plan_create(EXPORT)
+    os.chmod(files_dir(), 0o777)
+    try:
+        description.CACHE.clear(files=False)
+        DataPumpHook().plan_create(EXPORT)
+        assert len(description_reads(ords_conn)) == 4
+    finally:
+        os.chmod(files_dir(), 0o700)
+
+
+def test_a_server_that_describes_nothing_is_not_shared_across_processes(ords_conn):
+    """A failure stays in its process: a 404 (as here), a 401 or a timeout is asked again by the
+    next task process, and nothing is written."""
+    from airflow_provider_datapump.hooks.ords import description
+
+    assert DataPumpHook().describe().description is None
+    description.CACHE.clear(files=False)
+    assert DataPumpHook().describe().description is None
+    assert description_reads(ords_conn) == ["metadata-catalog/", "metadata-catalog/"]
+    assert not files_dir().exists() or list(files_dir().iterdir()) == []
+
+
+@pytest.mark.parametrize("auth", ["basic", "oauth2"])
+@pytest.mark.parametrize("datapump_emulator", [{"openapi": "release"}], indirect=True)
+def test_the_worker_file_holds_no_credential(ords_conn, monkeypatch, auth):
+    import os
+    import stat
+
+    from tests.credentials import CLIENT_ID, CLIENT_SECRET, PASSWORD
+
+    if auth == "oauth2":
+        conn = ords_conn.airflow_connection(login=CLIENT_ID, password=CLIENT_SECRET, extra=json.dumps({"auth_type": "oauth2"}))
+        monkeypatch.setenv("AIRFLOW_CONN_ORDS_DEFAULT", json.dumps(conn))
+    DataPumpHook().plan_create(EXPORT)
+    tokens = list(ords_conn.state._tokens)
+    assert (auth == "oauth2") == bool(tokens)
+    path = the_file()
+    text = path.read_text()
+    for secret in (PASSWORD, CLIENT_SECRET, *tokens):
+        assert secret not in text and secret not in path.name
+    assert json.loads(text)["endpoints"]["export"]["job_mode"]["enum"]  # it does hold the description
+    assert stat.S_IMODE(os.stat(files_dir()).st_mode) == 0o700 and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_worker_file_is_per_server_and_gives_back_what_was_read(tmp_path):
+    """Two connections (another id, user or auth) to one server share its file; another alias, API
+    version, scheme or TLS verification does not. Every modelled release's description comes back from it as it was read."""
+    from airflow_provider_datapump.emulator.versions import ORDS_VERSIONS
+    from airflow_provider_datapump.hooks.ords.description import Described, DescriptionCache, parse_description
+    from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
+
+    here = OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/hr", login="hr", password="x1")
+    key = DescriptionCache.file_key
+    assert key(here) == key(OrdsSettings(conn_id="b", base_url="https://DB.example.com:443/ords/hr",
+                                         auth_type="oauth2", login="c", password="x2"))
+    assert len({key(here), key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/scott")),
+                key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/hr", api_version="latest")),
+                key(OrdsSettings(conn_id="a", base_url="http://db.example.com/ords/hr")),
+                key(OrdsSettings(conn_id="a", base_url="https://db.example.com/ords/hr", verify=False))}) == 5
+    for version in (*ORDS_VERSIONS, "next"):
+        read = parse_description(release_description(version, "/ords/hr/_/db-api/stable"), "https://db.example.com/x")
+        DescriptionCache(directory=str(tmp_path / "d")).put(here, Described(read))
+        assert DescriptionCache(directory=str(tmp_path / "d")).get(here) == Described(read)

@@ -197,3 +197,28 @@ def test_the_restore_drill_restores_into_a_scratch_schema_on_test_and_drops_it(n
     assert list(restore.replace_schemas) == [scratch]
     assert restore.upstream_task_ids == {"find_export"}  # the export it is checked against, found on prod
     assert dag.task_dict["drop_scratch"].upstream_task_ids == {"restore"}
+
+
+def test_the_nightly_export_copies_each_schema_and_keeps_the_newest_complete_sets(no_network, tmp_path, monkeypatch):
+    """One export and one fetch per schema into <bucket>/<date>/, then retention: the newest
+    DATAPUMP_KEEP_SETS complete night folders stay, older complete ones go, an incomplete one
+    (a dump no manifest lists) is neither counted nor deleted."""
+    import json
+
+    monkeypatch.setenv("DATAPUMP_BACKUP_URL", tmp_path.as_uri() + "/")
+    bag, _ = _parse(EXAMPLE_DAGS / "datapump_nightly_export.py")
+    dag = bag.dags["datapump_nightly_export"]
+    assert set(dag.task_dict) == {"export", "fetch", "apply_retention"}
+    assert dag.task_dict["fetch"].upstream_task_ids == {"export"}
+    assert dag.task_dict["apply_retention"].upstream_task_ids == {"fetch"}
+    for night in ("2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"):
+        folder = tmp_path / night
+        folder.mkdir()
+        (folder / "EXPDAT01.DMP").write_bytes(b"x")
+        (folder / "JOB.manifest.json").write_text(json.dumps({"files": [{"name": "EXPDAT01.DMP"}]}))
+    (tmp_path / "2026-12-05").mkdir()
+    (tmp_path / "2026-12-05" / "EXPDAT01.DMP").write_bytes(b"x")  # that night's fetch failed: no manifest
+    result = dag.task_dict["apply_retention"].python_callable(keep=2)
+    assert result == {"kept": ["2026-12-04", "2026-12-03"], "removed": ["2026-12-02", "2026-12-01"],
+                      "incomplete": ["2026-12-05"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-12-03", "2026-12-04", "2026-12-05"]

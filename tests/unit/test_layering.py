@@ -16,7 +16,7 @@ ROOT = Path(airflow_provider_datapump.__file__).parent
 
 # Bottom to top. A module may import its own layer and those below it; the emulator is apart.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("model", ("airflow_provider_datapump", "_compat", "exceptions", "jobs", "selection", "copy_check", "polling", "get_provider_info")),
+    ("model", ("airflow_provider_datapump", "_compat", "exceptions", "jobs", "selection", "copy_check", "polling", "get_provider_info", "hints")),
     ("api", ("payloads", "replace", "lineage", "hooks")),
     ("wait", ("waiting",)),
     ("triggers", ("triggers",)),

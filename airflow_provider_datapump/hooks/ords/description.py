@@ -1,4 +1,4 @@
-"""What the server says it accepts: its OpenAPI description, read once per process and connection.
+"""What the server says it accepts: its OpenAPI description, read once per connection and worker.
 
 ORDS serves an OpenAPI 3.0 description of its Database API: ``GET …/_/db-api/<version>/metadata-catalog/``
 answers with a ``canonical`` link to ``…/metadata-catalog/openapi.json`` (a captured exchange in
@@ -11,11 +11,21 @@ refused before the create, naming the key and the release (``info.version``).
 When the server describes nothing (404, 401, not JSON, no answer), ``payloads.body_for_endpoint``,
 the table written from Oracle's reference pages for 19c to 26.3, applies instead; the
 connection's ``ords_version`` overrides both (``plan_create``).
+
+A description is kept in two layers (``DescriptionCache``): in the process, per connection, and
+in a file on the worker's local disk, per server, because Airflow 3 runs every task try in a
+process of its own and fifty mapped tasks would otherwise read it fifty times.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
+import json
+import os
+import stat
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -41,13 +51,14 @@ __all__ = [
     "DescriptionCache",
     "OrdsDescription",
     "Property",
+    "default_directory",
     "describe_flow",
     "parse_description",
     "plan_create",
 ]
 
-# How long a description (or its absence) is trusted in one process: a server upgraded in place
-# is seen within this time. A description that did not arrive because nothing answered is asked
+# How long a description (or its absence) is trusted: a server upgraded in place is seen within
+# this time. A description that did not arrive because nothing answered is asked
 # for again sooner, so that a short outage does not pin the fallback.
 DESCRIPTION_TTL = 600.0
 UNANSWERED_TTL = 60.0
@@ -296,12 +307,48 @@ def _reason(err: DataPumpError) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+# The worker's file of a description: its layout changes with this number, which is part of the
+# file's name, so a provider upgraded in place never reads an older provider's file.
+_FILE_FORMAT = 1
+# A description parsed down to its create endpoints is a few kB; anything far larger is not ours.
+_FILE_MAX_BYTES = 1 << 20
+
+
+def default_directory() -> str:
+    """Where a worker keeps the descriptions it read: a directory of the OS user's own (mode 0700)
+    in the local temporary directory, so two users on one machine neither share nor block it."""
+    uid = _uid()
+    name = "airflow-provider-datapump" if uid is None else f"airflow-provider-datapump-{uid}"
+    return os.path.join(tempfile.gettempdir(), name)
+
+
+def _uid() -> int | None:
+    getuid = getattr(os, "getuid", None)
+    return getuid() if getuid is not None else None
+
+
+def _private(st: os.stat_result, writable_by_others: int) -> bool:
+    uid = _uid()
+    return (uid is None or st.st_uid == uid) and not st.st_mode & writable_by_others
+
+
 @dataclass
 class DescriptionCache:
-    """Descriptions by connection, for this process; each kept for a bounded time."""
+    """Descriptions kept for a bounded time, in two layers.
+
+    In the process, per connection: what was read, or why nothing was (a failure too, for a
+    shorter time when nothing answered). Under it, in a file on the worker's disk (``directory``),
+    per server (origin, ORDS path, API version, TLS verification; never a credential): only a
+    description that was read. A failure is not shared: a 401 is that connection's credentials, a timeout or a 5xx
+    that moment's, and a server that describes nothing costs each task one small GET; so one
+    connection's wrong password never pins the table for another's, and a server that starts
+    describing itself is seen by the next task. A file that is corrupt, too old, not the user's
+    own, or unreadable is ignored, and the description read again."""
 
     ttl: float = DESCRIPTION_TTL
     unanswered_ttl: float = UNANSWERED_TTL
+    # None: ``default_directory()``, looked up when used (tempfile honours TMPDIR).
+    directory: str | None = None
     _entries: dict[tuple[Any, ...], tuple[float, Described]] = field(default_factory=dict)
     _locks: dict[tuple[Any, ...], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -310,15 +357,36 @@ class DescriptionCache:
     def key(settings: OrdsSettings) -> tuple[Any, ...]:
         return (settings.conn_id, settings.base_url, settings.api_version, settings.auth_type, settings.login)
 
+    @staticmethod
+    def file_key(settings: OrdsSettings) -> str:
+        """The name of a server's file: a hash of what identifies its description, nothing else.
+
+        How TLS was verified is part of it: what a connection with ``verify`` off read is never
+        what a verifying one takes."""
+        scheme, host, port = settings.origin
+        path = urlsplit(settings.base_url).path
+        ident = json.dumps([_FILE_FORMAT, scheme, host, port, path, settings.api_version, settings.verify])
+        return hashlib.sha256(ident.encode()).hexdigest()
+
     def get(self, settings: OrdsSettings) -> Described | None:
-        entry = self._entries.get(self.key(settings))
-        if entry is None or entry[0] < time.monotonic():
+        key = self.key(settings)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        shared = self._load(settings)
+        if shared is None:
             return None
-        return entry[1]
+        description, age = shared
+        found = Described(description)
+        # Kept only for what is left of its time: the bound holds from when it was read.
+        self._entries[key] = (time.monotonic() + self.ttl - age, found)
+        return found
 
     def put(self, settings: OrdsSettings, found: Described) -> None:
         ttl = self.ttl if found.answered else self.unanswered_ttl
         self._entries[self.key(settings)] = (time.monotonic() + ttl, found)
+        if found.description is not None:
+            self._store(settings, found.description)
 
     def lock(self, settings: OrdsSettings) -> threading.Lock:
         """One reader at a time per connection: the tasks of one worker that start together wait
@@ -326,8 +394,144 @@ class DescriptionCache:
         with self._guard:
             return self._locks.setdefault(self.key(settings), threading.Lock())
 
-    def clear(self) -> None:
+    def clear(self, *, files: bool = True) -> None:
+        """Forget what this process keeps; with ``files``, the worker's files too."""
         self._entries.clear()
+        directory = self._directory(create=False) if files else None
+        if directory is not None:
+            for name in os.listdir(directory):
+                if name.endswith(".json"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(directory, name))
+
+    # The worker's files. Every failure here means only "not shared": the description is read.
+
+    def _directory(self, *, create: bool) -> str | None:
+        path = self.directory or default_directory()
+        try:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(path, 0o700)
+            st = os.lstat(path)
+        except OSError:
+            return None
+        # Another user's directory, or one others may write to, could hold a planted description.
+        return path if stat.S_ISDIR(st.st_mode) and _private(st, 0o077) else None
+
+    def _load(self, settings: OrdsSettings) -> tuple[OrdsDescription, float] | None:
+        directory = self._directory(create=False)
+        if directory is None:
+            return None
+        key = self.file_key(settings)
+        try:
+            # No symlink followed; O_NONBLOCK so that a FIFO in its place cannot hang the task.
+            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(os.path.join(directory, f"{key}.json"), flags)
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or not _private(st, 0o022) or st.st_size > _FILE_MAX_BYTES:
+                    return None
+                doc = json.loads(fh.read(_FILE_MAX_BYTES + 1))
+            if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT or doc.get("key") != key:
+                return None
+            read_at = doc["read_at"]
+            if not isinstance(read_at, (int, float)) or isinstance(read_at, bool):
+                return None
+            age = time.time() - read_at
+            # A time ahead of now (a clock set back) is not trusted either.
+            if not 0 <= age < self.ttl:
+                return None
+            return _description_from_file(doc), age
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            return None
+
+    def _store(self, settings: OrdsSettings, description: OrdsDescription) -> None:
+        directory = self._directory(create=True)
+        if directory is None:
+            return
+        key = self.file_key(settings)
+        data = json.dumps(
+            {"format": _FILE_FORMAT, "key": key, "read_at": time.time(), **_description_to_file(description)},
+            separators=(",", ":"),
+        ).encode()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
+        except OSError:
+            return
+        # Written whole beside it, then renamed over it: a reader sees the old file or the new one,
+        # never part of one; two processes that read at once each write theirs, and one stays.
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, os.path.join(directory, f"{key}.json"))
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _description_to_file(description: OrdsDescription) -> dict[str, Any]:
+    return {
+        "version": description.version,
+        "url": description.url,
+        "endpoints": {
+            name: None if props is None else {k: _property_to_file(p) for k, p in props.items()}
+            for name, props in description.endpoints.items()
+        },
+    }
+
+
+def _property_to_file(prop: Property) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if prop.type is not None:
+        out["type"] = prop.type
+    if prop.enum is not None:
+        out["enum"] = list(prop.enum)
+    if prop.items is not None:
+        out["items"] = _property_to_file(prop.items)
+    if prop.properties is not None:
+        out["properties"] = {k: _property_to_file(p) for k, p in prop.properties.items()}
+    return out
+
+
+def _description_from_file(doc: Mapping[str, Any]) -> OrdsDescription:
+    """What ``_description_to_file`` wrote, checked as closely as a server's answer: ValueError or
+    TypeError for anything else."""
+    version, url, endpoints = doc["version"], doc["url"], doc["endpoints"]
+    if not isinstance(version, str) or not isinstance(url, str) or not isinstance(endpoints, dict):
+        raise ValueError("not a description file")
+    if not endpoints or not set(endpoints) <= set(_CREATE_PATHS):
+        raise ValueError("not a description file")
+    parsed: dict[str, Mapping[str, Property] | None] = {}
+    for name, props in endpoints.items():
+        if props is not None and not isinstance(props, dict):
+            raise ValueError("not a description file")
+        parsed[name] = (
+            None if props is None else {str(k): _property_from_file(p, 1) for k, p in props.items()}
+        )
+    return OrdsDescription(version=_printable(version), endpoints=parsed, url=url)
+
+
+def _property_from_file(node: Any, depth: int) -> Property:
+    if (
+        not isinstance(node, dict)
+        or depth > _MAX_DEPTH + 1
+        or not set(node) <= set(Property.__dataclass_fields__)
+    ):
+        raise ValueError("not a description file")
+    kind, enum, items, props = node.get("type"), node.get("enum"), node.get("items"), node.get("properties")
+    if not isinstance(kind, (str, type(None))) or not isinstance(enum, (list, type(None))):
+        raise ValueError("not a description file")
+    if props is not None and not isinstance(props, dict):
+        raise ValueError("not a description file")
+    return Property(
+        type=kind,
+        enum=tuple(enum) if enum is not None else None,
+        items=_property_from_file(items, depth + 1) if items is not None else None,
+        properties={str(k): _property_from_file(v, depth + 1) for k, v in props.items()} if props else None,
+    )
 
 
 CACHE = DescriptionCache()

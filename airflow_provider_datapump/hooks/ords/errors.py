@@ -35,7 +35,8 @@ def http_error(
             doc = None
         if isinstance(doc, dict):
             code = _short(doc.get("code") or doc.get("title"))
-            message = _short(doc.get("message") or doc.get("detail") or doc.get("title"))
+            # Data Pump's ORA chain (three or four lines, an object-store URI in one) passes 300 characters.
+            message = _short(doc.get("message") or doc.get("detail") or doc.get("title"), 1000)
         else:
             text = body[:2000].decode("utf-8", "replace")
             if "<" in text:
