@@ -244,31 +244,35 @@ class DataPumpBackend:
                 dump_names, dump_paths = self._dump_files(req, when, dir_path)
 
             scenario = self._next_scenario(operation)
+            # What the request asked, the same for a refused probe and a created job.
+            asked: dict[str, Any] = {
+                "owner": owner,
+                "name": name,
+                "operation": operation,
+                "job_mode": req.job_mode,
+                "threads": req.threads,
+                "keep_master": req.keep_master,
+                "directory": directory,
+                "created": now,
+                "dump_names": dump_names,
+                "dump_paths": dump_paths,
+                "object_store": req.credential is not None,
+                "schemas": schemas,
+                "tables": tables,
+                "remaps": req.remaps,
+                "credential": req.credential,
+                "file_name": req.file_name,
+            }
             if scenario["outcome"] == "refused":
                 # Harness: Data Pump refuses the job before it exists, with the scenario's ORA texts.
                 probe = Job(
-                    owner=owner,
-                    name=name,
-                    operation=operation,
-                    job_mode=req.job_mode,
-                    threads=req.threads,
-                    keep_master=req.keep_master,
-                    directory=directory,
-                    created=now,
+                    **asked,
                     end=now,
                     outcome="refused",
                     error_count=0,
                     ora_codes=None,
                     dump_size=0,
                     log=JobFile("", "", "log"),
-                    dump_names=dump_names,
-                    dump_paths=dump_paths,
-                    object_store=req.credential is not None,
-                    schemas=schemas,
-                    tables=tables,
-                    remaps=req.remaps,
-                    credential=req.credential,
-                    file_name=req.file_name,
                 )
                 codes = scenario["ora_codes"] or REFUSED_DEFAULT_CODES
                 raise BadRequest(
@@ -276,29 +280,14 @@ class DataPumpBackend:
                 )
             log = JobFile(log_name(operation, when), os.path.join(dir_path, log_name(operation, when)), "log")
             job = Job(
-                owner=owner,
-                name=name,
-                operation=operation,
-                job_mode=req.job_mode,
-                threads=req.threads,
-                keep_master=req.keep_master,
-                directory=directory,
-                created=now,
+                **asked,
                 end=now + scenario["duration"],
                 outcome=scenario["outcome"],
                 error_count=scenario["error_count"],
                 ora_codes=scenario["ora_codes"],
                 dump_size=scenario["dump_size"],
                 log=log,
-                dump_names=dump_names,
-                dump_paths=dump_paths,
-                object_store=req.credential is not None,
-                schemas=schemas,
-                tables=tables,
-                remaps=req.remaps,
                 natural_errors=natural,
-                credential=req.credential,
-                file_name=req.file_name,
             )
             if operation == "IMPORT":
                 job.dump_prefix = head.get("export_prefix", "SCHEMA_EXPORT")
