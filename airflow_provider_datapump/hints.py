@@ -160,7 +160,8 @@ HINTS: tuple[Hint, ...] = (
         "Directory {directory} points to {path}, which is not under the pluggable database's PATH_PREFIX: "
         "in a PDB created with a PATH_PREFIX, a DATA_PUMP_DIR whose path the CDB set cannot be used.",
         "As a DBA in the PDB: SELECT property_value FROM database_properties WHERE property_name = "
-        "'PATH_PREFIX'; CREATE OR REPLACE DIRECTORY {directory} AS '<a folder under that prefix>'; "
+        "'PATH_PREFIX'; CREATE OR REPLACE DIRECTORY {directory} AS '<a path relative to that prefix>' "
+        "(with a PATH_PREFIX only relative paths are accepted: ORA-65254); "
         "GRANT READ, WRITE ON DIRECTORY {directory} TO {user}; or use another directory under it in datapump_dir.",
         (
             "Oracle error reference",
