@@ -218,7 +218,7 @@ def test_a_description_from_another_origin_is_not_followed(ords_pair, capsys):
     assert description_reads(other) == []
     # The test's own look at the catalog above, then the hook's catalog and prod's own description.
     assert description_reads(prod) == ["metadata-catalog/", "metadata-catalog/", "metadata-catalog/openapi.json"]
-    assert "another origin than the connection's" in capsys.readouterr().out
+    assert "which is not under the connection's base URL" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ the Test button

@@ -41,7 +41,7 @@ from airflow_provider_datapump.exceptions import (
 )
 from airflow_provider_datapump.hooks.ords.instructions import Flow, Request
 from airflow_provider_datapump.hooks.ords.policy import LinkPolicy, redact_url
-from airflow_provider_datapump.hooks.ords.settings import OrdsSettings, origin
+from airflow_provider_datapump.hooks.ords.settings import OrdsSettings
 from airflow_provider_datapump.payloads import body_for_endpoint, validate_endpoint
 
 __all__ = [
@@ -238,20 +238,21 @@ def _printable(text: str) -> str:
 def describe_flow(links: LinkPolicy, log: Any) -> Flow[Described]:
     """Read the description: the metadata catalog, then its canonical OpenAPI link.
 
-    Through the hook's transport (its auth and retries). The link is followed only on the
-    connection's own origin; another origin's is never requested, and the documented address on
-    this origin (``…/metadata-catalog/openapi.json``) is read instead.
+    Through the hook's transport (its auth and retries). The link is followed only where the hook
+    follows any server link (``LinkPolicy.trusted``: the connection's origin, under its base path);
+    any other is never requested, and the documented address there
+    (``…/metadata-catalog/openapi.json``) is read instead.
     """
     settings = links.settings
-    catalog_url = f"{settings.base_url}/_/db-api/{settings.api_version}/metadata-catalog/"
+    catalog_url = f"{settings.db_api_root}metadata-catalog/"
     documented = catalog_url + "openapi.json"
     try:
         catalog = yield Request("GET", catalog_url)
         href = _canonical(catalog)
         url = urljoin(catalog_url, href) if href else documented
-        if not _same_origin(url, settings):
+        if not links.trusted(url):  # the hook's one link rule: its origin, under its base path
             log.warning(
-                "ORDS's metadata catalog links its description at %s, another origin than the connection's %s; "
+                "ORDS's metadata catalog links its description at %s, which is not under the connection's base URL %s; "
                 "reading %s instead",
                 redact_url(url),
                 settings.base_url,
@@ -292,14 +293,6 @@ def _canonical(catalog: Any) -> str | None:
         if openapi and best is None and rel != "self":
             best = href
     return best
-
-
-def _same_origin(url: str, settings: OrdsSettings) -> bool:
-    try:
-        parts = urlsplit(url)
-        return origin(url) == settings.origin and not parts.fragment
-    except ValueError:
-        return False
 
 
 def _reason(err: DataPumpError) -> str:

@@ -65,8 +65,13 @@ class OrdsSettings:
     ords_version: str | None = None
 
     @property
+    def db_api_root(self) -> str:
+        """The Database API's root, where its metadata catalog lives too."""
+        return f"{self.base_url}/_/db-api/{self.api_version}/"
+
+    @property
     def api_root(self) -> str:
-        return f"{self.base_url}/_/db-api/{self.api_version}/database/datapump/"
+        return f"{self.db_api_root}database/datapump/"
 
     @property
     def origin(self) -> tuple[str, str, int]:
