@@ -160,12 +160,15 @@ class JobWaiter:
         self.log.error("%s", message)
         raise DataPumpJobError(message, result)
 
-    def _hint(self, lines: list[str], result: Mapping[str, Any] | None = None) -> str:
-        """The known causes and actions for the ORA codes in ``lines``, with this task's real names."""
+    def _hint(
+        self, lines: list[str], result: Mapping[str, Any] | None = None, user: str | None = None
+    ) -> str:
+        """The known causes and actions for the ORA codes in ``lines``, with this task's real names
+        (``user``: the database user when no job result names its owner)."""
         from airflow_provider_datapump.hints import facts_from, hint_block
 
         request = getattr(self, "rendered_body", None)
-        return hint_block(lines, facts_from(result, request if isinstance(request, Mapping) else None))
+        return hint_block(lines, facts_from(result, request if isinstance(request, Mapping) else None, user))
 
     def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_datapump.jobs import Outcome, accepts, failure_message, verdict_from_xcom

@@ -286,14 +286,10 @@ class _DataPumpJobOperator(JobWaiter, ResumableJobMixin, BaseOperator):
         return handle
 
     def _create_hint(self, err: DataPumpHTTPError) -> str:
-        from airflow_provider_datapump.hints import facts_from, hint_block
-
         settings = self.hook.settings
         # With Basic auth the login is the database user the job runs as; an OAuth2 client id is not.
         user = ((settings.login or "").upper() or None) if settings.auth_type == "basic" else None
-        return hint_block(
-            (err.ords_message or "").splitlines(), facts_from(None, self.rendered_body, user=user)
-        )
+        return self._hint((err.ords_message or "").splitlines(), user=user)
 
     def _adopt(self, job: Any, context: Context) -> dict[str, Any]:
         _, _, url = self.hook.locate(job)
