@@ -91,13 +91,14 @@ def _no_description_from_another_test():
     worker's disk; tests swap the server behind one URL (another release, another description), so
     each test starts with none kept. The test modules import the hook when collected, so the
     module is there before the first test."""
+    _forget_descriptions()
+    yield
+    _forget_descriptions()
+
+
+def _forget_descriptions() -> None:
     import sys
 
-    module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
-    if module is not None:
-        module.CACHE.directory = _DESCRIPTION_FILES
-        module.CACHE.clear()
-    yield
     module = sys.modules.get("airflow_provider_datapump.hooks.ords.description")
     if module is not None:
         module.CACHE.directory = _DESCRIPTION_FILES
